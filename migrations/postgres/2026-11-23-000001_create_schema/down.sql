@@ -1,0 +1,13 @@
+DROP TRIGGER audit_events_no_change ON audit_events;
+DROP FUNCTION audit_events_append_only();
+DROP TABLE audit_events;
+DROP TABLE usage_buckets;
+DROP TABLE key_networks;
+DROP TABLE key_scopes;
+DROP TABLE key_secrets;
+DROP TABLE api_keys;
+DROP TABLE sign_in_failures;
+DROP TABLE setup_tokens;
+DROP TABLE sessions;
+DROP TABLE users;
+DROP TABLE organizations;

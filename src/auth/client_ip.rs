@@ -1,0 +1,120 @@
+//! The client's address: the socket peer, unless that peer is a trusted proxy,
+//! then the right-most `X-Forwarded-For` entry that is not a trusted proxy.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use actix_web::HttpRequest;
+use ipnet::IpNet;
+
+/// Most entries of `X-Forwarded-For` looked at; the rest is ignored.
+const MAX_FORWARDED_HOPS: usize = 32;
+
+/// IPv4-mapped IPv6 (`::ffff:10.0.0.1`) is the IPv4 address it carries.
+pub fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+fn is_trusted(ip: IpAddr, trusted: &[IpNet]) -> bool {
+    trusted.iter().any(|net| net.contains(&ip))
+}
+
+/// Resolves the client address from the peer and the `X-Forwarded-For`
+/// values (in header order). Garbage entries stop the walk: what lies left of
+/// them cannot be trusted either.
+pub fn resolve<'a>(
+    peer: IpAddr,
+    forwarded_for: impl Iterator<Item = &'a str>,
+    trusted: &[IpNet],
+) -> IpAddr {
+    let peer = canonical(peer);
+    if !is_trusted(peer, trusted) {
+        return peer;
+    }
+    let hops: Vec<&str> = forwarded_for
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .filter(|hop| !hop.is_empty())
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev().take(MAX_FORWARDED_HOPS) {
+        let Ok(ip) = hop.parse::<IpAddr>().map(canonical) else {
+            break;
+        };
+        client = ip;
+        if !is_trusted(ip, trusted) {
+            break;
+        }
+    }
+    client
+}
+
+/// The client address of a request.
+pub fn of_request(req: &HttpRequest, trusted: &[IpNet]) -> IpAddr {
+    let peer = req
+        .peer_addr()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok());
+    resolve(peer, forwarded, trusted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().expect("ip")
+    }
+
+    fn nets(list: &[&str]) -> Vec<IpNet> {
+        list.iter().map(|s| s.parse().expect("net")).collect()
+    }
+
+    #[test]
+    fn an_untrusted_peer_is_the_client_whatever_it_forwards() {
+        assert_eq!(
+            resolve(
+                ip("203.0.113.9"),
+                ["1.2.3.4"].into_iter(),
+                &nets(&["10.0.0.0/8"])
+            ),
+            ip("203.0.113.9")
+        );
+    }
+
+    #[test]
+    fn a_trusted_peer_yields_the_right_most_untrusted_hop() {
+        let trusted = nets(&["10.0.0.0/8"]);
+        let got = resolve(
+            ip("10.0.0.2"),
+            ["198.51.100.7, 203.0.113.5, 10.0.0.3"].into_iter(),
+            &trusted,
+        );
+        assert_eq!(got, ip("203.0.113.5"));
+    }
+
+    #[test]
+    fn garbage_and_floods_do_not_move_the_client_past_them() {
+        let trusted = nets(&["10.0.0.0/8"]);
+        assert_eq!(
+            resolve(ip("10.0.0.2"), ["garbage"].into_iter(), &trusted),
+            ip("10.0.0.2")
+        );
+        let flood = vec!["10.1.1.1"; 500].join(",");
+        assert_eq!(
+            resolve(ip("10.0.0.2"), [flood.as_str()].into_iter(), &trusted),
+            ip("10.1.1.1")
+        );
+    }
+
+    #[test]
+    fn ipv4_mapped_ipv6_is_ipv4() {
+        assert_eq!(canonical(ip("::ffff:10.0.0.1")), ip("10.0.0.1"));
+        assert_eq!(canonical(ip("2001:db8::1")), ip("2001:db8::1"));
+    }
+}

@@ -1,0 +1,224 @@
+//! Cross-site request forgery protection for the browser routes: every
+//! state-changing request must come from our own origin and carry the CSRF
+//! token, as the `csrf_token` form field or the `X-CSRF-Token` header (which
+//! htmx sends from `hx-headers` on `<body>`).
+//!
+//! The token is a signed double-submit cookie: a random value in a cookie
+//! signed with the server's cookie key, echoed by the page. It works before
+//! sign-in (the login form) and is replaced at sign-in and sign-out, so a
+//! token from another session is worthless.
+
+use actix_web::body::MessageBody;
+use actix_web::cookie::{Cookie, CookieJar, Key, SameSite};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, header};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage as _, HttpRequest, web};
+use rand::RngExt as _;
+use subtle::ConstantTimeEq as _;
+
+use crate::error::AppError;
+use crate::startup::AppContext;
+
+pub const COOKIE_NAME: &str = "keyward_csrf";
+pub const HEADER: &str = "x-csrf-token";
+
+/// The current request's token, for templates to embed.
+#[derive(Debug, Clone)]
+pub struct CsrfToken(pub String);
+
+/// Put into a request's extensions by a handler (sign-in, sign-out) to have a
+/// fresh token issued with its response.
+#[derive(Debug, Clone, Copy)]
+pub struct RotateCsrfToken;
+
+fn new_token() -> String {
+    rand::rng()
+        .sample_iter(rand::distr::Alphanumeric)
+        .take(43)
+        .map(char::from)
+        .collect()
+}
+
+fn verified_cookie_token(req: &ServiceRequest, key: &Key) -> Option<String> {
+    let cookie = req.cookie(COOKIE_NAME)?;
+    let mut jar = CookieJar::new();
+    jar.add_original(cookie.into_owned());
+    jar.signed(key)
+        .get(COOKIE_NAME)
+        .map(|c| c.value().to_owned())
+}
+
+fn signed_cookie(token: String, key: &Key, secure: bool) -> Option<Cookie<'static>> {
+    let mut jar = CookieJar::new();
+    let cookie = Cookie::build(COOKIE_NAME, token)
+        .path("/")
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Strict)
+        .finish();
+    jar.signed_mut(key).add(cookie);
+    jar.get(COOKIE_NAME).cloned()
+}
+
+fn is_state_changing(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// The request's own origin host (`host[:port]`), from the request line or `Host`.
+fn request_host(req: &HttpRequest) -> Option<String> {
+    req.uri()
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .or_else(|| {
+            req.headers()
+                .get(header::HOST)?
+                .to_str()
+                .ok()
+                .map(str::to_owned)
+        })
+}
+
+/// `host[:port]` of an origin or URL such as `https://example.com:8443/path`.
+fn host_of(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    Some(rest.split(['/', '?', '#']).next().unwrap_or(rest))
+}
+
+/// Same-origin check: `Origin` (or, failing that, `Referer`) must name this host.
+fn check_origin(req: &HttpRequest) -> Result<(), AppError> {
+    let claimed = req
+        .headers()
+        .get(header::ORIGIN)
+        .or_else(|| req.headers().get(header::REFERER))
+        .and_then(|v| v.to_str().ok());
+    let (Some(claimed), Some(host)) = (claimed, request_host(req)) else {
+        return Err(AppError::Forbidden(
+            "This form was refused because your browser did not say which site sent it. Reload the page and try again."
+                .to_owned(),
+        ));
+    };
+    if host_of(claimed).is_some_and(|h| h.eq_ignore_ascii_case(&host)) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "This form was sent from another site, so it was refused. Use Keyward's own pages."
+                .to_owned(),
+        ))
+    }
+}
+
+fn tokens_match(sent: Option<&str>, expected: Option<&str>) -> bool {
+    match (sent, expected) {
+        (Some(sent), Some(expected)) => bool::from(sent.as_bytes().ct_eq(expected.as_bytes())),
+        _ => false,
+    }
+}
+
+/// The `csrf_token` field of an `application/x-www-form-urlencoded` body.
+fn form_field(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct CsrfField {
+        csrf_token: Option<String>,
+    }
+    let body = std::str::from_utf8(body).ok()?;
+    web::Query::<CsrfField>::from_query(body)
+        .ok()?
+        .into_inner()
+        .csrf_token
+}
+
+/// Middleware for every browser route.
+pub async fn protect(
+    ctx: web::Data<AppContext>,
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let existing = verified_cookie_token(&req, &ctx.cookie_key);
+    let token = existing.clone().unwrap_or_else(new_token);
+
+    let req = if is_state_changing(req.method()) {
+        check_origin(req.request())?;
+        let from_header = req
+            .headers()
+            .get(HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let (http_req, mut payload) = req.into_parts();
+        let (sent, payload) = match from_header {
+            Some(sent) => (Some(sent), payload),
+            None => {
+                let is_form = http_req
+                    .headers()
+                    .get(header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+                if is_form {
+                    let body = web::Bytes::from_request(&http_req, &mut payload).await?;
+                    (form_field(&body), Payload::from(body))
+                } else {
+                    (None, payload)
+                }
+            }
+        };
+        if !tokens_match(sent.as_deref(), existing.as_deref()) {
+            return Err(AppError::Forbidden(
+                "This form has expired or was not sent from this browser session. Reload the page and try again."
+                    .to_owned(),
+            )
+            .into());
+        }
+        ServiceRequest::from_parts(http_req, payload)
+    } else {
+        req
+    };
+
+    req.extensions_mut().insert(CsrfToken(token.clone()));
+    let mut res = next.call(req).await?;
+
+    let rotate = res.request().extensions().contains::<RotateCsrfToken>();
+    let fresh = if rotate {
+        Some(new_token())
+    } else if existing.is_none() {
+        Some(token)
+    } else {
+        None
+    };
+    if let Some(cookie) = fresh.and_then(|t| signed_cookie(t, &ctx.cookie_key, ctx.secure_cookies))
+    {
+        res.response_mut().add_cookie(&cookie)?;
+    }
+    Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_are_read_from_origins_and_urls() {
+        assert_eq!(host_of("http://127.0.0.1:8080"), Some("127.0.0.1:8080"));
+        assert_eq!(
+            host_of("https://example.com/backoffice?x=1"),
+            Some("example.com")
+        );
+        assert_eq!(host_of("null"), None);
+    }
+
+    #[test]
+    fn tokens_must_be_present_and_equal() {
+        assert!(tokens_match(Some("abc"), Some("abc")));
+        assert!(!tokens_match(Some("abc"), Some("abd")));
+        assert!(!tokens_match(None, Some("abc")));
+        assert!(!tokens_match(Some("abc"), None));
+    }
+
+    #[test]
+    fn the_token_is_read_from_a_form_body() {
+        assert_eq!(
+            form_field(b"email=a%40b.c&csrf_token=xyz"),
+            Some("xyz".to_owned())
+        );
+        assert_eq!(form_field(b"email=a"), None);
+    }
+}

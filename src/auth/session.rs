@@ -1,0 +1,220 @@
+//! Browser sessions: an actix-session store over the database (so several
+//! instances share sessions and sign-out or disabling a user ends them), and a
+//! typed view of what a session holds.
+
+use std::collections::HashMap;
+
+use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
+use actix_session::{Session, SessionExt as _};
+use actix_web::cookie::time::Duration as CookieDuration;
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest};
+use chrono::{NaiveDateTime, TimeDelta};
+use rand::RngExt as _;
+use sha2::{Digest as _, Sha256};
+
+use crate::error::AppError;
+use crate::store::{self, Db, sessions};
+
+/// Idle timeout: a session unused this long is gone.
+pub const IDLE_TIMEOUT: TimeDelta = TimeDelta::minutes(30);
+/// Absolute timeout: sign in again after this long, however active.
+pub const ABSOLUTE_TIMEOUT: TimeDelta = TimeDelta::hours(12);
+
+const USER_ID: &str = "user_id";
+const SIGNED_IN_AT: &str = "signed_in_at";
+/// Set by the store when the database could not be read: actix-session turns
+/// any load error into a bare 500, and this lets the guard answer 503 instead.
+const STORE_UNAVAILABLE: &str = "store_unavailable";
+
+/// actix-session storage backed by the `sessions` table.
+#[derive(Clone)]
+pub struct DbSessionStore {
+    db: Db,
+}
+
+impl DbSessionStore {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+}
+
+/// The row id for a cookie's session key: its SHA-256, so the table cannot be
+/// replayed as cookies.
+fn row_id(key: &SessionKey) -> String {
+    hex::encode(Sha256::digest(key.as_ref().as_bytes()))
+}
+
+fn new_session_key() -> Result<SessionKey, anyhow::Error> {
+    let key: String = rand::rng()
+        .sample_iter(rand::distr::Alphanumeric)
+        .take(64)
+        .map(char::from)
+        .collect();
+    SessionKey::try_from(key).map_err(anyhow::Error::new)
+}
+
+fn expiry(ttl: &CookieDuration) -> NaiveDateTime {
+    store::now() + TimeDelta::seconds(ttl.whole_seconds())
+}
+
+/// The signed-in user's id as a plain column, so their sessions can be ended.
+fn user_id_of(state: &HashMap<String, String>) -> Option<String> {
+    state
+        .get(USER_ID)
+        .and_then(|v| serde_json::from_str(v).ok())
+}
+
+impl SessionStore for DbSessionStore {
+    async fn load(&self, key: &SessionKey) -> Result<Option<HashMap<String, String>>, LoadError> {
+        let id = row_id(key);
+        match self
+            .db
+            .run(move |conn| sessions::load(conn, &id, store::now()))
+            .await
+        {
+            Ok(Some(state)) => serde_json::from_str(&state)
+                .map(Some)
+                .map_err(|e| LoadError::Deserialization(e.into())),
+            Ok(None) => Ok(None),
+            Err(AppError::Unavailable) => Ok(Some(HashMap::from([(
+                STORE_UNAVAILABLE.to_owned(),
+                "true".to_owned(),
+            )]))),
+            Err(error) => Err(LoadError::Other(error.into())),
+        }
+    }
+
+    async fn save(
+        &self,
+        state: HashMap<String, String>,
+        ttl: &CookieDuration,
+    ) -> Result<SessionKey, SaveError> {
+        let key = new_session_key().map_err(SaveError::Other)?;
+        let id = row_id(&key);
+        let user_id = user_id_of(&state);
+        let state =
+            serde_json::to_string(&state).map_err(|e| SaveError::Serialization(e.into()))?;
+        let expires_at = expiry(ttl);
+        self.db
+            .run(move |conn| {
+                sessions::insert(
+                    conn,
+                    &sessions::NewSession {
+                        id: &id,
+                        user_id: user_id.as_deref(),
+                        state: &state,
+                        created_at: store::now(),
+                        expires_at,
+                    },
+                )
+            })
+            .await
+            .map_err(|e| SaveError::Other(e.into()))?;
+        Ok(key)
+    }
+
+    async fn update(
+        &self,
+        key: SessionKey,
+        state: HashMap<String, String>,
+        ttl: &CookieDuration,
+    ) -> Result<SessionKey, UpdateError> {
+        let id = row_id(&key);
+        let user_id = user_id_of(&state);
+        let json =
+            serde_json::to_string(&state).map_err(|e| UpdateError::Serialization(e.into()))?;
+        let expires_at = expiry(ttl);
+        let updated = self
+            .db
+            .run(move |conn| sessions::update(conn, &id, user_id.as_deref(), &json, expires_at))
+            .await
+            .map_err(|e| UpdateError::Other(e.into()))?;
+        if updated {
+            Ok(key)
+        } else {
+            // The row was deleted meanwhile (sign-out elsewhere): start afresh.
+            self.save(state, ttl)
+                .await
+                .map_err(|e| UpdateError::Other(e.into()))
+        }
+    }
+
+    async fn update_ttl(
+        &self,
+        key: &SessionKey,
+        ttl: &CookieDuration,
+    ) -> Result<(), anyhow::Error> {
+        let id = row_id(key);
+        let expires_at = expiry(ttl);
+        // Extending the idle timeout is best effort: a failure here must not
+        // turn an answered request into an error.
+        if let Err(error) = self
+            .db
+            .run(move |conn| sessions::touch(conn, &id, expires_at))
+            .await
+        {
+            tracing::warn!(%error, "could not extend a session's idle timeout");
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, key: &SessionKey) -> Result<(), anyhow::Error> {
+        let id = row_id(key);
+        self.db
+            .run(move |conn| sessions::delete(conn, &id))
+            .await
+            .map_err(anyhow::Error::new)
+    }
+}
+
+/// What a browser session says about who is signed in.
+pub struct UserSession(Session);
+
+impl UserSession {
+    pub fn from_session(session: Session) -> Self {
+        Self(session)
+    }
+
+    /// Signs `user_id` in under a new session id (no fixation).
+    pub fn sign_in(&self, user_id: &str) -> Result<(), AppError> {
+        self.0.renew();
+        self.0.clear();
+        self.0
+            .insert(USER_ID, user_id)
+            .map_err(AppError::unexpected)?;
+        self.0
+            .insert(SIGNED_IN_AT, store::now().and_utc().timestamp())
+            .map_err(AppError::unexpected)
+    }
+
+    pub fn sign_out(&self) {
+        self.0.purge();
+    }
+
+    /// The signed-in user's id, if the session is live; a session past its
+    /// absolute timeout is purged here.
+    pub fn user_id(&self) -> Result<Option<String>, AppError> {
+        if self.0.contains_key(STORE_UNAVAILABLE) {
+            return Err(AppError::Unavailable);
+        }
+        let Some(user_id) = self.0.get::<String>(USER_ID).ok().flatten() else {
+            return Ok(None);
+        };
+        let signed_in_at = self.0.get::<i64>(SIGNED_IN_AT).ok().flatten().unwrap_or(0);
+        if store::now().and_utc().timestamp() - signed_in_at > ABSOLUTE_TIMEOUT.num_seconds() {
+            self.0.purge();
+            return Ok(None);
+        }
+        Ok(Some(user_id))
+    }
+}
+
+impl FromRequest for UserSession {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(Ok(Self::from_session(req.get_session())))
+    }
+}

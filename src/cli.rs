@@ -1,0 +1,148 @@
+//! The command line. Every flag can also be set through a `KEYWARD_*`
+//! environment variable; the server secret only through `KEYWARD_SECRET` or a
+//! file, never a flag (flags show up in process lists).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use ipnet::IpNet;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "keyward",
+    version,
+    about = "API key service: backoffice and request authentication"
+)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// `keyward` alone means `keyward serve`.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the server (the default).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Manage organizations.
+    #[command(subcommand)]
+    Orgs(OrgsCommand),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// SQLite file path, sqlite://PATH, or postgres://USER@HOST/DB.
+    #[arg(
+        long,
+        env = "KEYWARD_DATABASE_URL",
+        default_value = "keyward.db",
+        global = true
+    )]
+    pub database_url: String,
+
+    /// File holding the base64 server secret; defaults to `<database>.secret`
+    /// beside a SQLite database (created on first start). Ignored when
+    /// KEYWARD_SECRET is set.
+    #[arg(long, env = "KEYWARD_SECRET_FILE", global = true)]
+    pub secret_file: Option<PathBuf>,
+
+    /// Database connections per instance.
+    #[arg(long, env = "KEYWARD_POOL_SIZE", default_value_t = 4, global = true)]
+    pub pool_size: u32,
+
+    /// Seconds a request waits for a database connection before answering 503.
+    #[arg(
+        long,
+        env = "KEYWARD_DATABASE_TIMEOUT",
+        default_value_t = 5,
+        global = true
+    )]
+    pub database_timeout: u64,
+
+    /// Attempts to reach the database at start before giving up.
+    #[arg(
+        long,
+        env = "KEYWARD_DATABASE_CONNECT_ATTEMPTS",
+        default_value_t = 5,
+        global = true
+    )]
+    pub database_connect_attempts: u32,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "KEYWARD_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+
+    /// Send cookies without the Secure attribute (plain http beyond localhost; never in production).
+    #[arg(long, env = "KEYWARD_INSECURE_COOKIES")]
+    pub insecure_cookies: bool,
+
+    /// Seed a demo organization with one user per role and print their passwords.
+    #[arg(long, env = "KEYWARD_DEMO")]
+    pub demo: bool,
+
+    /// Proxies (CIDRs, comma-separated) whose X-Forwarded-For is believed.
+    #[arg(long, env = "KEYWARD_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<IpNet>,
+
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "KEYWARD_WORKERS")]
+    pub workers: Option<usize>,
+
+    /// Password hashes allowed to run at once (each takes 19 MiB).
+    #[arg(long, env = "KEYWARD_PASSWORD_HASH_CONCURRENCY", default_value_t = 2)]
+    pub password_hash_concurrency: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create a user. Without --password-stdin a password is generated and printed once.
+    Create(CreateUserArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CreateUserArgs {
+    #[arg(long, env = "KEYWARD_USER_EMAIL")]
+    pub email: String,
+    /// system-administrator, administrator or member
+    #[arg(long, env = "KEYWARD_USER_ROLE")]
+    pub role: String,
+    /// The organization's slug; may be left out when there is only one.
+    #[arg(long, env = "KEYWARD_ORG")]
+    pub org: Option<String>,
+    /// Display name; defaults to the part of the email before the @.
+    #[arg(long, env = "KEYWARD_USER_NAME")]
+    pub name: Option<String>,
+    /// Read the password from standard input (first line).
+    #[arg(long, env = "KEYWARD_PASSWORD_STDIN")]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgsCommand {
+    /// Create an organization and print its slug.
+    Create(CreateOrgArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CreateOrgArgs {
+    #[arg(long, env = "KEYWARD_ORG_NAME")]
+    pub name: String,
+    /// URL-safe identifier; derived from the name when left out.
+    #[arg(long, env = "KEYWARD_ORG_SLUG")]
+    pub slug: Option<String>,
+}

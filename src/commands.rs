@@ -1,0 +1,228 @@
+//! What each CLI subcommand does. `main.rs` only parses and dispatches.
+
+use std::io::BufRead as _;
+
+use diesel::Connection as _;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use crate::auth::password::hash_blocking;
+use crate::cli::{CreateOrgArgs, CreateUserArgs, DatabaseArgs, ServeArgs};
+use crate::config::{DatabaseSettings, DatabaseUrl, SecretSource, ServerSecret, Settings};
+use crate::domain::audit::Actor;
+use crate::domain::organization::{OrgName, OrgSlug};
+use crate::domain::role::Role;
+use crate::domain::user::{DisplayName, Email, NewPassword};
+use crate::error::AppError;
+use crate::provisioning;
+use crate::startup::{Application, connect_database, migrate};
+use crate::store::{self, DbConnection, organizations, users};
+use crate::web::setup::token_digest;
+
+/// A command's failure, printed as `keyward: <message>` with exit code 1.
+pub type CommandResult = Result<(), String>;
+
+fn database_settings(args: &DatabaseArgs) -> Result<DatabaseSettings, String> {
+    Ok(DatabaseSettings {
+        url: DatabaseUrl::parse(&args.database_url).map_err(|e| e.to_string())?,
+        pool_size: args.pool_size.max(1),
+        acquire_timeout: Duration::from_secs(args.database_timeout.max(1)),
+        connect_attempts: args.database_connect_attempts.max(1),
+    })
+}
+
+/// `keyward serve`
+pub async fn serve(args: ServeArgs, database: DatabaseArgs) -> CommandResult {
+    let secret_file = database.secret_file.clone();
+    let database = database_settings(&database)?;
+    let env_secret = std::env::var("KEYWARD_SECRET").ok();
+    let (secret, source) =
+        ServerSecret::load(env_secret.as_deref(), secret_file.as_deref(), &database.url)
+            .map_err(|e| e.to_string())?;
+    match &source {
+        SecretSource::Environment => tracing::info!("server secret from KEYWARD_SECRET"),
+        SecretSource::File(path) => {
+            tracing::info!(path = %path.display(), "server secret from file")
+        }
+        SecretSource::Created(path) => tracing::warn!(
+            path = %path.display(),
+            "created a new server secret; back this file up: without it every API key stops working"
+        ),
+    }
+    let settings = Settings {
+        bind: args.bind,
+        database,
+        secret,
+        insecure_cookies: args.insecure_cookies,
+        trusted_proxies: args.trusted_proxies,
+        workers: args.workers,
+        password_hash_concurrency: args.password_hash_concurrency,
+    };
+    let database_label = settings.database.url.to_string();
+    let application = Application::build(settings)
+        .await
+        .map_err(|e| e.to_string())?;
+    let base_url = base_url(args.bind, application.port());
+
+    if args.demo {
+        let seeded = application
+            .db()
+            .transaction(provisioning::seed_demo)
+            .await
+            .map_err(|e| e.to_string())?;
+        println!(
+            "Demo organization \"{}\" (slug {}):",
+            provisioning::DEMO_ORG_NAME,
+            provisioning::DEMO_ORG_SLUG
+        );
+        for account in seeded {
+            println!(
+                "  {:<22} {:<34} password: {}",
+                account.role.label(),
+                account.email,
+                account.password.expose()
+            );
+        }
+    }
+
+    let setup_token = application
+        .db()
+        .run(|conn| {
+            if users::count(conn)? > 0 {
+                return Ok::<_, AppError>(None);
+            }
+            let token =
+                NewPassword::generate().expose().to_owned() + NewPassword::generate().expose();
+            users::insert_setup_token(conn, &token_digest(&token), store::now())?;
+            Ok(Some(token))
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Some(token) = setup_token {
+        println!(
+            "No users yet. Open this one-time link to create your organization and its first System Administrator:"
+        );
+        println!("  {base_url}/setup?token={token}");
+    }
+    tracing::info!(address = %base_url, database = %database_label, "Keyward is listening");
+    application
+        .run_until_stopped()
+        .await
+        .map_err(|e| e.to_string())
+}
+
+fn base_url(bind: std::net::SocketAddr, port: u16) -> String {
+    let host = match bind.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        ip => ip,
+    };
+    match host {
+        IpAddr::V6(ip) => format!("http://[{ip}]:{port}"),
+        IpAddr::V4(ip) => format!("http://{ip}:{port}"),
+    }
+}
+
+/// Opens the database and applies migrations, for the one-shot commands.
+async fn open(database: &DatabaseArgs) -> Result<DbConnection, String> {
+    let settings = database_settings(database)?;
+    let pool = connect_database(&settings)
+        .await
+        .map_err(|e| e.to_string())?;
+    migrate(&pool).await.map_err(|e| e.to_string())?;
+    store::establish(&settings.url).map_err(|e| e.to_string())
+}
+
+/// `keyward migrate`
+pub async fn migrate_only(database: DatabaseArgs) -> CommandResult {
+    let settings = database_settings(&database)?;
+    let pool = connect_database(&settings)
+        .await
+        .map_err(|e| e.to_string())?;
+    let applied = migrate(&pool).await.map_err(|e| e.to_string())?;
+    println!(
+        "{} migration(s) applied; the database is up to date.",
+        applied.len()
+    );
+    Ok(())
+}
+
+/// `keyward orgs create`
+pub async fn create_org(args: CreateOrgArgs, database: DatabaseArgs) -> CommandResult {
+    let name = OrgName::parse(&args.name).map_err(|e| e.to_string())?;
+    let slug = args
+        .slug
+        .as_deref()
+        .map(OrgSlug::parse)
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let mut conn = open(&database).await?;
+    let org = conn
+        .transaction(|conn| {
+            provisioning::create_organization(conn, &name, slug.as_ref(), &Actor::Cli, None)
+        })
+        .map_err(|e: AppError| e.to_string())?;
+    println!("{}", org.slug);
+    Ok(())
+}
+
+/// `keyward users create`
+pub async fn create_user(args: CreateUserArgs, database: DatabaseArgs) -> CommandResult {
+    let email = Email::parse(&args.email).map_err(|e| e.to_string())?;
+    let role: Role = args
+        .role
+        .parse()
+        .map_err(|e: crate::domain::ValidationError| e.to_string())?;
+    let default_name = email
+        .as_str()
+        .split('@')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let display_name = DisplayName::parse(args.name.as_deref().unwrap_or(&default_name))
+        .map_err(|e| e.to_string())?;
+    let (password, generated) = if args.password_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+        let line = line.trim_end_matches(['\r', '\n']).to_owned();
+        (NewPassword::parse(line).map_err(|e| e.to_string())?, false)
+    } else {
+        (NewPassword::generate(), true)
+    };
+    let mut conn = open(&database).await?;
+    let org = match args.org.as_deref() {
+        Some(slug) => organizations::find_by_slug(&mut conn, slug)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("no organization with the slug \"{slug}\"; list them with the backoffice or create one with `keyward orgs create`"))?,
+        None => {
+            let mut all = organizations::list(&mut conn).map_err(|e| e.to_string())?;
+            match all.len() {
+                1 => all.remove(0),
+                0 => return Err("there is no organization yet: create one with `keyward orgs create --name NAME`".into()),
+                _ => return Err("there are several organizations: say which with --org SLUG".into()),
+            }
+        }
+    };
+    let hash = hash_blocking(password.expose()).map_err(|e| format!("{e:?}"))?;
+    conn.transaction(|conn| {
+        provisioning::create_user(
+            conn,
+            &org,
+            &email,
+            &display_name,
+            role,
+            &hash,
+            &Actor::Cli,
+            None,
+        )
+    })
+    .map_err(|e: AppError| e.to_string())?;
+    println!("Created {} ({}) in {}.", email, role.label(), org.slug);
+    if generated {
+        println!("Password (shown once): {}", password.expose());
+    }
+    Ok(())
+}

@@ -1,0 +1,372 @@
+//! Settings: everything the server needs, parsed once from the CLI and the
+//! environment into typed parts. Secrets live in redacting newtypes.
+
+use std::fmt;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use base64::Engine as _;
+use hmac::{Hmac, KeyInit, Mac};
+use ipnet::IpNet;
+use sha2::{Sha256, Sha512};
+
+use crate::store::Backend;
+
+/// Everything `Application::build` needs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub bind: SocketAddr,
+    pub database: DatabaseSettings,
+    pub secret: ServerSecret,
+    /// Drop the `Secure` cookie attribute, for plain-http local use only.
+    pub insecure_cookies: bool,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// actix worker threads; `None` = one per core.
+    pub workers: Option<usize>,
+    /// How many argon2id hashes may run at once (each holds 19 MiB).
+    pub password_hash_concurrency: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    pub url: DatabaseUrl,
+    pub pool_size: u32,
+    /// How long one `pool.get()` may wait before the request gets a 503.
+    pub acquire_timeout: Duration,
+    /// How many times start-up tries to reach the database before giving up.
+    pub connect_attempts: u32,
+}
+
+/// A database URL whose backend is known: `postgres://…`/`postgresql://…`,
+/// `sqlite://PATH`, or a plain file path (SQLite).
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    backend: Backend,
+    connection_string: String,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DatabaseUrlError {
+    #[error(
+        "the database URL is empty: give a SQLite file path, sqlite://PATH or postgres://USER@HOST/DB"
+    )]
+    Empty,
+    #[error(
+        "unsupported database URL scheme \"{0}\": use a SQLite file path, sqlite://PATH, or postgres://USER@HOST/DB"
+    )]
+    UnknownScheme(String),
+}
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<Self, DatabaseUrlError> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Err(DatabaseUrlError::Empty);
+        }
+        let Some((scheme, rest)) = raw.split_once("://") else {
+            return Ok(Self::sqlite_file(raw));
+        };
+        match scheme.to_ascii_lowercase().as_str() {
+            "postgres" | "postgresql" => Ok(Self {
+                backend: Backend::Postgres,
+                connection_string: raw.to_owned(),
+            }),
+            "sqlite" if !rest.is_empty() => Ok(Self::sqlite_file(rest)),
+            "sqlite" => Err(DatabaseUrlError::Empty),
+            other => Err(DatabaseUrlError::UnknownScheme(other.to_owned())),
+        }
+    }
+
+    fn sqlite_file(path: &str) -> Self {
+        Self {
+            backend: Backend::Sqlite,
+            connection_string: path.to_owned(),
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// What the driver is given; may hold a password, so never log it.
+    pub fn connection_string(&self) -> &str {
+        &self.connection_string
+    }
+
+    /// The SQLite file, for placing the secret file beside it.
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        (self.backend == Backend::Sqlite).then(|| Path::new(&self.connection_string))
+    }
+}
+
+/// Shows the URL with any password replaced, so it can be logged.
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.backend {
+            Backend::Sqlite => write!(f, "sqlite://{}", self.connection_string),
+            Backend::Postgres => {
+                let s = &self.connection_string;
+                match (s.find("://"), s.rfind('@')) {
+                    (Some(start), Some(at)) if at > start => {
+                        let userinfo = &s[start + 3..at];
+                        let user = userinfo.split(':').next().unwrap_or_default();
+                        let hidden = if userinfo.contains(':') { ":***" } else { "" };
+                        write!(f, "{}{user}{hidden}{}", &s[..start + 3], &s[at..])
+                    }
+                    _ => f.write_str(s),
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({self})")
+    }
+}
+
+/// The deployment's root secret. Every organization's key-signing key and the
+/// cookie key derive from it; losing it invalidates every API key.
+#[derive(Clone)]
+pub struct ServerSecret(Vec<u8>);
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error("KEYWARD_SECRET is not valid base64: {0}. Generate one with: openssl rand -base64 32")]
+    NotBase64(base64::DecodeError),
+    #[error(
+        "the server secret is {0} bytes; it must be at least {min} bytes. Generate one with: openssl rand -base64 32",
+        min = ServerSecret::MIN_LEN
+    )]
+    TooShort(usize),
+    #[error("cannot read the server secret file {path}: {source}")]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the server secret file {path} is not valid base64: {source}")]
+    FileNotBase64 {
+        path: PathBuf,
+        source: base64::DecodeError,
+    },
+    #[error("cannot create the server secret file {path}: {source}")]
+    Uncreatable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "with PostgreSQL the server secret must be given (KEYWARD_SECRET or --secret-file) and shared by every instance"
+    )]
+    RequiredForPostgres,
+}
+
+impl ServerSecret {
+    pub const MIN_LEN: usize = 32;
+
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Self, SecretError> {
+        if bytes.len() < Self::MIN_LEN {
+            return Err(SecretError::TooShort(bytes.len()));
+        }
+        Ok(Self(bytes))
+    }
+
+    pub fn from_base64(text: &str) -> Result<Self, SecretError> {
+        Self::from_bytes(decode_base64(text).map_err(SecretError::NotBase64)?)
+    }
+
+    /// A fresh random secret (first start, tests).
+    pub fn generate() -> Self {
+        let mut bytes = vec![0u8; Self::MIN_LEN];
+        rand::fill(&mut bytes[..]);
+        Self(bytes)
+    }
+
+    pub fn to_base64(&self) -> String {
+        base64::engine::general_purpose::STANDARD.encode(&self.0)
+    }
+
+    /// Resolves the secret: `KEYWARD_SECRET` if given, else the secret file
+    /// (`--secret-file`, or `<database>.secret` beside a SQLite database,
+    /// created with mode 0600 on first start).
+    pub fn load(
+        from_env: Option<&str>,
+        secret_file: Option<&Path>,
+        database: &DatabaseUrl,
+    ) -> Result<(Self, SecretSource), SecretError> {
+        if let Some(text) = from_env.filter(|t| !t.trim().is_empty()) {
+            return Ok((Self::from_base64(text)?, SecretSource::Environment));
+        }
+        let path = match (secret_file, database.sqlite_path()) {
+            (Some(path), _) => path.to_path_buf(),
+            (None, Some(db)) => default_secret_path(db),
+            (None, None) => return Err(SecretError::RequiredForPostgres),
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let bytes = decode_base64(&text).map_err(|source| SecretError::FileNotBase64 {
+                    path: path.clone(),
+                    source,
+                })?;
+                Ok((Self::from_bytes(bytes)?, SecretSource::File(path)))
+            }
+            Err(error)
+                if error.kind() == std::io::ErrorKind::NotFound
+                    && database.sqlite_path().is_some() =>
+            {
+                let secret = Self::generate();
+                write_new_secret_file(&path, &secret)?;
+                Ok((secret, SecretSource::Created(path)))
+            }
+            Err(source) => Err(SecretError::Unreadable { path, source }),
+        }
+    }
+
+    /// HMAC-SHA-256 of `parts` under the server secret: the one way keys are
+    /// derived from it.
+    pub fn derive(&self, parts: &[&[u8]]) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0)
+            .expect("HMAC accepts keys of any length");
+        for part in parts {
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().into()
+    }
+
+    /// The 64-byte key that signs and encrypts cookies.
+    pub fn cookie_key(&self) -> actix_web::cookie::Key {
+        let mut mac = <Hmac<Sha512> as KeyInit>::new_from_slice(&self.0)
+            .expect("HMAC accepts keys of any length");
+        mac.update(b"keyward cookie key v1");
+        let bytes: [u8; 64] = mac.finalize().into_bytes().into();
+        actix_web::cookie::Key::from(&bytes)
+    }
+}
+
+impl fmt::Debug for ServerSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ServerSecret(<redacted>)")
+    }
+}
+
+/// Where the secret came from, for the start-up log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    Environment,
+    File(PathBuf),
+    Created(PathBuf),
+}
+
+/// `keyward.db` → `keyward.db.secret`, in the same folder.
+pub fn default_secret_path(database: &Path) -> PathBuf {
+    let mut name = database
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_else(|| "keyward".into());
+    name.push(".secret");
+    database.with_file_name(name)
+}
+
+fn decode_base64(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
+    let text = text.trim();
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text))
+}
+
+fn write_new_secret_file(path: &Path, secret: &ServerSecret) -> Result<(), SecretError> {
+    let uncreatable = |source| SecretError::Uncreatable {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(uncreatable)?;
+    writeln!(file, "{}", secret.to_base64()).map_err(uncreatable)?;
+    file.sync_all().map_err(uncreatable)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_pick_their_backend_from_the_scheme() {
+        let pg = DatabaseUrl::parse("postgres://u:pw@localhost/db").expect("valid");
+        assert_eq!(pg.backend(), Backend::Postgres);
+        assert_eq!(pg.to_string(), "postgres://u:***@localhost/db");
+        assert_eq!(
+            DatabaseUrl::parse("postgresql://localhost/db").map(|u| u.backend()),
+            Ok(Backend::Postgres)
+        );
+        let sqlite = DatabaseUrl::parse("sqlite://data/k.db").expect("valid");
+        assert_eq!(sqlite.sqlite_path(), Some(Path::new("data/k.db")));
+        assert_eq!(
+            DatabaseUrl::parse("k.db").map(|u| u.backend()),
+            Ok(Backend::Sqlite)
+        );
+        assert_eq!(
+            DatabaseUrl::parse("mysql://localhost/db"),
+            Err(DatabaseUrlError::UnknownScheme("mysql".into()))
+        );
+        assert_eq!(DatabaseUrl::parse("  "), Err(DatabaseUrlError::Empty));
+    }
+
+    #[test]
+    fn a_short_secret_is_refused() {
+        assert!(matches!(
+            ServerSecret::from_base64("c2hvcnQ="),
+            Err(SecretError::TooShort(5))
+        ));
+        assert!(matches!(
+            ServerSecret::from_base64("not base64!"),
+            Err(SecretError::NotBase64(_))
+        ));
+    }
+
+    #[test]
+    fn the_secret_file_is_created_once_with_owner_only_permissions() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db =
+            DatabaseUrl::parse(dir.path().join("k.db").to_str().expect("utf-8")).expect("valid");
+        let (first, source) = ServerSecret::load(None, None, &db).expect("created");
+        assert!(matches!(source, SecretSource::Created(_)));
+        let (second, source) = ServerSecret::load(None, None, &db).expect("read back");
+        assert!(matches!(source, SecretSource::File(_)));
+        assert_eq!(first.derive(&[b"x"]), second.derive(&[b"x"]));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(dir.path().join("k.db.secret"))
+                .expect("exists")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn postgres_requires_an_explicit_secret() {
+        let db = DatabaseUrl::parse("postgres://localhost/db").expect("valid");
+        assert!(matches!(
+            ServerSecret::load(None, None, &db),
+            Err(SecretError::RequiredForPostgres)
+        ));
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        assert_eq!(
+            format!("{:?}", ServerSecret::generate()),
+            "ServerSecret(<redacted>)"
+        );
+    }
+}

@@ -1,0 +1,73 @@
+//! Who did what, for the audit log.
+
+use std::fmt;
+
+/// Who acted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// A signed-in person: id and email.
+    User { id: String, email: String },
+    /// A provisioning command on the server.
+    Cli,
+    /// Keyward itself (first-run setup, demo seeding).
+    System,
+}
+
+impl Actor {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Actor::User { .. } => "user",
+            Actor::Cli => "cli",
+            Actor::System => "system",
+        }
+    }
+
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Actor::User { id, .. } => Some(id),
+            Actor::Cli | Actor::System => None,
+        }
+    }
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Actor::User { email, .. } => f.write_str(email),
+            Actor::Cli => f.write_str("command line"),
+            Actor::System => f.write_str("Keyward"),
+        }
+    }
+}
+
+/// What was done; the stored spelling is stable (exports and filters use it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    OrganizationCreated,
+    UserCreated,
+    SignedIn,
+    SignInFailed,
+    SignedOut,
+    AccessDenied,
+}
+
+impl AuditAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::OrganizationCreated => "organization_created",
+            AuditAction::UserCreated => "user_created",
+            AuditAction::SignedIn => "signed_in",
+            AuditAction::SignInFailed => "sign_in_failed",
+            AuditAction::SignedOut => "signed_out",
+            AuditAction::AccessDenied => "access_denied",
+        }
+    }
+}
+
+/// What an event is about.
+#[derive(Debug, Clone)]
+pub struct Target<'a> {
+    pub kind: &'a str,
+    pub id: &'a str,
+    pub label: &'a str,
+}

@@ -1,0 +1,25 @@
+//! Pure types and rules, no I/O. Input is parsed into these once, at the edge;
+//! nothing below a handler takes a raw string for a name, email or role.
+
+pub mod audit;
+pub mod organization;
+pub mod role;
+pub mod user;
+
+/// Why a value was refused. `Display` is safe to show the user and says how to
+/// fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ValidationError(pub String);
+
+impl ValidationError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
+impl From<ValidationError> for crate::error::AppError {
+    fn from(error: ValidationError) -> Self {
+        Self::Validation(error.0)
+    }
+}

@@ -1,0 +1,137 @@
+//! The application's one error type, and the one place HTTP statuses are
+//! chosen. API routes answer `application/problem+json` straight from
+//! `ResponseError`; browser routes get HTML pages from `web::error_pages`,
+//! which reads the same status and message.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+/// An error a request can end with. `Display` is what the user may read; the
+/// cause of `Unexpected` is only logged (once, by the request logger).
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    Validation(String),
+    #[error("Not found. It may have been deleted, or the link is wrong.")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("You need to sign in.")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after_secs: u64,
+    },
+    #[error("The database is unavailable right now. Try again in a minute.")]
+    Unavailable,
+    #[error("Something went wrong on our side. It has been logged; try again.")]
+    Unexpected(#[source] anyhow::Error),
+}
+
+impl AppError {
+    pub fn unexpected(error: impl Into<anyhow::Error>) -> Self {
+        Self::Unexpected(error.into())
+    }
+
+    /// Stable machine-readable code for problem+json answers.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Validation(_) => "invalid_request",
+            Self::NotFound => "not_found",
+            Self::Conflict(_) => "conflict",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::TooManyRequests { .. } => "too_many_requests",
+            Self::Unavailable => "unavailable",
+            Self::Unexpected(_) => "internal_error",
+        }
+    }
+
+    /// Short human title for pages and problem documents.
+    pub fn title(&self) -> &'static str {
+        match self {
+            Self::Validation(_) => "That request is not valid",
+            Self::NotFound => "Not found",
+            Self::Conflict(_) => "That conflicts with what is there",
+            Self::Unauthorized => "Sign-in required",
+            Self::Forbidden(_) => "Access denied",
+            Self::TooManyRequests { .. } => "Too many attempts",
+            Self::Unavailable => "Temporarily unavailable",
+            Self::Unexpected(_) => "Something went wrong",
+        }
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(error: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match error {
+            Error::NotFound => Self::NotFound,
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                Self::Conflict("That already exists.".to_owned())
+            }
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
+            | Error::BrokenTransactionManager => Self::Unavailable,
+            other => Self::unexpected(other),
+        }
+    }
+}
+
+impl From<r2d2::Error> for AppError {
+    fn from(error: r2d2::Error) -> Self {
+        // The pool timed out: the database is down or saturated.
+        tracing::warn!(error = %error, "no database connection available");
+        Self::Unavailable
+    }
+}
+
+/// RFC 9457 problem document.
+#[derive(Debug, Serialize)]
+pub struct Problem<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub title: &'a str,
+    pub status: u16,
+    pub detail: String,
+    pub code: &'a str,
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Validation(_) => StatusCode::BAD_REQUEST,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        let problem = Problem {
+            kind: "about:blank",
+            title: self.title(),
+            status: status.as_u16(),
+            detail: self.to_string(),
+            code: self.code(),
+        };
+        let mut response = HttpResponse::build(status);
+        response.content_type("application/problem+json");
+        if let Self::TooManyRequests {
+            retry_after_secs, ..
+        } = self
+        {
+            response.insert_header((header::RETRY_AFTER, HeaderValue::from(*retry_after_secs)));
+        }
+        response.json(problem)
+    }
+}

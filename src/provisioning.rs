@@ -1,0 +1,158 @@
+//! Creating organizations and users: one implementation shared by the
+//! first-run setup page, the command line and the demo seed, so each path
+//! validates and audits the same way.
+
+use std::net::IpAddr;
+
+use crate::domain::audit::{Actor, AuditAction, Target};
+use crate::domain::organization::{OrgName, OrgSlug};
+use crate::domain::role::Role;
+use crate::domain::user::{DisplayName, Email};
+use crate::error::AppError;
+use crate::store::organizations::{self, NewOrganization, Organization};
+use crate::store::{self, DbConnection, audit, users};
+
+/// Creates an organization; without an explicit slug one is derived from the
+/// name and made unique.
+pub fn create_organization(
+    conn: &mut DbConnection,
+    name: &OrgName,
+    slug: Option<&OrgSlug>,
+    actor: &Actor,
+    client_ip: Option<IpAddr>,
+) -> Result<Organization, AppError> {
+    let slug = match slug {
+        Some(slug) => {
+            if organizations::find_by_slug(conn, slug.as_str())?.is_some() {
+                return Err(AppError::Conflict(format!(
+                    "An organization with the slug \"{slug}\" already exists: choose another --slug."
+                )));
+            }
+            slug.as_str().to_owned()
+        }
+        None => organizations::free_slug(conn, OrgSlug::from_name(name).as_str())?,
+    };
+    let id = store::new_id();
+    let org = organizations::insert(
+        conn,
+        &NewOrganization {
+            id: &id,
+            slug: &slug,
+            name: name.as_str(),
+            created_at: store::now(),
+        },
+    )?;
+    let target = Target {
+        kind: "organization",
+        id: &org.id,
+        label: &org.name,
+    };
+    audit::record(
+        conn,
+        Some(&org.id),
+        actor,
+        AuditAction::OrganizationCreated,
+        Some(&target),
+        serde_json::json!({ "after": { "name": org.name, "slug": org.slug } }),
+        client_ip,
+    )?;
+    Ok(org)
+}
+
+/// Creates a user in `org` with an already computed password hash; returns
+/// the new user's id.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "each is a distinct validated part of the new user"
+)]
+pub fn create_user(
+    conn: &mut DbConnection,
+    org: &Organization,
+    email: &Email,
+    display_name: &DisplayName,
+    role: Role,
+    password_hash: &str,
+    actor: &Actor,
+    client_ip: Option<IpAddr>,
+) -> Result<String, AppError> {
+    if users::find_by_email(conn, email.as_str())?.is_some() {
+        return Err(AppError::Conflict(format!(
+            "A user with the email {email} already exists. Each email can belong to one account."
+        )));
+    }
+    let id = store::new_id();
+    users::insert(
+        conn,
+        &users::NewUser {
+            id: &id,
+            org_id: &org.id,
+            email: email.as_str(),
+            display_name: display_name.as_str(),
+            role: role.as_str(),
+            password_hash,
+            created_at: store::now(),
+        },
+    )?;
+    let target = Target {
+        kind: "user",
+        id: &id,
+        label: email.as_str(),
+    };
+    audit::record(
+        conn,
+        Some(&org.id),
+        actor,
+        AuditAction::UserCreated,
+        Some(&target),
+        serde_json::json!({ "after": { "email": email.as_str(), "role": role.as_str() } }),
+        client_ip,
+    )?;
+    Ok(id)
+}
+
+pub const DEMO_ORG_NAME: &str = "Demo Aviation";
+pub const DEMO_ORG_SLUG: &str = "demo";
+
+/// A demo account and its password, printed once by `serve --demo`.
+pub struct DemoAccount {
+    pub email: String,
+    pub role: Role,
+    pub password: crate::domain::user::NewPassword,
+}
+
+/// Seeds (or refreshes) the demo organization: one user per role, each with a
+/// new random password, so `serve --demo` always prints working credentials.
+pub fn seed_demo(conn: &mut DbConnection) -> Result<Vec<DemoAccount>, AppError> {
+    let actor = Actor::System;
+    let org = match organizations::find_by_slug(conn, DEMO_ORG_SLUG)? {
+        Some(org) => org,
+        None => {
+            let name = OrgName::parse(DEMO_ORG_NAME)?;
+            let slug = OrgSlug::parse(DEMO_ORG_SLUG)?;
+            create_organization(conn, &name, Some(&slug), &actor, None)?
+        }
+    };
+    let mut accounts = Vec::new();
+    for (role, local, name) in [
+        (Role::SystemAdministrator, "sysadmin", "Sam Sysadmin"),
+        (Role::Administrator, "admin", "Ada Admin"),
+        (Role::Member, "member", "Max Member"),
+    ] {
+        let email = Email::parse(&format!("{local}@demo.keyward.test"))?;
+        let password = crate::domain::user::NewPassword::generate();
+        let hash = crate::auth::password::hash_blocking(password.expose())?;
+        match users::find_by_email(conn, email.as_str())? {
+            Some(user) => users::set_password_hash(conn, &user.id, &hash)?,
+            None => {
+                let display_name = DisplayName::parse(name)?;
+                create_user(conn, &org, &email, &display_name, role, &hash, &actor, None)?;
+            }
+        }
+        accounts.push(DemoAccount {
+            email: email.to_string(),
+            role,
+            password,
+        });
+    }
+    Ok(accounts)
+}

@@ -1,0 +1,208 @@
+//! Builds the application: database pool and migrations, shared context, the
+//! HTTP server with its middleware, and background housekeeping.
+
+use std::net::{SocketAddr, TcpListener};
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use ipnet::IpNet;
+use tracing_actix_web::TracingLogger;
+
+use crate::auth::password::PasswordHasher;
+use crate::config::{DatabaseSettings, ServerSecret, Settings};
+use crate::error::AppError;
+use crate::store::{self, Db, DbPool, migrations, sessions, users};
+use crate::telemetry::RequestSpan;
+
+/// What every handler may need; one `web::Data` for the whole app.
+pub struct AppContext {
+    pub db: Db,
+    pub passwords: PasswordHasher,
+    pub trusted_proxies: Vec<IpNet>,
+    pub cookie_key: actix_web::cookie::Key,
+    pub secure_cookies: bool,
+    pub secret: ServerSecret,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot reach the database at {url} after {attempts} attempt(s): {last_error}")]
+    DatabaseUnreachable {
+        url: String,
+        attempts: u32,
+        last_error: String,
+    },
+    #[error("cannot migrate the database: {0}")]
+    Migration(String),
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Opens the pool, retrying while the database is unreachable (it may still
+/// be starting), and logging each failure with the driver's own message.
+pub async fn connect_database(settings: &DatabaseSettings) -> Result<DbPool, StartupError> {
+    let attempts = settings.connect_attempts.max(1);
+    let mut last_error = String::new();
+    for attempt in 1..=attempts {
+        let url = settings.url.clone();
+        let (size, timeout) = (settings.pool_size, settings.acquire_timeout);
+        let result = tokio::task::spawn_blocking(move || store::connect(&url, size, timeout))
+            .await
+            .map_err(|e| StartupError::Other(e.to_string()))?;
+        match result {
+            Ok(pool) => return Ok(pool),
+            Err(error) => {
+                last_error = error.to_string();
+                tracing::warn!(
+                    database = %settings.url,
+                    attempt,
+                    attempts,
+                    error = %last_error,
+                    "database not reachable"
+                );
+                if attempt < attempts {
+                    tokio::time::sleep(Duration::from_secs(u64::from(attempt).min(5))).await;
+                }
+            }
+        }
+    }
+    Err(StartupError::DatabaseUnreachable {
+        url: settings.url.to_string(),
+        attempts,
+        last_error,
+    })
+}
+
+/// Applies pending migrations; logs what it applied.
+pub async fn migrate(pool: &DbPool) -> Result<Vec<String>, StartupError> {
+    let pool = pool.clone();
+    let applied = tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get().map_err(|e| e.to_string())?;
+        migrations::run_pending(&mut conn).map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| StartupError::Other(e.to_string()))?
+    .map_err(StartupError::Migration)?;
+    for version in &applied {
+        tracing::info!(%version, "applied migration");
+    }
+    Ok(applied)
+}
+
+/// A running server and what callers (the CLI, tests) need from it.
+pub struct Application {
+    port: u16,
+    db: Db,
+    server: Server,
+}
+
+impl Application {
+    /// Connects, migrates, binds the listener (port 0 picks a free one) and
+    /// prepares the server; `run_until_stopped` serves.
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let pool = connect_database(&settings.database).await?;
+        migrate(&pool).await?;
+        let db = Db::new(pool);
+        let passwords = tokio::task::spawn_blocking({
+            let limit = settings.password_hash_concurrency;
+            move || PasswordHasher::new(limit)
+        })
+        .await
+        .map_err(|e| StartupError::Other(e.to_string()))?
+        .map_err(|e: AppError| StartupError::Other(format!("{e:?}")))?;
+
+        let listener = TcpListener::bind(settings.bind).map_err(|source| StartupError::Bind {
+            address: settings.bind,
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| StartupError::Other(e.to_string()))?
+            .port();
+
+        let ctx = web::Data::new(AppContext {
+            db: db.clone(),
+            passwords,
+            trusted_proxies: settings.trusted_proxies.clone(),
+            cookie_key: settings.secret.cookie_key(),
+            secure_cookies: !settings.insecure_cookies,
+            secret: settings.secret.clone(),
+        });
+
+        spawn_housekeeping(db.clone());
+
+        let app_ctx = ctx.clone();
+        let mut server = HttpServer::new(move || {
+            let ctx = app_ctx.clone();
+            App::new()
+                .app_data(ctx.clone())
+                .wrap(crate::web::security_headers())
+                .wrap(TracingLogger::<RequestSpan>::new())
+                .route("/healthz", web::get().to(crate::web::health::healthz))
+                .route("/readyz", web::get().to(crate::web::health::readyz))
+                .route(
+                    "/static/{path:.*}",
+                    web::get().to(crate::web::assets::serve_static),
+                )
+                .configure(|cfg| crate::web::routes(cfg, &ctx))
+        })
+        .listen(listener)
+        .map_err(|source| StartupError::Bind {
+            address: settings.bind,
+            source,
+        })?;
+        if let Some(workers) = settings.workers {
+            server = server.workers(workers);
+        }
+        Ok(Self {
+            port,
+            db,
+            server: server.run(),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Deletes expired sessions and old sign-in failures every few minutes.
+fn spawn_housekeeping(db: Db) {
+    actix_web::rt::spawn(async move {
+        let mut interval = tokio::time::interval(Duration::from_secs(300));
+        loop {
+            interval.tick().await;
+            let result = db
+                .run(|conn| {
+                    let now = store::now();
+                    let sessions = sessions::delete_expired(conn, now)?;
+                    let failures = users::delete_sign_in_failures_before(
+                        conn,
+                        now - crate::auth::throttle::WINDOW,
+                    )?;
+                    Ok::<_, AppError>((sessions, failures))
+                })
+                .await;
+            match result {
+                Ok((sessions, failures)) => {
+                    tracing::debug!(sessions, failures, "housekeeping removed expired rows");
+                }
+                Err(error) => tracing::warn!(%error, "housekeeping failed; will retry"),
+            }
+        }
+    });
+}

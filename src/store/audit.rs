@@ -1,0 +1,95 @@
+//! The append-only audit log (the database refuses updates and deletes).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use std::net::IpAddr;
+
+use super::DbConnection;
+use super::schema::audit_events;
+use crate::domain::audit::{Actor, AuditAction, Target};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_events)]
+pub struct AuditEvent {
+    pub id: String,
+    pub org_id: Option<String>,
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    pub actor_label: String,
+    pub action: String,
+    pub target_kind: Option<String>,
+    pub target_id: Option<String>,
+    pub target_label: Option<String>,
+    pub details: String,
+    pub client_ip: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = audit_events)]
+pub struct NewAuditEvent<'a> {
+    pub id: String,
+    pub org_id: Option<&'a str>,
+    pub actor_kind: &'a str,
+    pub actor_id: Option<&'a str>,
+    pub actor_label: &'a str,
+    pub action: &'a str,
+    pub target_kind: Option<&'a str>,
+    pub target_id: Option<&'a str>,
+    pub target_label: Option<&'a str>,
+    pub details: String,
+    pub client_ip: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConnection, event: &NewAuditEvent<'_>) -> QueryResult<()> {
+    diesel::insert_into(audit_events::table)
+        .values(event)
+        .execute(conn)
+        .map(drop)
+}
+
+/// The newest events of one organization.
+pub fn list_for_org(
+    conn: &mut DbConnection,
+    org_id: &str,
+    limit: i64,
+) -> QueryResult<Vec<AuditEvent>> {
+    audit_events::table
+        .filter(audit_events::org_id.eq(org_id))
+        .order((audit_events::created_at.desc(), audit_events::id.desc()))
+        .limit(limit)
+        .select(AuditEvent::as_select())
+        .load(conn)
+}
+
+/// Appends one event.
+pub fn record(
+    conn: &mut DbConnection,
+    org_id: Option<&str>,
+    actor: &Actor,
+    action: AuditAction,
+    target: Option<&Target<'_>>,
+    details: serde_json::Value,
+    client_ip: Option<IpAddr>,
+) -> QueryResult<()> {
+    let actor_label = actor.to_string();
+    insert(
+        conn,
+        &NewAuditEvent {
+            id: super::new_id(),
+            org_id,
+            actor_kind: actor.kind(),
+            actor_id: actor.id(),
+            actor_label: &actor_label,
+            action: action.as_str(),
+            target_kind: target.map(|t| t.kind),
+            target_id: target.map(|t| t.id),
+            target_label: target.map(|t| t.label),
+            details: details.to_string(),
+            client_ip: client_ip.map(|ip| ip.to_string()),
+            created_at: super::now(),
+        },
+    )
+}

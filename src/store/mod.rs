@@ -1,0 +1,173 @@
+//! The database: one diesel `MultiConnection` over SQLite and PostgreSQL, its
+//! r2d2 pool, and one file per aggregate with plain
+//! `(&mut DbConnection, …) -> QueryResult<_>` functions.
+
+pub mod audit;
+pub mod migrations;
+pub mod organizations;
+pub mod schema;
+pub mod sessions;
+pub mod users;
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{CustomizeConnection, ManageConnection, R2D2Connection};
+
+use crate::config::DatabaseUrl;
+use crate::error::AppError;
+
+/// One connection type for both backends; queries are written once against it.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgres(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+/// Which backend a URL names; chosen from the scheme, never by trial.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// r2d2 manager that opens the backend the URL names and keeps its real error
+/// (diesel's own `MultiConnection::establish` tries each backend in turn and
+/// reports only "invalid connection url").
+#[derive(Debug, Clone)]
+pub struct DbConnectionManager {
+    url: DatabaseUrl,
+}
+
+impl ManageConnection for DbConnectionManager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        let url = self.url.connection_string();
+        match self.url.backend() {
+            Backend::Postgres => diesel::PgConnection::establish(url).map(DbConnection::Postgres),
+            Backend::Sqlite => diesel::SqliteConnection::establish(url).map(DbConnection::Sqlite),
+        }
+        .map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        std::thread::panicking() || conn.is_broken()
+    }
+}
+
+/// Per-connection SQLite settings. `busy_timeout` comes first: r2d2 opens
+/// connections in parallel and they would otherwise race for the WAL switch.
+#[derive(Debug)]
+struct SqlitePragmas;
+
+impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
+        if let DbConnection::Sqlite(conn) = conn {
+            conn.batch_execute(
+                "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+                 PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+            )
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(())
+    }
+}
+
+pub type DbPool = r2d2::Pool<DbConnectionManager>;
+
+/// Opens a pool; fails fast (bounded by `connect_timeout`) with the driver's
+/// own message when the database cannot be reached.
+pub fn connect(
+    url: &DatabaseUrl,
+    max_size: u32,
+    connect_timeout: Duration,
+) -> Result<DbPool, r2d2::Error> {
+    let builder = r2d2::Pool::builder()
+        .max_size(max_size)
+        .connection_timeout(connect_timeout)
+        .error_handler(Box::new(r2d2::LoggingErrorHandler));
+    let builder = match url.backend() {
+        Backend::Sqlite => builder.connection_customizer(Box::new(SqlitePragmas)),
+        Backend::Postgres => builder,
+    };
+    builder.build(DbConnectionManager { url: url.clone() })
+}
+
+/// The pool plus the one way handlers reach it: off the async workers.
+#[derive(Clone)]
+pub struct Db {
+    pool: DbPool,
+}
+
+impl Db {
+    pub fn new(pool: DbPool) -> Self {
+        Self { pool }
+    }
+
+    pub fn pool(&self) -> &DbPool {
+        &self.pool
+    }
+
+    /// Runs `work` with a pooled connection on the blocking thread pool.
+    pub async fn run<T, E, F>(&self, work: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: Into<AppError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut conn = pool.get().map_err(AppError::from)?;
+            work(&mut conn).map_err(Into::into)
+        })
+        .await
+        .map_err(|error| AppError::unexpected(anyhow::Error::new(error)))?
+    }
+
+    /// Runs `work` in one transaction (rolled back on any error).
+    pub async fn transaction<T, F>(&self, work: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run(move |conn| conn.transaction(work)).await
+    }
+}
+
+/// `now` truncated to the microsecond: PostgreSQL keeps µs, SQLite would keep
+/// ns, and values must read back equal on both.
+pub fn now() -> chrono::NaiveDateTime {
+    use chrono::DurationRound;
+    let now = chrono::Utc::now();
+    now.duration_trunc(chrono::TimeDelta::microseconds(1))
+        .unwrap_or(now)
+        .naive_utc()
+}
+
+/// A new time-ordered primary key.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Whether a diesel error means "this row clashes with a unique index".
+pub fn is_unique_violation(error: &diesel::result::Error) -> bool {
+    matches!(
+        error,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+/// Sets `foreign_keys` etc. on a connection opened outside the pool (CLI, tests).
+pub fn establish(url: &DatabaseUrl) -> Result<DbConnection, diesel::r2d2::Error> {
+    let manager = DbConnectionManager { url: url.clone() };
+    let mut conn = manager.connect()?;
+    SqlitePragmas.on_acquire(&mut conn)?;
+    Ok(conn)
+}

@@ -1,0 +1,155 @@
+//! Diesel's view of the schema in `migrations/`. Written by hand because the
+//! two backends' `print-schema` outputs differ (e.g. `BIGSERIAL` vs `INTEGER`);
+//! a test checks it against both real databases.
+
+diesel::table! {
+    organizations (id) {
+        id -> Text,
+        slug -> Text,
+        name -> Text,
+        key_salt -> Nullable<Text>,
+        keys_bootstrapped_at -> Nullable<Timestamp>,
+        require_totp -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        org_id -> Text,
+        email -> Text,
+        display_name -> Text,
+        role -> Text,
+        password_hash -> Text,
+        totp_secret -> Nullable<Text>,
+        disabled_at -> Nullable<Timestamp>,
+        last_sign_in_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        user_id -> Nullable<Text>,
+        state -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    setup_tokens (token_digest) {
+        token_digest -> Text,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sign_in_failures (id) {
+        id -> BigInt,
+        subject -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        org_id -> Text,
+        name -> Text,
+        enabled -> Bool,
+        allow_query_key -> Bool,
+        expires_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        deleted_at -> Nullable<Timestamp>,
+        created_by_user_id -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        last_used_ip -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    key_secrets (id) {
+        id -> Text,
+        api_key_id -> Text,
+        org_id -> Text,
+        key_id -> Text,
+        digest -> Nullable<Text>,
+        created_at -> Timestamp,
+        not_after -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    key_scopes (id) {
+        id -> BigInt,
+        api_key_id -> Text,
+        action -> Text,
+        resource -> Text,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    key_networks (id) {
+        id -> BigInt,
+        api_key_id -> Text,
+        cidr -> Text,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    usage_buckets (api_key_id, hour, outcome) {
+        api_key_id -> Text,
+        org_id -> Text,
+        hour -> Timestamp,
+        outcome -> Text,
+        count -> BigInt,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        org_id -> Nullable<Text>,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        actor_label -> Text,
+        action -> Text,
+        target_kind -> Nullable<Text>,
+        target_id -> Nullable<Text>,
+        target_label -> Nullable<Text>,
+        details -> Text,
+        client_ip -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(users -> organizations (org_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(api_keys -> organizations (org_id));
+diesel::joinable!(key_secrets -> api_keys (api_key_id));
+diesel::joinable!(key_scopes -> api_keys (api_key_id));
+diesel::joinable!(key_networks -> api_keys (api_key_id));
+diesel::joinable!(usage_buckets -> api_keys (api_key_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    organizations,
+    users,
+    sessions,
+    setup_tokens,
+    sign_in_failures,
+    api_keys,
+    key_secrets,
+    key_scopes,
+    key_networks,
+    usage_buckets,
+    audit_events,
+);

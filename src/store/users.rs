@@ -1,0 +1,185 @@
+//! Users, the one-time setup tokens that create the first one, and the record
+//! of failed sign-ins used for throttling.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::organizations::Organization;
+use super::schema::{organizations, setup_tokens, sign_in_failures, users};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: String,
+    pub org_id: String,
+    pub email: String,
+    pub display_name: String,
+    pub role: String,
+    pub password_hash: String,
+    pub disabled_at: Option<NaiveDateTime>,
+    pub last_sign_in_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    pub id: &'a str,
+    pub org_id: &'a str,
+    pub email: &'a str,
+    pub display_name: &'a str,
+    pub role: &'a str,
+    pub password_hash: &'a str,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConnection, user: &NewUser<'_>) -> QueryResult<()> {
+    diesel::insert_into(users::table)
+        .values(user)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
+    users::table.count().get_result(conn)
+}
+
+pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<User>> {
+    users::table
+        .filter(users::email.eq(email))
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The user and their organization, in one query.
+pub fn find_with_org(
+    conn: &mut DbConnection,
+    user_id: &str,
+) -> QueryResult<Option<(User, Organization)>> {
+    users::table
+        .inner_join(organizations::table)
+        .filter(users::id.eq(user_id))
+        .select((User::as_select(), Organization::as_select()))
+        .first(conn)
+        .optional()
+}
+
+pub fn set_password_hash(conn: &mut DbConnection, user_id: &str, hash: &str) -> QueryResult<()> {
+    diesel::update(users::table.find(user_id))
+        .set(users::password_hash.eq(hash))
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn record_sign_in(
+    conn: &mut DbConnection,
+    user_id: &str,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(users::table.find(user_id))
+        .set(users::last_sign_in_at.eq(Some(at)))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Disables (or re-enables) a user; disabling also ends their sessions.
+pub fn set_disabled(
+    conn: &mut DbConnection,
+    user_id: &str,
+    disabled_at: Option<NaiveDateTime>,
+) -> QueryResult<()> {
+    diesel::update(users::table.find(user_id))
+        .set(users::disabled_at.eq(disabled_at))
+        .execute(conn)?;
+    if disabled_at.is_some() {
+        super::sessions::delete_for_user(conn, user_id)?;
+    }
+    Ok(())
+}
+
+pub fn insert_setup_token(
+    conn: &mut DbConnection,
+    token_digest: &str,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(setup_tokens::table)
+        .values((
+            setup_tokens::token_digest.eq(token_digest),
+            setup_tokens::created_at.eq(at),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Whether a setup token exists and is unused.
+pub fn setup_token_is_usable(conn: &mut DbConnection, token_digest: &str) -> QueryResult<bool> {
+    let found: i64 = setup_tokens::table
+        .filter(setup_tokens::token_digest.eq(token_digest))
+        .filter(setup_tokens::used_at.is_null())
+        .count()
+        .get_result(conn)?;
+    Ok(found == 1)
+}
+
+/// Marks the token used; returns false if it was not usable (already used,
+/// unknown), so two racing submissions cannot both succeed.
+pub fn use_setup_token(
+    conn: &mut DbConnection,
+    token_digest: &str,
+    at: NaiveDateTime,
+) -> QueryResult<bool> {
+    let updated = diesel::update(
+        setup_tokens::table
+            .filter(setup_tokens::token_digest.eq(token_digest))
+            .filter(setup_tokens::used_at.is_null()),
+    )
+    .set(setup_tokens::used_at.eq(Some(at)))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+pub fn record_sign_in_failure(
+    conn: &mut DbConnection,
+    subject: &str,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(sign_in_failures::table)
+        .values((
+            sign_in_failures::subject.eq(subject),
+            sign_in_failures::created_at.eq(at),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Failures for `subject` since `since`, and the oldest of them.
+pub fn sign_in_failures_since(
+    conn: &mut DbConnection,
+    subject: &str,
+    since: NaiveDateTime,
+) -> QueryResult<(i64, Option<NaiveDateTime>)> {
+    let recent = sign_in_failures::table
+        .filter(sign_in_failures::subject.eq(subject))
+        .filter(sign_in_failures::created_at.gt(since));
+    let count = recent.count().get_result(conn)?;
+    let oldest = recent
+        .select(diesel::dsl::min(sign_in_failures::created_at))
+        .first::<Option<NaiveDateTime>>(conn)?;
+    Ok((count, oldest))
+}
+
+pub fn clear_sign_in_failures(conn: &mut DbConnection, subject: &str) -> QueryResult<()> {
+    diesel::delete(sign_in_failures::table.filter(sign_in_failures::subject.eq(subject)))
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn delete_sign_in_failures_before(
+    conn: &mut DbConnection,
+    before: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::delete(sign_in_failures::table.filter(sign_in_failures::created_at.lt(before)))
+        .execute(conn)
+}

@@ -1,0 +1,218 @@
+//! Sign-in and sign-out.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpMessage as _, HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use super::{Layout, local_path, render, see_other};
+use crate::auth::csrf::RotateCsrfToken;
+use crate::auth::session::UserSession;
+use crate::auth::{client_ip, throttle};
+use crate::domain::audit::{Actor, AuditAction, Target};
+use crate::domain::user::Email;
+use crate::error::AppError;
+use crate::startup::AppContext;
+use crate::store::{self, audit, users};
+
+/// The one answer for an unknown email and a wrong password.
+const WRONG_CREDENTIALS: &str =
+    "That email and password do not match an account. Check both and try again.";
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    layout: Layout,
+    email: String,
+    next: String,
+    error: Option<String>,
+    notice: Option<&'static str>,
+}
+
+#[derive(serde::Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+    signed_out: Option<String>,
+}
+
+/// `GET /login`
+pub async fn login_form(
+    layout: Layout,
+    session: UserSession,
+    query: web::Query<LoginQuery>,
+) -> Result<HttpResponse, AppError> {
+    let next = local_path(query.next.as_deref())
+        .unwrap_or("/backoffice")
+        .to_owned();
+    if session.user_id()?.is_some() {
+        return Ok(see_other(&next));
+    }
+    let page = LoginPage {
+        layout,
+        email: String::new(),
+        next,
+        error: None,
+        notice: query.signed_out.is_some().then_some("You have signed out."),
+    };
+    render(StatusCode::OK, &page)
+}
+
+#[derive(serde::Deserialize)]
+pub struct SignInForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+}
+
+/// `POST /login`
+pub async fn sign_in(
+    req: HttpRequest,
+    ctx: web::Data<AppContext>,
+    layout: Layout,
+    session: UserSession,
+    form: web::Form<SignInForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let next = local_path(form.next.as_deref())
+        .unwrap_or("/backoffice")
+        .to_owned();
+    let again = |status: StatusCode, error: String| {
+        let page = LoginPage {
+            layout: layout.clone(),
+            email: form.email.chars().take(Email::MAX_LEN).collect(),
+            next: next.clone(),
+            error: Some(error),
+            notice: None,
+        };
+        render(status, &page)
+    };
+
+    let email = match Email::parse(&form.email) {
+        Ok(email) => email,
+        Err(error) => return again(StatusCode::UNPROCESSABLE_ENTITY, error.to_string()),
+    };
+    if form.password.is_empty() {
+        return again(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Enter your password.".to_owned(),
+        );
+    }
+    let ip = client_ip::of_request(&req, &ctx.trusted_proxies);
+
+    let lookup_email = email.clone();
+    let user = match ctx
+        .db
+        .run(move |conn| {
+            throttle::check(conn, &lookup_email, ip, store::now())?;
+            Ok::<_, AppError>(users::find_by_email(conn, lookup_email.as_str())?)
+        })
+        .await
+    {
+        Ok(user) => user,
+        Err(error @ AppError::TooManyRequests { .. }) => {
+            return again(StatusCode::TOO_MANY_REQUESTS, error.to_string());
+        }
+        Err(error) => return Err(error),
+    };
+
+    let password_matches = ctx
+        .passwords
+        .verify(
+            &form.password,
+            user.as_ref().map(|u| u.password_hash.as_str()),
+        )
+        .await?;
+
+    let Some(user) = user.filter(|_| password_matches) else {
+        let failed_email = email.clone();
+        ctx.db
+            .run(move |conn| {
+                throttle::record_failure(conn, &failed_email, ip, store::now())?;
+                let details = serde_json::json!({ "email": failed_email.as_str() });
+                let actor = Actor::System;
+                audit::record(
+                    conn,
+                    None,
+                    &actor,
+                    AuditAction::SignInFailed,
+                    None,
+                    details,
+                    Some(ip),
+                )?;
+                Ok::<_, AppError>(())
+            })
+            .await?;
+        return again(StatusCode::UNAUTHORIZED, WRONG_CREDENTIALS.to_owned());
+    };
+    if user.disabled_at.is_some() {
+        return again(
+            StatusCode::FORBIDDEN,
+            "This account is disabled. Ask a System Administrator of your organization to enable it.".to_owned(),
+        );
+    }
+
+    let user_id = user.id.clone();
+    ctx.db
+        .run(move |conn| {
+            throttle::record_success(conn, &email)?;
+            users::record_sign_in(conn, &user.id, store::now())?;
+            let actor = Actor::User {
+                id: user.id.clone(),
+                email: user.email.clone(),
+            };
+            let target = Target {
+                kind: "user",
+                id: &user.id,
+                label: &user.email,
+            };
+            audit::record(
+                conn,
+                Some(&user.org_id),
+                &actor,
+                AuditAction::SignedIn,
+                Some(&target),
+                serde_json::json!({}),
+                Some(ip),
+            )?;
+            Ok::<_, AppError>(())
+        })
+        .await?;
+    session.sign_in(&user_id)?;
+    req.extensions_mut().insert(RotateCsrfToken);
+    Ok(see_other(&next))
+}
+
+/// `POST /logout`
+pub async fn sign_out(
+    req: HttpRequest,
+    ctx: web::Data<AppContext>,
+    session: UserSession,
+) -> Result<HttpResponse, AppError> {
+    if let Ok(Some(user_id)) = session.user_id() {
+        let ip = client_ip::of_request(&req, &ctx.trusted_proxies);
+        ctx.db
+            .run(move |conn| {
+                if let Some((user, org)) = users::find_with_org(conn, &user_id)? {
+                    let actor = Actor::User {
+                        id: user.id.clone(),
+                        email: user.email.clone(),
+                    };
+                    audit::record(
+                        conn,
+                        Some(&org.id),
+                        &actor,
+                        AuditAction::SignedOut,
+                        None,
+                        serde_json::json!({}),
+                        Some(ip),
+                    )?;
+                }
+                Ok::<_, AppError>(())
+            })
+            .await?;
+    }
+    session.sign_out();
+    req.extensions_mut().insert(RotateCsrfToken);
+    Ok(see_other("/login?signed_out=1"))
+}

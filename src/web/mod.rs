@@ -1,0 +1,186 @@
+//! The backoffice: server-rendered pages for browsers, with htmx fragments.
+//! This file holds the route table and what every page shares.
+
+pub mod api_keys;
+pub mod assets;
+pub mod error_pages;
+pub mod health;
+pub mod home;
+pub mod htmx;
+pub mod login;
+pub mod setup;
+
+use actix_session::SessionMiddleware;
+use actix_session::config::{BrowserSession, TtlExtensionPolicy};
+use actix_web::cookie::SameSite;
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::{FromRequest, HttpMessage as _, HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use crate::auth::csrf::{self, CsrfToken};
+use crate::auth::guard::{self, CurrentUser};
+use crate::auth::session::{DbSessionStore, IDLE_TIMEOUT};
+use crate::domain::role::Role;
+use crate::error::AppError;
+use crate::startup::AppContext;
+
+pub const SESSION_COOKIE: &str = "keyward_session";
+
+/// Registers the browser routes. Must come after every other scope: its empty
+/// prefix matches all paths, and its default service is the 404 page.
+pub fn routes(cfg: &mut web::ServiceConfig, ctx: &AppContext) {
+    let sessions =
+        SessionMiddleware::builder(DbSessionStore::new(ctx.db.clone()), ctx.cookie_key.clone())
+            .cookie_name(SESSION_COOKIE.to_owned())
+            .cookie_secure(ctx.secure_cookies)
+            .cookie_http_only(true)
+            .cookie_same_site(SameSite::Lax)
+            .session_lifecycle(
+                BrowserSession::default()
+                    .state_ttl(actix_web::cookie::time::Duration::seconds(
+                        IDLE_TIMEOUT.num_seconds(),
+                    ))
+                    .state_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
+            )
+            .build();
+
+    cfg.service(
+        web::scope("")
+            .wrap(from_fn(csrf::protect))
+            .wrap(sessions)
+            .wrap(from_fn(error_pages::render_errors))
+            .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
+            .route("/", web::get().to(home::root))
+            .route("/login", web::get().to(login::login_form))
+            .route("/login", web::post().to(login::sign_in))
+            .route("/logout", web::post().to(login::sign_out))
+            .route("/setup", web::get().to(setup::setup_form))
+            .route("/setup", web::post().to(setup::complete_setup))
+            .service(
+                web::scope("/backoffice")
+                    .wrap(from_fn(guard::require_sign_in))
+                    .route("", web::get().to(home::backoffice_home))
+                    .service(
+                        web::scope("/settings/api-keys")
+                            .wrap(from_fn(guard::require_system_administrator))
+                            .configure(api_keys::routes),
+                    ),
+            )
+            .default_service(web::to(not_found)),
+    );
+}
+
+/// Headers every response carries.
+pub fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        ))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add(("Cross-Origin-Opener-Policy", "same-origin"))
+}
+
+async fn not_found() -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}
+
+/// The signed-in user as the page header shows them.
+#[derive(Debug, Clone)]
+pub struct LayoutUser {
+    pub display_name: String,
+    pub email: String,
+    pub role_label: &'static str,
+    pub org_name: String,
+    pub is_system_administrator: bool,
+}
+
+/// What the shared layout (`base.html`) needs; every page template has one.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub csrf_token: String,
+    pub user: Option<LayoutUser>,
+    pub assets: &'static assets::AssetUrls,
+}
+
+impl Layout {
+    pub fn of(req: &HttpRequest) -> Self {
+        let extensions = req.extensions();
+        Self {
+            csrf_token: extensions
+                .get::<CsrfToken>()
+                .map(|t| t.0.clone())
+                .unwrap_or_default(),
+            user: extensions.get::<CurrentUser>().map(|current| LayoutUser {
+                display_name: current.user.display_name.clone(),
+                email: current.user.email.clone(),
+                role_label: current.role.label(),
+                org_name: current.org.name.clone(),
+                is_system_administrator: current.role == Role::SystemAdministrator,
+            }),
+            assets: assets::urls(),
+        }
+    }
+}
+
+impl FromRequest for Layout {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(Ok(Self::of(req)))
+    }
+}
+
+/// Renders a template as an HTML response with the given status.
+pub fn render(status: StatusCode, template: &impl Template) -> Result<HttpResponse, AppError> {
+    let body = template.render().map_err(AppError::unexpected)?;
+    Ok(HttpResponse::build(status)
+        .insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        ))
+        .body(body))
+}
+
+/// 303 See Other to a local path.
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+/// A `next=` target that stays on this site (an absolute path, not `//host`).
+pub fn local_path(next: Option<&str>) -> Option<&str> {
+    next.filter(|n| {
+        n.starts_with('/')
+            && !n.starts_with("//")
+            && !n.starts_with("/\\")
+            && !n.contains(['\r', '\n'])
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_path;
+
+    #[test]
+    fn next_targets_stay_on_this_site() {
+        assert_eq!(local_path(Some("/backoffice?x=1")), Some("/backoffice?x=1"));
+        for bad in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil.example",
+            "backoffice",
+            "/a\r\nSet-Cookie: x",
+        ] {
+            assert_eq!(local_path(Some(bad)), None, "{bad}");
+        }
+    }
+}
