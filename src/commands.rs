@@ -2,7 +2,6 @@
 
 use std::io::BufRead as _;
 
-use diesel::Connection as _;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
@@ -16,8 +15,7 @@ use crate::domain::user::{DisplayName, Email, NewPassword};
 use crate::error::AppError;
 use crate::provisioning;
 use crate::startup::{Application, connect_database, migrate};
-use crate::store::{self, DbConnection, organizations, users};
-use crate::web::setup::token_digest;
+use crate::store::{self, DbConnection, organizations};
 
 /// A command's failure, printed as `keyward: <message>` with exit code 1.
 pub type CommandResult = Result<(), String>;
@@ -87,15 +85,7 @@ pub async fn serve(args: ServeArgs, database: DatabaseArgs) -> CommandResult {
 
     let setup_token = application
         .db()
-        .run(|conn| {
-            if users::count(conn)? > 0 {
-                return Ok::<_, AppError>(None);
-            }
-            let token =
-                NewPassword::generate().expose().to_owned() + NewPassword::generate().expose();
-            users::insert_setup_token(conn, &token_digest(&token), store::now())?;
-            Ok(Some(token))
-        })
+        .run(provisioning::issue_setup_token)
         .await
         .map_err(|e| e.to_string())?;
     if let Some(token) = setup_token {
@@ -157,11 +147,10 @@ pub async fn create_org(args: CreateOrgArgs, database: DatabaseArgs) -> CommandR
         .transpose()
         .map_err(|e| e.to_string())?;
     let mut conn = open(&database).await?;
-    let org = conn
-        .transaction(|conn| {
-            provisioning::create_organization(conn, &name, slug.as_ref(), &Actor::Cli, None)
-        })
-        .map_err(|e: AppError| e.to_string())?;
+    let org = store::write_transaction(&mut conn, |conn| {
+        provisioning::create_organization(conn, &name, slug.as_ref(), &Actor::Cli, None)
+    })
+    .map_err(|e: AppError| e.to_string())?;
     println!("{}", org.slug);
     Ok(())
 }
@@ -207,7 +196,7 @@ pub async fn create_user(args: CreateUserArgs, database: DatabaseArgs) -> Comman
         }
     };
     let hash = hash_blocking(password.expose()).map_err(|e| format!("{e:?}"))?;
-    conn.transaction(|conn| {
+    store::write_transaction(&mut conn, |conn| {
         provisioning::create_user(
             conn,
             &org,

@@ -110,6 +110,20 @@ pub fn create_user(
     Ok(id)
 }
 
+/// With no users yet, stores a new one-time setup token and returns it (to be
+/// printed as a link); `None` once anyone exists.
+pub fn issue_setup_token(conn: &mut DbConnection) -> Result<Option<String>, AppError> {
+    if users::count(conn)? > 0 {
+        return Ok(None);
+    }
+    let token = crate::domain::user::NewPassword::generate()
+        .expose()
+        .to_owned()
+        + crate::domain::user::NewPassword::generate().expose();
+    users::insert_setup_token(conn, &crate::web::setup::token_digest(&token), store::now())?;
+    Ok(Some(token))
+}
+
 pub const DEMO_ORG_NAME: &str = "Demo Aviation";
 pub const DEMO_ORG_SLUG: &str = "demo";
 

@@ -182,7 +182,7 @@ impl Application {
 
 /// Deletes expired sessions and old sign-in failures every few minutes.
 fn spawn_housekeeping(db: Db) {
-    actix_web::rt::spawn(async move {
+    tokio::spawn(async move {
         let mut interval = tokio::time::interval(Duration::from_secs(300));
         loop {
             interval.tick().await;

@@ -131,13 +131,50 @@ impl Db {
         .map_err(|error| AppError::unexpected(anyhow::Error::new(error)))?
     }
 
-    /// Runs `work` in one transaction (rolled back on any error).
+    /// Runs `work` in one write transaction (rolled back on any error).
     pub async fn transaction<T, F>(&self, work: F) -> Result<T, AppError>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        self.run(move |conn| conn.transaction(work)).await
+        self.run(move |conn| write_transaction(conn, work)).await
+    }
+}
+
+/// Runs `work` in a transaction meant to write. On SQLite it takes the write
+/// lock up front (`BEGIN IMMEDIATE`): a deferred transaction that reads and
+/// then writes fails at once with SQLITE_BUSY when another connection wrote in
+/// between, and `busy_timeout` cannot help with that.
+pub fn write_transaction<T, E>(
+    conn: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    type Manager = DbConnection;
+    match conn {
+        DbConnection::Sqlite(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?
+        }
+        DbConnection::Postgres(_) => {
+            <Manager as TransactionManager<DbConnection>>::begin_transaction(conn)?
+        }
+    }
+    match work(conn) {
+        Ok(value) => {
+            <Manager as TransactionManager<DbConnection>>::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(error) => {
+            if let Err(rollback) =
+                <Manager as TransactionManager<DbConnection>>::rollback_transaction(conn)
+            {
+                tracing::error!(error = %rollback, "rollback failed");
+            }
+            Err(error)
+        }
     }
 }
 

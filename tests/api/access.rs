@@ -1,0 +1,147 @@
+//! Who reaches what: every guarded route × {signed out, member,
+//! administrator, system administrator}, and organizations stay apart.
+
+use diesel::prelude::*;
+use keyward::domain::role::Role;
+use keyward::store::schema::audit_events;
+
+use crate::on_both_backends;
+use crate::support::TestApp;
+
+on_both_backends!(
+    signed_out_visitors_are_sent_to_sign_in,
+    htmx_requests_from_signed_out_visitors_get_hx_redirect,
+    only_system_administrators_reach_the_api_keys_page,
+    a_refused_visit_is_audited,
+    users_see_only_their_own_organization
+);
+
+/// Every route under the System Administrator guard, with its method.
+const GUARDED: &[(&str, &str)] = &[("GET", "/backoffice/settings/api-keys")];
+
+async fn signed_out_visitors_are_sent_to_sign_in(app: TestApp) {
+    for path in ["/backoffice", "/backoffice/settings/api-keys"] {
+        let response = app.client.get(app.url(path)).send().await.expect("request");
+        assert_eq!(response.status().as_u16(), 303, "{path}");
+        assert_eq!(
+            response.headers()["location"],
+            format!("/login?next={path}").as_str()
+        );
+    }
+}
+
+async fn htmx_requests_from_signed_out_visitors_get_hx_redirect(app: TestApp) {
+    let response = app
+        .client
+        .get(app.url("/backoffice/settings/api-keys?q=x"))
+        .header("HX-Request", "true")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        response.headers()["hx-redirect"],
+        "/login?next=/backoffice/settings/api-keys%3Fq%3Dx"
+    );
+}
+
+async fn only_system_administrators_reach_the_api_keys_page(app: TestApp) {
+    let org = app.create_org("Acme Aviation").await;
+    for (role, expected) in [
+        (Role::Member, 403),
+        (Role::Administrator, 403),
+        (Role::SystemAdministrator, 200),
+    ] {
+        let email = format!("{}@acme.test", role.as_str());
+        app.create_user(&org, role, &email).await;
+        let client = app.new_client();
+        let signed_in = app
+            .sign_in_with(&client, &email, crate::support::PASSWORD)
+            .await;
+        assert_eq!(signed_in.status().as_u16(), 303);
+        for (method, path) in GUARDED {
+            let request = match *method {
+                "GET" => client.get(app.url(path)),
+                _ => client.post(app.url(path)).header("Origin", &app.address),
+            };
+            let response = request.send().await.expect("request");
+            assert_eq!(
+                response.status().as_u16(),
+                expected,
+                "{role:?} {method} {path}"
+            );
+            let body = response.text().await.expect("body");
+            if expected == 403 {
+                assert!(body.contains("only for System Administrators"), "{body}");
+                assert!(
+                    body.contains(role.label()),
+                    "the page says which role the user has"
+                );
+            } else {
+                assert!(body.contains("Set up API keys"), "{body}");
+            }
+        }
+        // Everyone signed in reaches the backoffice home.
+        let home = client
+            .get(app.url("/backoffice"))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(home.status().as_u16(), 200);
+    }
+}
+
+async fn a_refused_visit_is_audited(app: TestApp) {
+    let (org, email) = app.signed_in_as(Role::Member).await;
+    let response = app
+        .client
+        .get(app.url("/backoffice/settings/api-keys"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status().as_u16(), 403);
+    let org_id = org.id.clone();
+    let events: Vec<(String, String, String)> = app
+        .query(move |conn| {
+            Ok(audit_events::table
+                .filter(audit_events::org_id.eq(org_id))
+                .filter(audit_events::action.eq("access_denied"))
+                .select((
+                    audit_events::actor_label,
+                    audit_events::details,
+                    audit_events::client_ip.assume_not_null(),
+                ))
+                .load(conn)?)
+        })
+        .await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].0, email);
+    assert!(events[0].1.contains("/backoffice/settings/api-keys"));
+    assert_eq!(events[0].2, "127.0.0.1");
+}
+
+async fn users_see_only_their_own_organization(app: TestApp) {
+    let acme = app.create_org("Acme Aviation").await;
+    let globex = app.create_org("Globex Airways").await;
+    app.create_user(&acme, Role::SystemAdministrator, "sam@acme.test")
+        .await;
+    app.create_user(&globex, Role::SystemAdministrator, "gil@globex.test")
+        .await;
+    app.sign_in("gil@globex.test").await;
+    for path in ["/backoffice", "/backoffice/settings/api-keys"] {
+        let body = app
+            .client
+            .get(app.url(path))
+            .send()
+            .await
+            .expect("request")
+            .text()
+            .await
+            .expect("body");
+        assert!(body.contains("Globex Airways"), "{path}");
+        assert!(
+            !body.contains("Acme Aviation"),
+            "{path} shows another organization"
+        );
+    }
+}

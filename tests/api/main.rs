@@ -1,0 +1,14 @@
+//! HTTP tests against the real server, on SQLite and (when configured)
+//! PostgreSQL. One binary: each flow is a module.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod access;
+mod csrf;
+mod health;
+mod login;
+mod migrations;
+mod sessions;
+mod setup;
+mod startup;

@@ -1,0 +1,286 @@
+//! Start-up and the command line, run as the real binary, plus the 503 answer
+//! when the database cannot serve a request.
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use keyward::domain::role::Role;
+use keyward::store::Backend;
+
+use crate::support::TestApp;
+
+fn keyward() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_keyward"));
+    command
+        .env_remove("KEYWARD_SECRET")
+        .env_remove("KEYWARD_DATABASE_URL")
+        .env("KEYWARD_LOG", "warn");
+    command
+}
+
+#[test]
+fn an_unknown_database_scheme_is_refused_with_a_message() {
+    let output = keyward()
+        .args(["migrate", "--database-url", "mysql://localhost/keyward"])
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("unsupported database URL scheme \"mysql\""),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_unreachable_postgres_fails_start_up_after_retrying() {
+    let output = keyward()
+        .args([
+            "migrate",
+            "--database-url",
+            "postgres://postgres@127.0.0.1:1/keyward",
+            "--database-connect-attempts",
+            "2",
+            "--database-timeout",
+            "1",
+        ])
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot reach the database"), "{stderr}");
+    assert!(stderr.contains("after 2 attempt(s)"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("database not reachable"),
+        "each attempt is logged: {stdout}"
+    );
+}
+
+#[test]
+fn a_short_server_secret_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = keyward()
+        .current_dir(dir.path())
+        .env("KEYWARD_SECRET", "c2hvcnQ=")
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("at least 32 bytes"));
+}
+
+#[test]
+fn postgres_without_a_secret_is_refused() {
+    let output = keyward()
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--database-url",
+            "postgres://postgres@127.0.0.1:1/x",
+        ])
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("KEYWARD_SECRET"));
+}
+
+#[test]
+fn serve_prints_a_setup_link_and_creates_the_secret_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = keyward()
+        .current_dir(dir.path())
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let link = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find(|line| line.contains("/setup?token="));
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+    let link = link.expect("a setup link is printed");
+    assert!(link.trim().starts_with("http://127.0.0.1:"), "{link}");
+    assert!(dir.path().join("keyward.db").exists());
+    assert!(dir.path().join("keyward.db.secret").exists());
+}
+
+#[test]
+fn the_cli_creates_organizations_and_users() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("k.db");
+    let db = db.to_str().expect("utf-8");
+    let org = keyward()
+        .args([
+            "orgs",
+            "create",
+            "--name",
+            "Acme Aviation",
+            "--database-url",
+            db,
+        ])
+        .output()
+        .expect("runs");
+    assert!(
+        org.status.success(),
+        "{}",
+        String::from_utf8_lossy(&org.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&org.stdout).trim(), "acme-aviation");
+
+    let mut child = keyward()
+        .args([
+            "users",
+            "create",
+            "--email",
+            "ada@acme.test",
+            "--role",
+            "system-administrator",
+        ])
+        .args([
+            "--org",
+            "acme-aviation",
+            "--password-stdin",
+            "--database-url",
+            db,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"correct horse battery staple\n")
+        .expect("write");
+    let created = child.wait_with_output().expect("waits");
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&created.stdout)
+            .contains("Created ada@acme.test (System Administrator)")
+    );
+
+    let generated = keyward()
+        .args([
+            "users",
+            "create",
+            "--email",
+            "max@acme.test",
+            "--role",
+            "member",
+            "--database-url",
+            db,
+        ])
+        .output()
+        .expect("runs");
+    assert!(generated.status.success());
+    assert!(String::from_utf8_lossy(&generated.stdout).contains("Password (shown once): "));
+
+    let duplicate = keyward()
+        .args([
+            "users",
+            "create",
+            "--email",
+            "MAX@acme.test",
+            "--role",
+            "member",
+            "--database-url",
+            db,
+        ])
+        .output()
+        .expect("runs");
+    assert!(!duplicate.status.success());
+    assert!(String::from_utf8_lossy(&duplicate.stderr).contains("already exists"));
+
+    let bad_role = keyward()
+        .args([
+            "users",
+            "create",
+            "--email",
+            "x@acme.test",
+            "--role",
+            "root",
+            "--database-url",
+            db,
+        ])
+        .output()
+        .expect("runs");
+    assert!(!bad_role.status.success());
+    assert!(String::from_utf8_lossy(&bad_role.stderr).contains("unknown role \"root\""));
+}
+
+async fn a_database_that_cannot_serve_gets_a_503_page(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| {
+        s.database.pool_size = 1;
+        s.database.acquire_timeout = Duration::from_millis(500);
+    })
+    .await
+    else {
+        return;
+    };
+    app.signed_in_as(Role::Member).await;
+    // Hold the only connection: every request now waits, then gives up.
+    let pool = app.db.pool().clone();
+    let held = tokio::task::spawn_blocking(move || pool.get().expect("the only connection"))
+        .await
+        .expect("join");
+
+    let page = app
+        .client
+        .get(app.url("/backoffice"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(page.status().as_u16(), 503);
+    let body = page.text().await.expect("body");
+    assert!(
+        body.contains("The database is unavailable right now"),
+        "{body}"
+    );
+    assert!(body.contains("Request id:"));
+
+    let ready = app
+        .client
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(ready.status().as_u16(), 503);
+    assert_eq!(ready.headers()["content-type"], "application/problem+json");
+    let problem: serde_json::Value = ready.json().await.expect("json");
+    assert_eq!(problem["code"], "unavailable");
+
+    drop(held);
+    let back = app
+        .client
+        .get(app.url("/backoffice"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        back.status().as_u16(),
+        200,
+        "the session survived the outage"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_that_cannot_serve_gets_a_503_page_on_sqlite() {
+    a_database_that_cannot_serve_gets_a_503_page(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_that_cannot_serve_gets_a_503_page_on_postgres() {
+    a_database_that_cannot_serve_gets_a_503_page(Backend::Postgres).await;
+}

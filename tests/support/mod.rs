@@ -1,0 +1,392 @@
+//! Test harness shared by the HTTP and browser suites: starts the real server
+//! on a random port against a fresh SQLite file, or a freshly created
+//! PostgreSQL database (dropped again by a guard) when
+//! `KEYWARD_TEST_POSTGRES_URL` is set.
+//!
+//! A part that is missing (PostgreSQL, Chromium) makes its tests skip with a
+//! loud message, unless `KEYWARD_TEST_REQUIRE` names it (e.g.
+//! `KEYWARD_TEST_REQUIRE=postgres,browser`): then they fail.
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of the harness"
+)]
+
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use diesel::Connection as _;
+use diesel::RunQueryDsl as _;
+use keyward::config::{DatabaseSettings, DatabaseUrl, ServerSecret, Settings};
+use keyward::domain::audit::Actor;
+use keyward::domain::organization::OrgName;
+use keyward::domain::role::Role;
+use keyward::domain::user::{DisplayName, Email};
+use keyward::error::AppError;
+use keyward::startup::Application;
+use keyward::store::organizations::Organization;
+use keyward::store::{Backend, Db};
+
+/// The password every fixture user has.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Whether `KEYWARD_TEST_REQUIRE` makes `part` mandatory.
+pub fn required(part: &str) -> bool {
+    std::env::var("KEYWARD_TEST_REQUIRE")
+        .unwrap_or_default()
+        .split(',')
+        .any(|p| p.trim().eq_ignore_ascii_case(part))
+}
+
+/// Skips (loudly) or fails when a part is missing.
+pub fn missing(part: &str, why: &str) {
+    if required(part) {
+        panic!("{part} is required by KEYWARD_TEST_REQUIRE but unavailable: {why}");
+    }
+    eprintln!();
+    eprintln!("################################################################");
+    eprintln!("## SKIPPED: {part} tests need {why}");
+    eprintln!("################################################################");
+}
+
+fn init_logging() {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        if std::env::var("TEST_LOG").is_ok() {
+            keyward::telemetry::init("debug");
+        }
+    });
+}
+
+/// A PostgreSQL database created for one test and dropped after it.
+pub struct TestPostgresDb {
+    admin_url: String,
+    name: String,
+}
+
+impl TestPostgresDb {
+    fn create(admin_url: &str) -> Self {
+        let name = format!("keyward_test_{}", uuid::Uuid::now_v7().simple());
+        let mut conn = diesel::PgConnection::establish(admin_url)
+            .unwrap_or_else(|e| panic!("cannot connect to KEYWARD_TEST_POSTGRES_URL: {e}"));
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .expect("create the test database");
+        Self {
+            admin_url: admin_url.to_owned(),
+            name,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        with_database(&self.admin_url, &self.name)
+    }
+}
+
+impl Drop for TestPostgresDb {
+    fn drop(&mut self) {
+        if let Ok(mut conn) = diesel::PgConnection::establish(&self.admin_url) {
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut conn);
+        }
+    }
+}
+
+/// `postgres://u@h:5432/postgres?x=y` with its database replaced by `name`.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let path_start = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    let mut out = format!("{}/{name}", &base[..path_start]);
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(query);
+    }
+    out
+}
+
+/// Where a test's database lives; dropped last.
+pub enum TestDatabase {
+    Sqlite(tempfile::TempDir),
+    Postgres(TestPostgresDb),
+}
+
+/// A database for one test on `backend`, or `None` when PostgreSQL is not
+/// configured (after the loud skip message).
+pub fn test_database(backend: Backend) -> Option<(DatabaseUrl, TestDatabase)> {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let path = dir.path().join("keyward.db");
+            let url = DatabaseUrl::parse(path.to_str().expect("utf-8 path")).expect("valid path");
+            Some((url, TestDatabase::Sqlite(dir)))
+        }
+        Backend::Postgres => match std::env::var("KEYWARD_TEST_POSTGRES_URL") {
+            Ok(admin_url) if !admin_url.trim().is_empty() => {
+                let db = TestPostgresDb::create(&admin_url);
+                let url = DatabaseUrl::parse(&db.url()).expect("valid url");
+                Some((url, TestDatabase::Postgres(db)))
+            }
+            _ => {
+                missing(
+                    "postgres",
+                    "KEYWARD_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/postgres)",
+                );
+                None
+            }
+        },
+    }
+}
+
+/// Settings for a test server: random port, fresh secret, one worker.
+pub fn test_settings(url: DatabaseUrl) -> Settings {
+    Settings {
+        bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+        database: DatabaseSettings {
+            url,
+            pool_size: 4,
+            acquire_timeout: Duration::from_secs(5),
+            connect_attempts: 1,
+        },
+        secret: ServerSecret::generate(),
+        // reqwest's cookie store would not send Secure cookies over http
+        insecure_cookies: true,
+        trusted_proxies: Vec::new(),
+        workers: Some(1),
+        password_hash_concurrency: 2,
+    }
+}
+
+/// A running server and a client for it.
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub backend: Backend,
+    pub db: Db,
+    pub client: reqwest::Client,
+    /// Last: the database must outlive the server's use of it.
+    pub database: TestDatabase,
+}
+
+impl TestApp {
+    /// Starts a server on `backend`; `None` when that backend is unavailable.
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Like `spawn`, with the settings adjusted first.
+    pub async fn spawn_with(
+        backend: Backend,
+        adjust: impl FnOnce(&mut Settings),
+    ) -> Option<TestApp> {
+        init_logging();
+        let (url, database) = test_database(backend)?;
+        let mut settings = test_settings(url);
+        adjust(&mut settings);
+        let application = Application::build(settings)
+            .await
+            .expect("the application starts");
+        let port = application.port();
+        let db = application.db().clone();
+        tokio::spawn(application.run_until_stopped());
+        Some(TestApp {
+            address: format!("http://127.0.0.1:{port}"),
+            port,
+            backend,
+            db,
+            client: new_client(),
+            database,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// Another browser: its own cookie jar.
+    pub fn new_client(&self) -> reqwest::Client {
+        new_client()
+    }
+
+    /// Creates an organization through the same code the CLI uses.
+    pub async fn create_org(&self, name: &str) -> Organization {
+        let name = OrgName::parse(name).expect("valid name");
+        self.db
+            .transaction(move |conn| {
+                keyward::provisioning::create_organization(conn, &name, None, &Actor::Cli, None)
+            })
+            .await
+            .expect("organization created")
+    }
+
+    /// Creates a user with `PASSWORD`; returns their email.
+    pub async fn create_user(&self, org: &Organization, role: Role, email: &str) -> String {
+        let org = org.clone();
+        let email = Email::parse(email).expect("valid email");
+        let name = DisplayName::parse(email.as_str().split('@').next().unwrap_or("user"))
+            .expect("valid name");
+        let returned = email.to_string();
+        self.db
+            .transaction(move |conn| {
+                keyward::provisioning::create_user(
+                    conn,
+                    &org,
+                    &email,
+                    &name,
+                    role,
+                    password_hash(),
+                    &Actor::Cli,
+                    None,
+                )
+            })
+            .await
+            .expect("user created");
+        returned
+    }
+
+    /// GET a page with `client` and return the CSRF token it embeds.
+    pub async fn csrf_token(&self, client: &reqwest::Client, path: &str) -> String {
+        let body = client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+            .text()
+            .await
+            .expect("body");
+        csrf_token_in(&body).unwrap_or_else(|| panic!("no csrf token on {path}"))
+    }
+
+    /// POST a form as a browser would: same-origin `Origin` header.
+    pub async fn post_form(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        client
+            .post(self.url(path))
+            .header("Origin", &self.address)
+            .form(form)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Signs `client` in through the login form.
+    pub async fn sign_in_with(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        let token = self.csrf_token(client, "/login").await;
+        self.post_form(
+            client,
+            "/login",
+            &[
+                ("csrf_token", &token),
+                ("email", email),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
+    /// Signs the default client in as `email` and checks it worked.
+    pub async fn sign_in(&self, email: &str) {
+        let response = self.sign_in_with(&self.client, email, PASSWORD).await;
+        assert_eq!(
+            response.status().as_u16(),
+            303,
+            "sign-in as {email} should redirect"
+        );
+    }
+
+    /// A new organization with a user of `role`, signed in on the default client.
+    pub async fn signed_in_as(&self, role: Role) -> (Organization, String) {
+        let org = self.create_org("Acme Aviation").await;
+        let email = format!("{}@acme.test", role.as_str());
+        self.create_user(&org, role, &email).await;
+        self.sign_in(&email).await;
+        (org, email)
+    }
+
+    /// Runs a query against the app's database (for arranging and inspecting).
+    pub async fn query<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut keyward::store::DbConnection) -> Result<T, AppError> + Send + 'static,
+    ) -> T {
+        self.db.run(work).await.expect("query")
+    }
+}
+
+fn new_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// Hashed once per test binary: argon2 is deliberately slow.
+fn password_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| keyward::auth::password::hash_blocking(PASSWORD).expect("hash"))
+}
+
+/// The CSRF token a page embeds.
+pub fn csrf_token_in(html: &str) -> Option<String> {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_owned())
+}
+
+/// Defines `<name>::sqlite` and `<name>::postgres` tests that run the same
+/// async test body against each backend.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                if let Some(app) = $crate::support::TestApp::spawn(keyward::store::Backend::Sqlite).await {
+                    super::$name(app).await;
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) = $crate::support::TestApp::spawn(keyward::store::Backend::Postgres).await {
+                    super::$name(app).await;
+                }
+            }
+        }
+    )*};
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn database_names_are_swapped_in_urls() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/postgres", "t1"),
+            "postgres://postgres@127.0.0.1:5432/t1"
+        );
+        assert_eq!(
+            with_database("postgres://h/db?sslmode=disable", "t1"),
+            "postgres://h/t1?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://h", "t1"), "postgres://h/t1");
+    }
+}
