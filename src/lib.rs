@@ -8,6 +8,7 @@ pub mod commands;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod lifecycle;
 pub mod provisioning;
 pub mod startup;
 pub mod store;

@@ -49,6 +49,14 @@ pub enum AuditAction {
     SignInFailed,
     SignedOut,
     AccessDenied,
+    ApiKeysBootstrapped,
+    ApiKeyCreated,
+    ApiKeyUpdated,
+    ApiKeyEnabled,
+    ApiKeyDisabled,
+    ApiKeyRotated,
+    ApiKeyRevoked,
+    ApiKeyDeleted,
 }
 
 impl AuditAction {
@@ -60,6 +68,14 @@ impl AuditAction {
             AuditAction::SignInFailed => "sign_in_failed",
             AuditAction::SignedOut => "signed_out",
             AuditAction::AccessDenied => "access_denied",
+            AuditAction::ApiKeysBootstrapped => "api_keys_bootstrapped",
+            AuditAction::ApiKeyCreated => "api_key_created",
+            AuditAction::ApiKeyUpdated => "api_key_updated",
+            AuditAction::ApiKeyEnabled => "api_key_enabled",
+            AuditAction::ApiKeyDisabled => "api_key_disabled",
+            AuditAction::ApiKeyRotated => "api_key_rotated",
+            AuditAction::ApiKeyRevoked => "api_key_revoked",
+            AuditAction::ApiKeyDeleted => "api_key_deleted",
         }
     }
 }

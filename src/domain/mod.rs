@@ -1,9 +1,13 @@
 //! Pure types and rules, no I/O. Input is parsed into these once, at the edge;
 //! nothing below a handler takes a raw string for a name, email or role.
 
+pub mod api_key;
 pub mod audit;
+pub mod network;
 pub mod organization;
 pub mod role;
+pub mod scope;
+pub mod token;
 pub mod user;
 
 /// Why a value was refused. `Display` is safe to show the user and says how to

@@ -2,6 +2,7 @@
 //! r2d2 pool, and one file per aggregate with plain
 //! `(&mut DbConnection, …) -> QueryResult<_>` functions.
 
+pub mod api_keys;
 pub mod audit;
 pub mod migrations;
 pub mod organizations;

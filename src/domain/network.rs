@@ -1,0 +1,237 @@
+//! Allowed networks: CIDRs, matched per address family.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use super::ValidationError;
+
+/// One allowed network, in canonical form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Network(IpNet);
+
+impl Network {
+    /// Parses `10.0.0.0/8`, `2001:db8::/32`, or a bare address (a /32 or /128).
+    /// Refuses host bits (saying which network was meant), out-of-range
+    /// prefixes and octets, and leading zeros (`010.0.0.0` is octal to some
+    /// tools and decimal to others).
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let raw = raw.trim();
+        let (address, prefix) = match raw.split_once('/') {
+            Some((address, prefix)) => (address, Some(prefix)),
+            None => (raw, None),
+        };
+        if address.contains('.') && !address.contains(':') {
+            for octet in address.split('.') {
+                if octet.len() > 1 && octet.starts_with('0') {
+                    return Err(ValidationError::new(format!(
+                        "\"{raw}\" has a leading zero in \"{octet}\", which some tools read as octal: write it without leading zeros."
+                    )));
+                }
+                if octet.parse::<u16>().is_ok_and(|n| n > 255) {
+                    return Err(ValidationError::new(format!(
+                        "\"{raw}\" is not an IPv4 network: {octet} is larger than 255."
+                    )));
+                }
+            }
+        }
+        let ip: IpAddr = address.parse().map_err(|_| {
+            ValidationError::new(format!(
+                "\"{raw}\" is not a network: write it as a CIDR such as 10.0.0.0/8 or 2001:db8::/32."
+            ))
+        })?;
+        let max = if ip.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => match p.parse::<u8>() {
+                Ok(p) if p <= max => p,
+                _ => {
+                    return Err(ValidationError::new(format!(
+                        "\"{raw}\" has an invalid prefix length: use /0 to /{max} for an IPv{} network.",
+                        if max == 32 { 4 } else { 6 }
+                    )));
+                }
+            },
+        };
+        let net = IpNet::new(ip, prefix)
+            .map_err(|_| ValidationError::new(format!("\"{raw}\" is not a valid network.")))?;
+        if net.trunc() != net {
+            return Err(ValidationError::new(format!(
+                "\"{raw}\" has host bits set: did you mean {}?",
+                net.trunc()
+            )));
+        }
+        Ok(Self(net))
+    }
+
+    /// `0.0.0.0/0` or `::/0`: every address of that family.
+    pub fn is_wildcard(self) -> bool {
+        self.0.prefix_len() == 0
+    }
+
+    pub fn contains(self, ip: IpAddr) -> bool {
+        self.0.contains(&ip)
+    }
+
+    pub fn is_ipv4(self) -> bool {
+        matches!(self.0, IpNet::V4(_))
+    }
+}
+
+impl fmt::Display for Network {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A key's allowed networks: at least one, at most `MAX`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkList(Vec<Network>);
+
+impl NetworkList {
+    pub const MAX: usize = 100;
+
+    /// Allow every address: `0.0.0.0/0` and `::/0`.
+    pub fn allow_all() -> Self {
+        Self(vec![
+            Network(IpNet::V4(ipnet::Ipv4Net::default())),
+            Network(IpNet::V6(ipnet::Ipv6Net::default())),
+        ])
+    }
+
+    pub fn new(mut networks: Vec<Network>) -> Result<Self, ValidationError> {
+        networks.sort();
+        networks.dedup();
+        if networks.is_empty() {
+            return Err(ValidationError::new(
+                "List at least one network. To allow every address, use 0.0.0.0/0 and ::/0.",
+            ));
+        }
+        if networks.len() > Self::MAX {
+            return Err(ValidationError::new(format!(
+                "{} networks is too many: a key can have at most {}. Combine neighbouring ranges into larger ones.",
+                networks.len(),
+                Self::MAX
+            )));
+        }
+        Ok(Self(networks))
+    }
+
+    /// Parses one network per line (commas also separate), collecting every
+    /// line's error.
+    pub fn parse_lines(text: &str) -> Result<Self, ValidationError> {
+        let entries: Vec<&str> = text
+            .split(['\n', ','])
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        if entries.len() > Self::MAX {
+            return Err(ValidationError::new(format!(
+                "{} networks is too many: a key can have at most {}. Combine neighbouring ranges into larger ones.",
+                entries.len(),
+                Self::MAX
+            )));
+        }
+        let mut networks = Vec::new();
+        let mut errors = Vec::new();
+        for entry in entries {
+            match Network::parse(entry) {
+                Ok(network) => networks.push(network),
+                Err(error) => errors.push(error.0),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ValidationError::new(errors.join(" ")));
+        }
+        Self::new(networks)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Network> {
+        self.0.iter()
+    }
+
+    pub fn has_wildcard(&self) -> bool {
+        self.0.iter().any(|n| n.is_wildcard())
+    }
+
+    /// IPv4 and IPv6 are matched independently: a client needs a rule of
+    /// its own family. IPv4-mapped IPv6 counts as IPv4.
+    pub fn allows(&self, ip: IpAddr) -> bool {
+        let ip = crate::auth::client_ip::canonical(ip);
+        self.0.iter().any(|n| n.contains(ip))
+    }
+
+    pub fn summary(&self) -> String {
+        if self.0.len() == 2 && self.0.iter().all(|n| n.is_wildcard()) {
+            return "Any address".to_owned();
+        }
+        let shown: Vec<String> = self.0.iter().take(2).map(ToString::to_string).collect();
+        let more = self.0.len().saturating_sub(2);
+        if more > 0 {
+            format!("{} +{more} more", shown.join(", "))
+        } else {
+            shown.join(", ")
+        }
+    }
+
+    pub fn to_lines(&self) -> String {
+        self.0
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(raw: &str) -> String {
+        Network::parse(raw).expect_err("should be refused").0
+    }
+
+    #[test]
+    fn invalid_networks_say_what_is_wrong() {
+        assert!(message("10.0.0.1/33").contains("prefix length"));
+        assert!(message("300.1.1.1/8").contains("300 is larger than 255"));
+        assert!(message("10.0.0.1/8").contains("did you mean 10.0.0.0/8?"));
+        assert!(message("010.0.0.0/8").contains("leading zero"));
+        assert!(message("fe80::1/129").contains("prefix length"));
+        assert!(message("garbage").contains("CIDR"));
+    }
+
+    #[test]
+    fn families_are_matched_independently() {
+        let v4_only = NetworkList::parse_lines("10.0.0.0/8").expect("valid");
+        assert!(v4_only.allows("10.1.2.3".parse().expect("ip")));
+        assert!(
+            v4_only.allows("::ffff:10.1.2.3".parse().expect("ip")),
+            "mapped IPv6 is IPv4"
+        );
+        assert!(!v4_only.allows("2001:db8::1".parse().expect("ip")));
+        assert!(!v4_only.allows("11.0.0.1".parse().expect("ip")));
+        let all = NetworkList::allow_all();
+        assert!(all.has_wildcard());
+        assert_eq!(all.summary(), "Any address");
+    }
+
+    #[test]
+    fn lists_are_bounded_and_report_every_bad_line() {
+        let many: String = (0..1000)
+            .map(|i| format!("10.{}.{}.0/24\n", i / 256, i % 256))
+            .collect();
+        assert!(
+            NetworkList::parse_lines(&many)
+                .expect_err("too many")
+                .0
+                .contains("at most 100")
+        );
+        let errors = NetworkList::parse_lines("10.0.0.1/8\n300.1.1.1/8")
+            .expect_err("invalid")
+            .0;
+        assert!(errors.contains("did you mean") && errors.contains("larger than 255"));
+        assert!(NetworkList::parse_lines("  \n").is_err());
+    }
+}

@@ -1,0 +1,309 @@
+//! Scopes: an action plus a resource filter. Actions do not imply each other;
+//! a filter covers the resource it names and everything below it.
+
+use std::fmt;
+
+use super::ValidationError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Action {
+    Read,
+    Write,
+    Admin,
+    Any,
+}
+
+impl Action {
+    pub const ALL: [Action; 4] = [Action::Read, Action::Write, Action::Admin, Action::Any];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Read => "read",
+            Action::Write => "write",
+            Action::Admin => "admin",
+            Action::Any => "*",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Action::Read => "Read",
+            Action::Write => "Write (create, update, delete)",
+            Action::Admin => "Admin",
+            Action::Any => "Any action",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let raw = raw.trim();
+        Self::ALL
+            .into_iter()
+            .find(|a| a.as_str() == raw)
+            .ok_or_else(|| {
+                ValidationError::new(format!(
+                    "\"{raw}\" is not an action: use read, write, admin or * (any)."
+                ))
+            })
+    }
+
+    /// Whether a scope granting `self` allows `needed`.
+    pub fn allows(self, needed: Action) -> bool {
+        self == Action::Any || self == needed
+    }
+}
+
+/// `*`, or `/`-separated segments of `[a-z0-9_.-]+` or `*` (one segment).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ResourceFilter(String);
+
+impl ResourceFilter {
+    pub const MAX_LEN: usize = 200;
+
+    pub fn everything() -> Self {
+        Self("*".to_owned())
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let raw = raw.trim();
+        if raw.is_empty() || raw == "*" {
+            return Ok(Self::everything());
+        }
+        if raw.len() > Self::MAX_LEN {
+            return Err(ValidationError::new(format!(
+                "The resource filter is too long: at most {} characters.",
+                Self::MAX_LEN
+            )));
+        }
+        for segment in raw.split('/') {
+            if segment.is_empty() {
+                return Err(ValidationError::new(format!(
+                    "\"{raw}\" has an empty segment: don't start or end with / or write //."
+                )));
+            }
+            if segment == "." || segment == ".." {
+                return Err(ValidationError::new(format!(
+                    "\"{raw}\" cannot contain . or .. segments."
+                )));
+            }
+            let valid = segment == "*"
+                || segment.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-')
+                });
+            if !valid {
+                return Err(ValidationError::new(format!(
+                    "\"{segment}\" in \"{raw}\" is not a valid segment: use lower-case letters, digits, _ . - or * for any one segment."
+                )));
+            }
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_everything(&self) -> bool {
+        self.0 == "*"
+    }
+
+    /// Whether this filter covers `resource` (a `/`-separated path): the
+    /// resource it names and everything below it.
+    pub fn covers(&self, resource: &str) -> bool {
+        if self.is_everything() {
+            return true;
+        }
+        let mut wanted = resource.trim_matches('/').split('/');
+        for segment in self.0.split('/') {
+            match wanted.next() {
+                Some(part) if segment == "*" || segment == part => {}
+                _ => return false,
+            }
+        }
+        true
+    }
+}
+
+impl fmt::Display for ResourceFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Scope {
+    pub action: Action,
+    pub filter: ResourceFilter,
+}
+
+impl Scope {
+    pub fn full_access() -> Self {
+        Self {
+            action: Action::Any,
+            filter: ResourceFilter::everything(),
+        }
+    }
+
+    /// `ACTION:FILTER`, as the CLI takes it (`read:assets`, `*:*`).
+    pub fn parse_pair(raw: &str) -> Result<Self, ValidationError> {
+        let (action, filter) = raw.split_once(':').ok_or_else(|| {
+            ValidationError::new(format!(
+                "\"{raw}\" is not a scope: write ACTION:FILTER, e.g. read:assets or *:*."
+            ))
+        })?;
+        Ok(Self {
+            action: Action::parse(action)?,
+            filter: ResourceFilter::parse(filter)?,
+        })
+    }
+
+    pub fn allows(&self, action: Action, resource: &str) -> bool {
+        self.action.allows(action) && self.filter.covers(resource)
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} on {}", self.action.as_str(), self.filter)
+    }
+}
+
+/// A key's scopes: at least one, no duplicates, in a stable order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeSet(Vec<Scope>);
+
+impl ScopeSet {
+    pub const MAX: usize = 100;
+
+    pub fn new(mut scopes: Vec<Scope>) -> Result<Self, ValidationError> {
+        scopes.sort();
+        scopes.dedup();
+        if scopes.is_empty() {
+            return Err(ValidationError::new(
+                "Choose at least one scope: a key without scopes could do nothing. \"Full access\" is * on *.",
+            ));
+        }
+        if scopes.len() > Self::MAX {
+            return Err(ValidationError::new(format!(
+                "A key can have at most {} scopes.",
+                Self::MAX
+            )));
+        }
+        Ok(Self(scopes))
+    }
+
+    pub fn full_access() -> Self {
+        Self(vec![Scope::full_access()])
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Scope> {
+        self.0.iter()
+    }
+
+    pub fn allows(&self, action: Action, resource: &str) -> bool {
+        self.0.iter().any(|s| s.allows(action, resource))
+    }
+
+    /// A short summary for lists: "Full access", "Read only", or the scopes.
+    pub fn summary(&self) -> String {
+        if self
+            .0
+            .iter()
+            .any(|s| s.action == Action::Any && s.filter.is_everything())
+        {
+            return "Full access".to_owned();
+        }
+        if self.0
+            == [Scope {
+                action: Action::Read,
+                filter: ResourceFilter::everything(),
+            }]
+        {
+            return "Read only".to_owned();
+        }
+        let shown: Vec<String> = self.0.iter().take(3).map(ToString::to_string).collect();
+        let more = self.0.len().saturating_sub(3);
+        if more > 0 {
+            format!("{} +{more} more", shown.join(", "))
+        } else {
+            shown.join(", ")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn bad_filters_say_what_is_wrong() {
+        for bad in ["a//b", "/a", "a/", "a/../b", "Assets", "a b", "a/./b"] {
+            assert!(ResourceFilter::parse(bad).is_err(), "{bad}");
+        }
+        assert!(ResourceFilter::parse("registries/private/*").is_ok());
+        assert_eq!(
+            ResourceFilter::parse("").map(|f| f.is_everything()),
+            Ok(true)
+        );
+    }
+
+    #[test]
+    fn actions_do_not_imply_each_other() {
+        let write = Scope::parse_pair("write:assets").expect("valid");
+        assert!(write.allows(Action::Write, "assets/1"));
+        assert!(!write.allows(Action::Read, "assets/1"));
+        assert!(
+            Scope::parse_pair("*:assets")
+                .expect("valid")
+                .allows(Action::Admin, "assets")
+        );
+        assert!(Action::parse("delete").is_err());
+    }
+
+    #[test]
+    fn filters_cover_their_subtree_only() {
+        let filter = ResourceFilter::parse("registries/private").expect("valid");
+        assert!(filter.covers("registries/private"));
+        assert!(filter.covers("registries/private/items/42"));
+        assert!(!filter.covers("registries/public"));
+        assert!(!filter.covers("registries/privateer"));
+        assert!(!filter.covers("registries"));
+        let wildcard = ResourceFilter::parse("registries/*/items").expect("valid");
+        assert!(wildcard.covers("registries/private/items/7"));
+        assert!(!wildcard.covers("registries/private/owners"));
+    }
+
+    #[test]
+    fn empty_scope_sets_are_refused_and_summaries_read_well() {
+        assert!(ScopeSet::new(vec![]).is_err());
+        assert_eq!(ScopeSet::full_access().summary(), "Full access");
+        let read = ScopeSet::new(vec![Scope::parse_pair("read:*").expect("valid")]).expect("valid");
+        assert_eq!(read.summary(), "Read only");
+    }
+
+    fn segment() -> impl Strategy<Value = String> {
+        "[a-z0-9_-]{1,6}"
+    }
+
+    proptest! {
+        #[test]
+        fn a_filter_covers_exactly_its_subtree(
+            base in proptest::collection::vec(segment(), 1..4),
+            below in proptest::collection::vec(segment(), 0..3),
+            other in segment(),
+        ) {
+            let filter = ResourceFilter::parse(&base.join("/")).expect("generated filters are valid");
+            let mut inside = base.clone();
+            inside.extend(below);
+            prop_assert!(filter.covers(&inside.join("/")));
+            let mut sibling = base.clone();
+            let last = sibling.len() - 1;
+            prop_assume!(sibling[last] != other);
+            sibling[last] = other;
+            prop_assert!(!filter.covers(&sibling.join("/")));
+            // nor its parent
+            prop_assert!(!filter.covers(&base[..last].join("/")));
+        }
+    }
+}

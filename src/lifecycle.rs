@@ -1,0 +1,488 @@
+//! The API key lifecycle: set up, create, edit, enable/disable, rotate,
+//! revoke, delete. One implementation, each step audited, shared by the
+//! backoffice, the command line and the API. Every function runs inside the
+//! caller's write transaction and is confined to one organization.
+
+use std::net::IpAddr;
+
+use chrono::{NaiveDateTime, TimeDelta};
+use serde_json::json;
+
+use crate::config::ServerSecret;
+use crate::domain::api_key::{Expiry, KeyName, KeyStatus};
+use crate::domain::audit::{Actor, AuditAction, Target};
+use crate::domain::network::{Network, NetworkList};
+use crate::domain::scope::{Action, ResourceFilter, Scope, ScopeSet};
+use crate::domain::token::{ApiKeyToken, OrgSigningKey};
+use crate::error::AppError;
+use crate::store::api_keys::{self, ApiKey, KeySecret, NewApiKey, NewKeySecret};
+use crate::store::organizations::{self, Organization};
+use crate::store::{self, DbConnection, audit};
+
+/// A key with everything its pages show.
+#[derive(Debug, Clone)]
+pub struct KeyDetail {
+    pub key: ApiKey,
+    pub scopes: ScopeSet,
+    pub networks: NetworkList,
+    /// Newest first.
+    pub secrets: Vec<KeySecret>,
+}
+
+impl KeyDetail {
+    /// The key id people recognise: the newest secret's.
+    pub fn key_id_hint(&self) -> String {
+        self.secrets
+            .first()
+            .map(|s| format!("{}{}…", crate::domain::token::PREFIX, s.key_id))
+            .unwrap_or_default()
+    }
+
+    /// The settings an audit event records before and after a change.
+    fn audit_view(&self) -> serde_json::Value {
+        json!({
+            "name": self.key.name,
+            "enabled": self.key.enabled,
+            "expires_at": self.key.expires_at.map(|t| t.and_utc().to_rfc3339()),
+            "allow_query_key": self.key.allow_query_key,
+            "scopes": self.scopes.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "networks": self.networks.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        })
+    }
+
+    fn target(&self) -> Target<'_> {
+        Target {
+            kind: "api_key",
+            id: &self.key.id,
+            label: &self.key.name,
+        }
+    }
+}
+
+/// Loads several keys' details at once (three queries, whatever the count).
+pub fn details(conn: &mut DbConnection, keys: Vec<ApiKey>) -> Result<Vec<KeyDetail>, AppError> {
+    let ids: Vec<String> = keys.iter().map(|k| k.id.clone()).collect();
+    let scopes = api_keys::scopes_of(conn, &ids)?;
+    let networks = api_keys::networks_of(conn, &ids)?;
+    let secrets = api_keys::secrets_of(conn, &ids)?;
+    keys.into_iter()
+        .map(|key| {
+            let key_scopes = scopes
+                .iter()
+                .filter(|(id, _)| *id == key.id)
+                .map(|(_, (action, resource))| {
+                    Ok(Scope {
+                        action: Action::parse(action)?,
+                        filter: ResourceFilter::parse(resource)?,
+                    })
+                })
+                .collect::<Result<Vec<_>, crate::domain::ValidationError>>()
+                .map_err(AppError::unexpected)?;
+            let key_networks = networks
+                .iter()
+                .filter(|(id, _)| *id == key.id)
+                .map(|(_, cidr)| Network::parse(cidr))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(AppError::unexpected)?;
+            Ok(KeyDetail {
+                scopes: ScopeSet::new(key_scopes).map_err(AppError::unexpected)?,
+                networks: NetworkList::new(key_networks).map_err(AppError::unexpected)?,
+                secrets: secrets
+                    .iter()
+                    .filter(|s| s.api_key_id == key.id)
+                    .cloned()
+                    .collect(),
+                key,
+            })
+        })
+        .collect()
+}
+
+/// One live key of `org_id`, or NotFound (also for other organizations' keys).
+pub fn detail(conn: &mut DbConnection, org_id: &str, id: &str) -> Result<KeyDetail, AppError> {
+    let key = api_keys::find(conn, org_id, id)?.ok_or(AppError::NotFound)?;
+    details(conn, vec![key])?.pop().ok_or(AppError::NotFound)
+}
+
+/// The organization's signing key, once it is set up for API keys.
+pub fn signing_key(secret: &ServerSecret, org: &Organization) -> Result<OrgSigningKey, AppError> {
+    let salt = org.key_salt.as_deref().ok_or_else(|| {
+        AppError::Conflict(
+            "API keys are not set up for this organization yet: use \"Set up API keys\" first."
+                .into(),
+        )
+    })?;
+    Ok(OrgSigningKey::derive(secret, &org.id, salt))
+}
+
+/// Provisions the organization's key-signing salt; false (and no change) if
+/// it was done already.
+pub fn bootstrap(
+    conn: &mut DbConnection,
+    org: &Organization,
+    actor: &Actor,
+    ip: Option<IpAddr>,
+) -> Result<bool, AppError> {
+    let mut salt = [0u8; 32];
+    rand::fill(&mut salt[..]);
+    if !api_keys::bootstrap_org(conn, &org.id, &hex::encode(salt), store::now())? {
+        return Ok(false);
+    }
+    let target = Target {
+        kind: "organization",
+        id: &org.id,
+        label: &org.name,
+    };
+    audit::record(
+        conn,
+        Some(&org.id),
+        actor,
+        AuditAction::ApiKeysBootstrapped,
+        Some(&target),
+        json!({}),
+        ip,
+    )?;
+    Ok(true)
+}
+
+/// What a new key is made of, already validated.
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    pub name: KeyName,
+    pub expiry: Option<Expiry>,
+    pub scopes: ScopeSet,
+    pub networks: NetworkList,
+    pub allow_query_key: bool,
+}
+
+fn name_conflict(name: &KeyName) -> AppError {
+    AppError::Conflict(format!(
+        "A key named \"{name}\" already exists. Choose another name, or delete the old key first."
+    ))
+}
+
+/// Creates a key and returns it with its secret, which exists nowhere else.
+pub fn create(
+    conn: &mut DbConnection,
+    secret: &ServerSecret,
+    org_id: &str,
+    new: &NewKey,
+    actor: &Actor,
+    ip: Option<IpAddr>,
+) -> Result<(KeyDetail, ApiKeyToken), AppError> {
+    let org = organizations::find(conn, org_id)?;
+    let signing_key = signing_key(secret, &org)?;
+    if api_keys::name_taken(conn, org_id, new.name.as_str(), None)? {
+        return Err(name_conflict(&new.name));
+    }
+    let now = store::now();
+    let id = store::new_id();
+    let actor_label = actor.to_string();
+    api_keys::insert(
+        conn,
+        &NewApiKey {
+            id: &id,
+            org_id,
+            name: new.name.as_str(),
+            enabled: true,
+            allow_query_key: new.allow_query_key,
+            expires_at: new.expiry.map(Expiry::naive_utc),
+            created_by_user_id: actor.id(),
+            created_by: &actor_label,
+            created_at: now,
+            updated_at: now,
+        },
+    )
+    .map_err(|e| {
+        if store::is_unique_violation(&e) {
+            name_conflict(&new.name)
+        } else {
+            e.into()
+        }
+    })?;
+    let token = add_secret(conn, &signing_key, org_id, &id, now)?;
+    api_keys::set_scopes(conn, &id, &new.scopes)?;
+    api_keys::set_networks(conn, &id, &new.networks)?;
+    let created = detail(conn, org_id, &id)?;
+    let details = json!({ "after": created.audit_view(), "key_id": token.key_id().as_str() });
+    audit::record(
+        conn,
+        Some(org_id),
+        actor,
+        AuditAction::ApiKeyCreated,
+        Some(&created.target()),
+        details,
+        ip,
+    )?;
+    Ok((created, token))
+}
+
+fn add_secret(
+    conn: &mut DbConnection,
+    signing_key: &OrgSigningKey,
+    org_id: &str,
+    api_key_id: &str,
+    now: NaiveDateTime,
+) -> Result<ApiKeyToken, AppError> {
+    // A key id collision (12 base62 characters) is astronomically unlikely;
+    // the unique index would refuse it and the caller can simply retry.
+    let token = ApiKeyToken::generate();
+    let digest = token.digest(signing_key);
+    api_keys::insert_secret(
+        conn,
+        &NewKeySecret {
+            id: &store::new_id(),
+            api_key_id,
+            org_id,
+            key_id: token.key_id().as_str(),
+            digest: Some(&digest),
+            created_at: now,
+            not_after: None,
+        },
+    )?;
+    Ok(token)
+}
+
+/// Refuses changes to a revoked key, naming when it was revoked.
+fn ensure_not_revoked(detail: &KeyDetail, what: &str) -> Result<(), AppError> {
+    match detail.key.revoked_at {
+        Some(at) => Err(AppError::Conflict(format!(
+            "\"{}\" was revoked at {} UTC, so it cannot be {what}. Revoking is permanent; create a new key instead.",
+            detail.key.name,
+            at.format("%Y-%m-%d %H:%M")
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Changed settings of an existing key.
+#[derive(Debug, Clone)]
+pub struct KeyChanges {
+    pub name: KeyName,
+    pub expiry: Option<Expiry>,
+    pub scopes: ScopeSet,
+    pub networks: NetworkList,
+}
+
+pub fn update(
+    conn: &mut DbConnection,
+    org_id: &str,
+    id: &str,
+    changes: &KeyChanges,
+    actor: &Actor,
+    ip: Option<IpAddr>,
+) -> Result<KeyDetail, AppError> {
+    let before = detail(conn, org_id, id)?;
+    ensure_not_revoked(&before, "edited")?;
+    if api_keys::name_taken(conn, org_id, changes.name.as_str(), Some(id))? {
+        return Err(name_conflict(&changes.name));
+    }
+    let now = store::now();
+    api_keys::update_settings(
+        conn,
+        org_id,
+        id,
+        changes.name.as_str(),
+        changes.expiry.map(Expiry::naive_utc),
+        now,
+    )?;
+    api_keys::set_scopes(conn, id, &changes.scopes)?;
+    api_keys::set_networks(conn, id, &changes.networks)?;
+    let after = detail(conn, org_id, id)?;
+    let details = json!({ "before": before.audit_view(), "after": after.audit_view() });
+    audit::record(
+        conn,
+        Some(org_id),
+        actor,
+        AuditAction::ApiKeyUpdated,
+        Some(&after.target()),
+        details,
+        ip,
+    )?;
+    Ok(after)
+}
+
+pub fn set_enabled(
+    conn: &mut DbConnection,
+    org_id: &str,
+    id: &str,
+    enabled: bool,
+    actor: &Actor,
+    ip: Option<IpAddr>,
+) -> Result<KeyDetail, AppError> {
+    let before = detail(conn, org_id, id)?;
+    ensure_not_revoked(&before, if enabled { "enabled" } else { "disabled" })?;
+    if before.key.enabled == enabled {
+        return Ok(before);
+    }
+    api_keys::set_enabled(conn, org_id, id, enabled, store::now())?;
+    let after = detail(conn, org_id, id)?;
+    let action = if enabled {
+        AuditAction::ApiKeyEnabled
+    } else {
+        AuditAction::ApiKeyDisabled
+    };
+    let details =
+        json!({ "before": { "enabled": before.key.enabled }, "after": { "enabled": enabled } });
+    audit::record(
+        conn,
+        Some(org_id),
+        actor,
+        action,
+        Some(&after.target()),
+        details,
+        ip,
+    )?;
+    Ok(after)
+}
+
+/// How long the old secret keeps working after a rotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GracePeriod {
+    Now,
+    OneHour,
+    OneDay,
+    SevenDays,
+}
+
+impl GracePeriod {
+    pub const ALL: [GracePeriod; 4] = [
+        GracePeriod::Now,
+        GracePeriod::OneHour,
+        GracePeriod::OneDay,
+        GracePeriod::SevenDays,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GracePeriod::Now => "now",
+            GracePeriod::OneHour => "1h",
+            GracePeriod::OneDay => "24h",
+            GracePeriod::SevenDays => "7d",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            GracePeriod::Now => "Immediately",
+            GracePeriod::OneHour => "After 1 hour",
+            GracePeriod::OneDay => "After 24 hours",
+            GracePeriod::SevenDays => "After 7 days",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, crate::domain::ValidationError> {
+        Self::ALL
+            .into_iter()
+            .find(|g| g.as_str() == raw.trim())
+            .ok_or_else(|| {
+                crate::domain::ValidationError::new(
+                    "Choose when the old secret stops working: now, 1h, 24h or 7d.",
+                )
+            })
+    }
+
+    pub fn duration(self) -> TimeDelta {
+        match self {
+            GracePeriod::Now => TimeDelta::zero(),
+            GracePeriod::OneHour => TimeDelta::hours(1),
+            GracePeriod::OneDay => TimeDelta::hours(24),
+            GracePeriod::SevenDays => TimeDelta::days(7),
+        }
+    }
+}
+
+/// Adds a new secret and ends the old ones after `grace`. An expired key
+/// needs a `new_expiry` (or "never") to become usable again.
+pub fn rotate(
+    conn: &mut DbConnection,
+    secret: &ServerSecret,
+    org_id: &str,
+    id: &str,
+    grace: GracePeriod,
+    new_expiry: Option<Option<Expiry>>,
+    actor: &Actor,
+    ip: Option<IpAddr>,
+) -> Result<(KeyDetail, ApiKeyToken), AppError> {
+    let before = detail(conn, org_id, id)?;
+    ensure_not_revoked(&before, "rotated")?;
+    let now = store::now();
+    let expired = before.key.status(now) == KeyStatus::Expired;
+    if expired && new_expiry.is_none() {
+        return Err(AppError::Validation(format!(
+            "\"{}\" has expired: give it a new expiry date (or none) to rotate it.",
+            before.key.name
+        )));
+    }
+    if let Some(expiry) = new_expiry {
+        api_keys::set_expiry(conn, id, expiry.map(Expiry::naive_utc), now)?;
+    }
+    let org = organizations::find(conn, org_id)?;
+    let signing_key = signing_key(secret, &org)?;
+    api_keys::retire_secrets(conn, id, now + grace.duration())?;
+    let token = add_secret(conn, &signing_key, org_id, id, now)?;
+    let after = detail(conn, org_id, id)?;
+    let details = json!({
+        "grace_period": grace.as_str(),
+        "new_key_id": token.key_id().as_str(),
+        "before": before.audit_view(),
+        "after": after.audit_view(),
+    });
+    audit::record(
+        conn,
+        Some(org_id),
+        actor,
+        AuditAction::ApiKeyRotated,
+        Some(&after.target()),
+        details,
+        ip,
+    )?;
+    Ok((after, token))
+}
+
+pub fn revoke(
+    conn: &mut DbConnection,
+    org_id: &str,
+    id: &str,
+    actor: &Actor,
+    ip: Option<IpAddr>,
+) -> Result<KeyDetail, AppError> {
+    let before = detail(conn, org_id, id)?;
+    ensure_not_revoked(&before, "revoked again")?;
+    api_keys::revoke(conn, org_id, id, store::now())?;
+    let after = detail(conn, org_id, id)?;
+    let details = json!({ "before": { "status": before.key.status(store::now()).as_str() }, "after": { "status": "revoked" } });
+    audit::record(
+        conn,
+        Some(org_id),
+        actor,
+        AuditAction::ApiKeyRevoked,
+        Some(&after.target()),
+        details,
+        ip,
+    )?;
+    Ok(after)
+}
+
+/// Deletes a key; returns what it was, for the confirmation message.
+pub fn delete(
+    conn: &mut DbConnection,
+    org_id: &str,
+    id: &str,
+    actor: &Actor,
+    ip: Option<IpAddr>,
+) -> Result<KeyDetail, AppError> {
+    let before = detail(conn, org_id, id)?;
+    api_keys::delete(conn, org_id, id, store::now())?;
+    let details = json!({ "before": before.audit_view() });
+    audit::record(
+        conn,
+        Some(org_id),
+        actor,
+        AuditAction::ApiKeyDeleted,
+        Some(&before.target()),
+        details,
+        ip,
+    )?;
+    Ok(before)
+}

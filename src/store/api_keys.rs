@@ -1,0 +1,458 @@
+//! API keys and their secrets, scopes and networks. Every function takes the
+//! organization id: another organization's key is simply not found.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::schema::{api_keys, key_networks, key_scopes, key_secrets, organizations};
+use crate::domain::api_key::KeyStatus;
+use crate::domain::network::NetworkList;
+use crate::domain::scope::ScopeSet;
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = api_keys)]
+pub struct ApiKey {
+    pub id: String,
+    pub org_id: String,
+    pub name: String,
+    pub enabled: bool,
+    pub allow_query_key: bool,
+    pub expires_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+    pub deleted_at: Option<NaiveDateTime>,
+    pub created_by_user_id: Option<String>,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub last_used_at: Option<NaiveDateTime>,
+    pub last_used_ip: Option<String>,
+}
+
+impl ApiKey {
+    pub fn status(&self, now: NaiveDateTime) -> KeyStatus {
+        KeyStatus::of(self.revoked_at, self.expires_at, self.enabled, now)
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = api_keys)]
+pub struct NewApiKey<'a> {
+    pub id: &'a str,
+    pub org_id: &'a str,
+    pub name: &'a str,
+    pub enabled: bool,
+    pub allow_query_key: bool,
+    pub expires_at: Option<NaiveDateTime>,
+    pub created_by_user_id: Option<&'a str>,
+    pub created_by: &'a str,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = key_secrets)]
+pub struct KeySecret {
+    pub id: String,
+    pub api_key_id: String,
+    pub org_id: String,
+    pub key_id: String,
+    pub digest: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub not_after: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = key_secrets)]
+pub struct NewKeySecret<'a> {
+    pub id: &'a str,
+    pub api_key_id: &'a str,
+    pub org_id: &'a str,
+    pub key_id: &'a str,
+    pub digest: Option<&'a str>,
+    pub created_at: NaiveDateTime,
+    pub not_after: Option<NaiveDateTime>,
+}
+
+/// The key's scopes as stored: (action, resource filter), in order.
+pub type StoredScope = (String, String);
+
+pub fn insert(conn: &mut DbConnection, key: &NewApiKey<'_>) -> QueryResult<()> {
+    diesel::insert_into(api_keys::table)
+        .values(key)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn insert_secret(conn: &mut DbConnection, secret: &NewKeySecret<'_>) -> QueryResult<()> {
+    diesel::insert_into(key_secrets::table)
+        .values(secret)
+        .execute(conn)
+        .map(drop)
+}
+
+/// Replaces a key's scopes.
+pub fn set_scopes(conn: &mut DbConnection, api_key_id: &str, scopes: &ScopeSet) -> QueryResult<()> {
+    diesel::delete(key_scopes::table.filter(key_scopes::api_key_id.eq(api_key_id)))
+        .execute(conn)?;
+    // One insert per row: MultiConnection cannot batch inserts.
+    for (position, scope) in (0i32..).zip(scopes.iter()) {
+        diesel::insert_into(key_scopes::table)
+            .values((
+                key_scopes::api_key_id.eq(api_key_id),
+                key_scopes::action.eq(scope.action.as_str()),
+                key_scopes::resource.eq(scope.filter.as_str()),
+                key_scopes::position.eq(position),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Replaces a key's allowed networks.
+pub fn set_networks(
+    conn: &mut DbConnection,
+    api_key_id: &str,
+    networks: &NetworkList,
+) -> QueryResult<()> {
+    diesel::delete(key_networks::table.filter(key_networks::api_key_id.eq(api_key_id)))
+        .execute(conn)?;
+    for (position, network) in (0i32..).zip(networks.iter()) {
+        diesel::insert_into(key_networks::table)
+            .values((
+                key_networks::api_key_id.eq(api_key_id),
+                key_networks::cidr.eq(network.to_string()),
+                key_networks::position.eq(position),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// A live (not deleted) key of `org_id`.
+pub fn find(conn: &mut DbConnection, org_id: &str, id: &str) -> QueryResult<Option<ApiKey>> {
+    api_keys::table
+        .filter(api_keys::org_id.eq(org_id))
+        .filter(api_keys::id.eq(id))
+        .filter(api_keys::deleted_at.is_null())
+        .select(ApiKey::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Whether a live key of `org_id` already has `name` (other than `except`).
+pub fn name_taken(
+    conn: &mut DbConnection,
+    org_id: &str,
+    name: &str,
+    except: Option<&str>,
+) -> QueryResult<bool> {
+    let mut query = api_keys::table
+        .filter(api_keys::org_id.eq(org_id))
+        .filter(api_keys::name.eq(name))
+        .filter(api_keys::deleted_at.is_null())
+        .into_boxed();
+    if let Some(except) = except {
+        query = query.filter(api_keys::id.ne(except));
+    }
+    Ok(query.count().get_result::<i64>(conn)? > 0)
+}
+
+pub fn scopes_of(
+    conn: &mut DbConnection,
+    api_key_ids: &[String],
+) -> QueryResult<Vec<(String, StoredScope)>> {
+    key_scopes::table
+        .filter(key_scopes::api_key_id.eq_any(api_key_ids))
+        .order((key_scopes::api_key_id, key_scopes::position))
+        .select((
+            key_scopes::api_key_id,
+            (key_scopes::action, key_scopes::resource),
+        ))
+        .load(conn)
+}
+
+pub fn networks_of(
+    conn: &mut DbConnection,
+    api_key_ids: &[String],
+) -> QueryResult<Vec<(String, String)>> {
+    key_networks::table
+        .filter(key_networks::api_key_id.eq_any(api_key_ids))
+        .order((key_networks::api_key_id, key_networks::position))
+        .select((key_networks::api_key_id, key_networks::cidr))
+        .load(conn)
+}
+
+/// Secrets of these keys, newest first.
+pub fn secrets_of(conn: &mut DbConnection, api_key_ids: &[String]) -> QueryResult<Vec<KeySecret>> {
+    key_secrets::table
+        .filter(key_secrets::api_key_id.eq_any(api_key_ids))
+        .order((key_secrets::created_at.desc(), key_secrets::id.desc()))
+        .select(KeySecret::as_select())
+        .load(conn)
+}
+
+/// What the list shows: search text, status filter, page.
+#[derive(Debug, Clone)]
+pub struct KeyListFilter {
+    /// Matches the name (case-insensitive substring) or a key id prefix.
+    pub query: Option<String>,
+    /// `None` = all statuses.
+    pub status: Option<KeyStatus>,
+}
+
+type Backend = <DbConnection as diesel::Connection>::Backend;
+
+fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+/// The live keys of `org_id` that match `filter`, as a query to refine.
+fn filtered<'a>(
+    org_id: &'a str,
+    filter: &'a KeyListFilter,
+    now: NaiveDateTime,
+) -> api_keys::BoxedQuery<'a, Backend> {
+    let mut query = api_keys::table
+        .filter(api_keys::org_id.eq(org_id))
+        .filter(api_keys::deleted_at.is_null())
+        .into_boxed();
+    if let Some(text) = filter
+        .query
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        let name_pattern = format!("%{}%", escape_like(&text.to_lowercase()));
+        let id_text = text
+            .strip_prefix(crate::domain::token::PREFIX)
+            .unwrap_or(text)
+            .trim_end_matches('…');
+        let id_pattern = format!("{}%", escape_like(id_text));
+        let by_key_id = key_secrets::table
+            .filter(key_secrets::org_id.eq(org_id))
+            .filter(key_secrets::key_id.like(id_pattern).escape('\\'))
+            .select(key_secrets::api_key_id);
+        query = query.filter(
+            lower(api_keys::name)
+                .like(name_pattern)
+                .escape('\\')
+                .or(api_keys::id.eq_any(by_key_id)),
+        );
+    }
+    let live = api_keys::expires_at
+        .is_null()
+        .or(api_keys::expires_at.gt(now));
+    query = match filter.status {
+        None => query,
+        Some(KeyStatus::Revoked) => query.filter(api_keys::revoked_at.is_not_null()),
+        Some(KeyStatus::Expired) => query
+            .filter(api_keys::revoked_at.is_null())
+            .filter(api_keys::expires_at.le(now)),
+        Some(KeyStatus::Disabled) => query
+            .filter(api_keys::revoked_at.is_null())
+            .filter(live)
+            .filter(api_keys::enabled.eq(false)),
+        Some(KeyStatus::Active) => query
+            .filter(api_keys::revoked_at.is_null())
+            .filter(live)
+            .filter(api_keys::enabled.eq(true)),
+    };
+    query
+}
+
+/// One page of keys, newest first, and how many match in all.
+pub fn list(
+    conn: &mut DbConnection,
+    org_id: &str,
+    filter: &KeyListFilter,
+    now: NaiveDateTime,
+    page: i64,
+    per_page: i64,
+) -> QueryResult<(Vec<ApiKey>, i64)> {
+    let total = filtered(org_id, filter, now).count().get_result(conn)?;
+    let keys = filtered(org_id, filter, now)
+        .order((api_keys::created_at.desc(), api_keys::id.desc()))
+        .limit(per_page)
+        .offset((page.max(1) - 1) * per_page)
+        .select(ApiKey::as_select())
+        .load(conn)?;
+    Ok((keys, total))
+}
+
+/// How many keys match the search in each status (for the filter's counts).
+pub fn count_by_status(
+    conn: &mut DbConnection,
+    org_id: &str,
+    query: Option<&str>,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<(KeyStatus, i64)>> {
+    KeyStatus::ALL
+        .into_iter()
+        .map(|status| {
+            let filter = KeyListFilter {
+                query: query.map(str::to_owned),
+                status: Some(status),
+            };
+            Ok((
+                status,
+                filtered(org_id, &filter, now).count().get_result(conn)?,
+            ))
+        })
+        .collect()
+}
+
+/// Updates a live key's editable settings.
+pub fn update_settings(
+    conn: &mut DbConnection,
+    org_id: &str,
+    id: &str,
+    name: &str,
+    expires_at: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        api_keys::table
+            .filter(api_keys::org_id.eq(org_id))
+            .filter(api_keys::id.eq(id))
+            .filter(api_keys::deleted_at.is_null())
+            .filter(api_keys::revoked_at.is_null()),
+    )
+    .set((
+        api_keys::name.eq(name),
+        api_keys::expires_at.eq(expires_at),
+        api_keys::updated_at.eq(now),
+    ))
+    .execute(conn)
+}
+
+/// Enables or disables a live, unrevoked key; returns rows changed.
+pub fn set_enabled(
+    conn: &mut DbConnection,
+    org_id: &str,
+    id: &str,
+    enabled: bool,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        api_keys::table
+            .filter(api_keys::org_id.eq(org_id))
+            .filter(api_keys::id.eq(id))
+            .filter(api_keys::deleted_at.is_null())
+            .filter(api_keys::revoked_at.is_null()),
+    )
+    .set((api_keys::enabled.eq(enabled), api_keys::updated_at.eq(now)))
+    .execute(conn)
+}
+
+/// Revokes a live key once; returns rows changed (0 if already revoked).
+pub fn revoke(
+    conn: &mut DbConnection,
+    org_id: &str,
+    id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        api_keys::table
+            .filter(api_keys::org_id.eq(org_id))
+            .filter(api_keys::id.eq(id))
+            .filter(api_keys::deleted_at.is_null())
+            .filter(api_keys::revoked_at.is_null()),
+    )
+    .set((
+        api_keys::revoked_at.eq(Some(now)),
+        api_keys::updated_at.eq(now),
+    ))
+    .execute(conn)
+}
+
+/// Deletes a key: gone from lists and unusable; the row and its history stay
+/// for auditors, the secret digests are erased.
+pub fn delete(
+    conn: &mut DbConnection,
+    org_id: &str,
+    id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let changed = diesel::update(
+        api_keys::table
+            .filter(api_keys::org_id.eq(org_id))
+            .filter(api_keys::id.eq(id))
+            .filter(api_keys::deleted_at.is_null()),
+    )
+    .set((
+        api_keys::deleted_at.eq(Some(now)),
+        api_keys::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    if changed > 0 {
+        diesel::update(key_secrets::table.filter(key_secrets::api_key_id.eq(id)))
+            .set(key_secrets::digest.eq(None::<String>))
+            .execute(conn)?;
+    }
+    Ok(changed)
+}
+
+/// Ends every current secret of a key at `not_after` (if it would outlive it).
+pub fn retire_secrets(
+    conn: &mut DbConnection,
+    api_key_id: &str,
+    not_after: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        key_secrets::table
+            .filter(key_secrets::api_key_id.eq(api_key_id))
+            .filter(
+                key_secrets::not_after
+                    .is_null()
+                    .or(key_secrets::not_after.gt(not_after)),
+            ),
+    )
+    .set(key_secrets::not_after.eq(Some(not_after)))
+    .execute(conn)
+}
+
+/// Sets a key's new expiry (rotation of an expired key needs one).
+pub fn set_expiry(
+    conn: &mut DbConnection,
+    id: &str,
+    expires_at: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(api_keys::table.find(id))
+        .set((
+            api_keys::expires_at.eq(expires_at),
+            api_keys::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Provisions an organization's key-signing salt once; false if it had one.
+pub fn bootstrap_org(
+    conn: &mut DbConnection,
+    org_id: &str,
+    salt: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let changed = diesel::update(
+        organizations::table
+            .filter(organizations::id.eq(org_id))
+            .filter(organizations::key_salt.is_null()),
+    )
+    .set((
+        organizations::key_salt.eq(Some(salt)),
+        organizations::keys_bootstrapped_at.eq(Some(now)),
+    ))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
