@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod assets;
 pub mod error_pages;
+pub mod forms;
 pub mod health;
 pub mod home;
 pub mod htmx;

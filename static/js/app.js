@@ -1,15 +1,80 @@
-// Keyward's small amount of page behaviour. Loaded as a file (the CSP allows no
-// inline script); everything degrades to plain forms and links without it.
+// Keyward's page behaviour. Loaded as a file (the CSP allows no inline
+// script); without it every form and link still works as plain HTML.
 (function () {
   "use strict";
 
-  function dismissToast(event) {
-    var button = event.target.closest("[data-dismiss-toast]");
-    if (button) {
-      var toast = button.closest(".toast");
-      if (toast) { toast.remove(); }
-    }
+  var modal = function () { return document.getElementById("modal"); };
+
+  function closeModal() {
+    var dialog = modal();
+    if (!dialog) { return; }
+    if (dialog.open) { dialog.close(); }
+    // Nothing of a closed dialog stays in the page, least of all a secret.
+    dialog.innerHTML = "";
   }
 
-  document.addEventListener("click", dismissToast);
+  function openModalIfFilled() {
+    var dialog = modal();
+    if (!dialog || !dialog.querySelector(".dialog-content")) { return; }
+    dialog.setAttribute("aria-labelledby", "dialog-title");
+    if (!dialog.open) { dialog.showModal(); }
+    var first = dialog.querySelector("input:not([type=hidden]):not([readonly]), select, textarea, button");
+    if (first) { first.focus(); }
+  }
+
+  function isoDatePlusDays(days) {
+    var date = new Date(Date.now() + days * 86400000);
+    return date.toISOString().slice(0, 10);
+  }
+
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    if (!(target instanceof Element)) { return; }
+    var toast = target.closest("[data-dismiss-toast]");
+    if (toast) { var box = toast.closest(".toast"); if (box) { box.remove(); } return; }
+    if (target.closest("[data-close-dialog]")) { closeModal(); return; }
+    var pick = target.closest("[data-expiry-days]");
+    if (pick) {
+      var field = pick.closest("form").querySelector("[name=expires_at]");
+      var days = pick.getAttribute("data-expiry-days");
+      field.value = days === "" ? "" : isoDatePlusDays(parseInt(days, 10));
+      return;
+    }
+    var copy = target.closest("[data-copy-target]");
+    if (copy) {
+      var input = document.getElementById(copy.getAttribute("data-copy-target"));
+      var status = copy.closest(".field").querySelector("[data-copy-status]");
+      var done = function () { if (status) { status.textContent = "Copied to the clipboard."; } };
+      input.select();
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(input.value).then(done, function () {
+          if (status) { status.textContent = "Select the key and copy it with Ctrl+C (⌘C)."; }
+        });
+      } else if (document.execCommand && document.execCommand("copy")) {
+        done();
+      } else if (status) {
+        status.textContent = "The key is selected: copy it with Ctrl+C (⌘C).";
+      }
+    }
+  });
+
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target instanceof HTMLInputElement && target.hasAttribute("data-ack-for")) {
+      var button = document.getElementById(target.getAttribute("data-ack-for"));
+      if (button) { button.disabled = !target.checked; }
+    }
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail && event.detail.target && event.detail.target.id === "modal") {
+      if (modal().innerHTML.trim() === "") { closeModal(); } else { openModalIfFilled(); }
+    }
+  });
+  document.addEventListener("close-modal", closeModal);
+  document.addEventListener("DOMContentLoaded", function () {
+    document.documentElement.classList.add("js");
+    var dialog = modal();
+    if (dialog) { dialog.addEventListener("close", function () { dialog.innerHTML = ""; }); }
+  });
 })();

@@ -1,33 +1,32 @@
 //! `/backoffice/settings/api-keys`: System Administrators manage their
 //! organization's API keys here (the role guard wraps the whole scope).
+//! Every route renders a whole page for a normal request and the fragment it
+//! owns for an htmx request; everything works without JavaScript.
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
-use askama::Template;
+pub mod dialogs;
+pub mod export;
+pub mod list;
+pub mod view;
 
-use super::{Layout, render};
-use crate::auth::guard::CurrentUser;
-use crate::error::AppError;
+use actix_web::web;
+
+pub const BASE: &str = "/backoffice/settings/api-keys";
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("", web::get().to(api_keys_page));
-}
-
-#[derive(Template)]
-#[template(path = "api_keys/setup.html")]
-struct SetUpApiKeysPage {
-    layout: Layout,
-    org_name: String,
-}
-
-/// `GET /backoffice/settings/api-keys`: until the organization is set up for
-/// API keys, only the "Set up API keys" screen.
-pub async fn api_keys_page(layout: Layout, current: CurrentUser) -> Result<HttpResponse, AppError> {
-    render(
-        StatusCode::OK,
-        &SetUpApiKeysPage {
-            layout,
-            org_name: current.org.name,
-        },
-    )
+    cfg.route("", web::get().to(list::list_api_keys))
+        .route("", web::post().to(dialogs::create_api_key))
+        .route("/setup", web::post().to(list::set_up_api_keys))
+        .route("/new", web::get().to(dialogs::new_api_key_form))
+        .route("/export.csv", web::get().to(export::export_api_keys))
+        .route("/{id}", web::get().to(list::show_api_key))
+        .route("/{id}", web::post().to(dialogs::update_api_key))
+        .route("/{id}/edit", web::get().to(dialogs::edit_api_key_form))
+        .route("/{id}/enable", web::post().to(dialogs::enable_api_key))
+        .route("/{id}/disable", web::post().to(dialogs::disable_api_key))
+        .route("/{id}/rotate", web::get().to(dialogs::rotate_api_key_form))
+        .route("/{id}/rotate", web::post().to(dialogs::rotate_api_key))
+        .route("/{id}/revoke", web::get().to(dialogs::revoke_api_key_form))
+        .route("/{id}/revoke", web::post().to(dialogs::revoke_api_key))
+        .route("/{id}/delete", web::get().to(dialogs::delete_api_key_form))
+        .route("/{id}/delete", web::post().to(dialogs::delete_api_key));
 }

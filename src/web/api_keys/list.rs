@@ -1,0 +1,391 @@
+//! The keys list (search, status filter, pagination), the setup screen, and
+//! the key detail page.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use chrono::{NaiveDateTime, TimeDelta};
+
+use super::BASE;
+use super::view::{KeyRow, utc};
+use crate::auth::client_ip;
+use crate::auth::guard::CurrentUser;
+use crate::domain::api_key::KeyStatus;
+use crate::error::AppError;
+use crate::lifecycle::{self, KeyDetail};
+use crate::startup::AppContext;
+use crate::store::api_keys::{self, KeyListFilter};
+use crate::store::{self, DbConnection, audit, usage};
+use crate::web::htmx::HxRequest;
+use crate::web::{Layout, render, see_other};
+
+pub const PER_PAGE: i64 = 25;
+
+#[derive(Template)]
+#[template(path = "api_keys/setup.html")]
+struct SetUpApiKeysPage {
+    layout: Layout,
+    org_name: String,
+}
+
+/// `?q=…&status=…&page=…`
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct ListQuery {
+    pub q: Option<String>,
+    pub status: Option<String>,
+    pub page: Option<i64>,
+}
+
+impl ListQuery {
+    /// The status filter; `active` unless `all` or another status is asked for.
+    pub fn status(&self) -> Result<Option<KeyStatus>, AppError> {
+        match self.status.as_deref().map(str::trim) {
+            None | Some("") => Ok(Some(KeyStatus::Active)),
+            Some("all") => Ok(None),
+            Some(other) => KeyStatus::parse(other).map(Some).ok_or_else(|| {
+                AppError::Validation(format!(
+                    "\"{other}\" is not a status filter: use active, disabled, expired, revoked or all."
+                ))
+            }),
+        }
+    }
+
+    pub fn filter(&self) -> Result<KeyListFilter, AppError> {
+        Ok(KeyListFilter {
+            query: self.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(|q| q.chars().take(200).collect()),
+            status: self.status()?,
+        })
+    }
+
+    fn status_value(&self) -> &'static str {
+        match self.status() {
+            Ok(Some(status)) => status.as_str(),
+            _ => "all",
+        }
+    }
+
+    /// This list's URL with another page (or status).
+    fn url(&self, page: i64) -> String {
+        let mut params = vec![];
+        if let Some(q) = self.q.as_deref().filter(|q| !q.trim().is_empty()) {
+            params.push(format!("q={}", urlencode(q)));
+        }
+        params.push(format!("status={}", self.status_value()));
+        if page > 1 {
+            params.push(format!("page={page}"));
+        }
+        format!("{BASE}?{}", params.join("&"))
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub struct StatusOption {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub count: i64,
+    pub selected: bool,
+}
+
+pub struct Pagination {
+    pub first: i64,
+    pub last: i64,
+    pub total: i64,
+    pub previous: Option<String>,
+    pub next: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "api_keys/list.html", blocks = ["table"])]
+pub struct ApiKeysPage {
+    pub layout: Layout,
+    pub q: String,
+    pub status_options: Vec<StatusOption>,
+    pub rows: Vec<KeyRow>,
+    pub pagination: Pagination,
+    pub current_url: String,
+    pub export_url: String,
+    pub empty_message: String,
+    pub has_any_key: bool,
+}
+
+#[derive(Template)]
+#[template(path = "api_keys/row_partial.html")]
+pub struct KeyRowPartial {
+    pub layout: Layout,
+    pub row: KeyRow,
+}
+
+/// Daily request totals (allowed + rejected) for the last `days` days, oldest first.
+pub fn daily_usage(
+    conn: &mut DbConnection,
+    ids: &[String],
+    now: NaiveDateTime,
+    days: i64,
+) -> Result<HashMap<String, Vec<i64>>, AppError> {
+    let today = now.date();
+    let since = (today - TimeDelta::days(days - 1)).and_hms_opt(0, 0, 0).unwrap_or(now);
+    let mut by_key: HashMap<String, Vec<i64>> = ids.iter().map(|id| (id.clone(), vec![0; days as usize])).collect();
+    for (id, hour, _, count) in usage::buckets_since(conn, ids, since)? {
+        let day = (hour.date() - since.date()).num_days();
+        if let (Some(series), Ok(day)) = (by_key.get_mut(&id), usize::try_from(day)) {
+            if let Some(slot) = series.get_mut(day) {
+                *slot += count;
+            }
+        }
+    }
+    Ok(by_key)
+}
+
+/// Rows for these keys, with their 7-day usage.
+pub fn rows_for(conn: &mut DbConnection, details: &[KeyDetail], now: NaiveDateTime) -> Result<Vec<KeyRow>, AppError> {
+    let ids: Vec<String> = details.iter().map(|d| d.key.id.clone()).collect();
+    let usage = daily_usage(conn, &ids, now, 7)?;
+    Ok(details
+        .iter()
+        .map(|d| KeyRow::new(d, now, usage.get(&d.key.id).map_or(&[][..], Vec::as_slice)))
+        .collect())
+}
+
+/// Builds the list page for `query`.
+pub async fn list_page(ctx: &AppContext, layout: Layout, current: &CurrentUser, query: ListQuery) -> Result<ApiKeysPage, AppError> {
+    let filter = query.filter()?;
+    let page = query.page.unwrap_or(1).clamp(1, 1_000_000);
+    let org_id = current.org.id.clone();
+    let list_filter = filter.clone();
+    let (rows, total, counts) = ctx
+        .db
+        .run(move |conn| {
+            let now = store::now();
+            let (keys, total) = api_keys::list(conn, &org_id, &list_filter, now, page, PER_PAGE)?;
+            let details = lifecycle::details(conn, keys)?;
+            let rows = rows_for(conn, &details, now)?;
+            let counts = api_keys::count_by_status(conn, &org_id, list_filter.query.as_deref(), now)?;
+            Ok::<_, AppError>((rows, total, counts))
+        })
+        .await?;
+    let all: i64 = counts.iter().map(|(_, n)| n).sum();
+    let mut status_options: Vec<StatusOption> = counts
+        .iter()
+        .map(|(status, count)| StatusOption {
+            value: status.as_str(),
+            label: status.label(),
+            count: *count,
+            selected: filter.status == Some(*status),
+        })
+        .collect();
+    status_options.push(StatusOption {
+        value: "all",
+        label: "All",
+        count: all,
+        selected: filter.status.is_none(),
+    });
+    let first = if total == 0 { 0 } else { (page - 1) * PER_PAGE + 1 };
+    let last = ((page - 1) * PER_PAGE + rows.len() as i64).max(first);
+    let empty_message = match (&filter.query, filter.status) {
+        (Some(q), _) => format!("No keys match \"{q}\" here. Clear the search or choose another status."),
+        (None, Some(KeyStatus::Active)) if all == 0 => {
+            "No API keys yet. Use “Create API Key” to issue the first one; its secret is shown once.".to_owned()
+        }
+        (None, Some(status)) => format!("No {} keys. Choose another status to see the others.", status.as_str()),
+        (None, None) => "No API keys yet. Use “Create API Key” to issue the first one.".to_owned(),
+    };
+    Ok(ApiKeysPage {
+        layout,
+        q: query.q.clone().unwrap_or_default(),
+        status_options,
+        rows,
+        pagination: Pagination {
+            first,
+            last,
+            total,
+            previous: (page > 1).then(|| query.url(page - 1)),
+            next: (page * PER_PAGE < total).then(|| query.url(page + 1)),
+        },
+        current_url: query.url(page),
+        export_url: query.url(1).replacen(BASE, &format!("{BASE}/export.csv"), 1),
+        empty_message,
+        has_any_key: all > 0,
+    })
+}
+
+/// `GET /backoffice/settings/api-keys`
+pub async fn list_api_keys(
+    ctx: web::Data<AppContext>,
+    layout: Layout,
+    current: CurrentUser,
+    hx: HxRequest,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    if current.org.key_salt.is_none() {
+        let page = SetUpApiKeysPage {
+            layout,
+            org_name: current.org.name,
+        };
+        return render(StatusCode::OK, &page);
+    }
+    let page = list_page(&ctx, layout, &current, query.into_inner()).await?;
+    if hx.wants_fragment() {
+        render(StatusCode::OK, &page.as_table())
+    } else {
+        render(StatusCode::OK, &page)
+    }
+}
+
+/// `POST /backoffice/settings/api-keys/setup`: provisions the organization's
+/// key-signing salt once; a second attempt changes nothing.
+pub async fn set_up_api_keys(req: HttpRequest, ctx: web::Data<AppContext>, current: CurrentUser) -> Result<HttpResponse, AppError> {
+    let ip = client_ip::of_request(&req, &ctx.trusted_proxies);
+    let actor = current.actor();
+    let org = current.org.clone();
+    ctx.db.transaction(move |conn| lifecycle::bootstrap(conn, &org, &actor, Some(ip))).await?;
+    // Done now or already: either way the list is what comes next.
+    Ok(see_other(BASE))
+}
+
+pub struct SecretLine {
+    pub key_id: String,
+    pub created: String,
+    pub not_after: String,
+    pub state: &'static str,
+}
+
+pub struct AuditLine {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub details: String,
+    pub client_ip: String,
+}
+
+pub struct UsageDay {
+    pub label: String,
+    pub allowed: i64,
+    pub rejected: i64,
+    pub x: i64,
+    pub allowed_y: i64,
+    pub allowed_height: i64,
+    pub rejected_y: i64,
+    pub rejected_height: i64,
+}
+
+#[derive(Template)]
+#[template(path = "api_keys/detail.html")]
+struct KeyDetailPage {
+    layout: Layout,
+    row: KeyRow,
+    allow_query_key: bool,
+    scopes: Vec<String>,
+    networks: Vec<String>,
+    secrets: Vec<SecretLine>,
+    history: Vec<AuditLine>,
+    usage: Vec<UsageDay>,
+    usage_max: i64,
+    rejections: Vec<(String, i64)>,
+}
+
+/// `GET /backoffice/settings/api-keys/{id}`
+pub async fn show_api_key(
+    ctx: web::Data<AppContext>,
+    layout: Layout,
+    current: CurrentUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let org_id = current.org.id.clone();
+    let id = id.into_inner();
+    let (detail, row, history, buckets, now) = ctx
+        .db
+        .run(move |conn| {
+            let now = store::now();
+            let detail = lifecycle::detail(conn, &org_id, &id)?;
+            let row = rows_for(conn, std::slice::from_ref(&detail), now)?.remove(0);
+            let history = audit::list_for_target(conn, &org_id, &id, 200)?;
+            let since = (now.date() - TimeDelta::days(29)).and_hms_opt(0, 0, 0).unwrap_or(now);
+            let buckets = usage::buckets_since(conn, std::slice::from_ref(&id), since)?;
+            Ok::<_, AppError>((detail, row, history, buckets, now))
+        })
+        .await?;
+
+    let first_day = now.date() - TimeDelta::days(29);
+    let mut allowed = [0i64; 30];
+    let mut rejected = [0i64; 30];
+    let mut rejections: HashMap<String, i64> = HashMap::new();
+    for (_, hour, outcome, count) in buckets {
+        let Ok(day) = usize::try_from((hour.date() - first_day).num_days()) else { continue };
+        if day >= 30 {
+            continue;
+        }
+        if outcome == "allowed" {
+            allowed[day] += count;
+        } else {
+            rejected[day] += count;
+            *rejections.entry(outcome).or_default() += count;
+        }
+    }
+    let usage_max = (0..30).map(|d| allowed[d] + rejected[d]).max().unwrap_or(0).max(1);
+    let usage = (0..30)
+        .map(|d| {
+            let scale = |v: i64| v * 100 / usage_max;
+            let allowed_height = scale(allowed[d]);
+            let rejected_height = scale(rejected[d]);
+            UsageDay {
+                label: (first_day + TimeDelta::days(d as i64)).format("%Y-%m-%d").to_string(),
+                allowed: allowed[d],
+                rejected: rejected[d],
+                x: d as i64 * 20,
+                allowed_y: 100 - allowed_height,
+                allowed_height,
+                rejected_y: 100 - allowed_height - rejected_height,
+                rejected_height,
+            }
+        })
+        .collect();
+    let mut rejections: Vec<(String, i64)> = rejections.into_iter().collect();
+    rejections.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+
+    let page = KeyDetailPage {
+        layout,
+        allow_query_key: detail.key.allow_query_key,
+        scopes: detail.scopes.iter().map(ToString::to_string).collect(),
+        networks: detail.networks.iter().map(ToString::to_string).collect(),
+        secrets: detail
+            .secrets
+            .iter()
+            .map(|s| SecretLine {
+                key_id: format!("{}{}…", crate::domain::token::PREFIX, s.key_id),
+                created: utc(s.created_at),
+                not_after: s.not_after.map_or_else(|| "—".to_owned(), utc),
+                state: match (s.digest.is_some(), s.not_after) {
+                    (false, _) => "Erased",
+                    (true, Some(at)) if at <= now => "Retired",
+                    (true, Some(_)) => "Retiring",
+                    (true, None) => "Current",
+                },
+            })
+            .collect(),
+        history: history
+            .into_iter()
+            .map(|e| AuditLine {
+                at: utc(e.created_at),
+                actor: e.actor_label,
+                action: e.action.replace('_', " "),
+                details: e.details,
+                client_ip: e.client_ip.unwrap_or_default(),
+            })
+            .collect(),
+        usage,
+        usage_max,
+        rejections,
+        row,
+    };
+    render(StatusCode::OK, &page)
+}

@@ -1,0 +1,31 @@
+//! `HtmlForm<T>`: an urlencoded form that may repeat fields (scope rows,
+//! permission checkboxes), which actix's own `Form` cannot read.
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use serde::de::DeserializeOwned;
+
+use crate::error::AppError;
+
+/// Largest form body accepted (a full create form is a few KiB).
+const LIMIT: usize = 256 * 1024;
+
+pub struct HtmlForm<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for HtmlForm<T> {
+    type Error = actix_web::Error;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let body = bytes.await?;
+            if body.len() > LIMIT {
+                return Err(AppError::Validation("The form is too large.".to_owned()).into());
+            }
+            serde_html_form::from_bytes(&body)
+                .map(HtmlForm)
+                .map_err(|e| AppError::Validation(format!("The form could not be read: {e}")).into())
+        })
+    }
+}
