@@ -392,18 +392,26 @@ impl GracePeriod {
     }
 }
 
-/// Adds a new secret and ends the old ones after `grace`. An expired key
-/// needs a `new_expiry` (or "never") to become usable again.
+/// How to rotate: when the old secret stops working, and for an expired key
+/// its new expiry (`Some(None)` = never).
+#[derive(Debug, Clone, Copy)]
+pub struct Rotation {
+    pub grace: GracePeriod,
+    pub new_expiry: Option<Option<Expiry>>,
+}
+
+/// Adds a new secret and ends the old ones after the grace period. An
+/// expired key needs a new expiry (or "never") to become usable again.
 pub fn rotate(
     conn: &mut DbConnection,
     secret: &ServerSecret,
     org_id: &str,
     id: &str,
-    grace: GracePeriod,
-    new_expiry: Option<Option<Expiry>>,
+    rotation: Rotation,
     actor: &Actor,
     ip: Option<IpAddr>,
 ) -> Result<(KeyDetail, ApiKeyToken), AppError> {
+    let Rotation { grace, new_expiry } = rotation;
     let before = detail(conn, org_id, id)?;
     ensure_not_revoked(&before, "rotated")?;
     let now = store::now();

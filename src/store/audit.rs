@@ -95,7 +95,12 @@ pub fn record(
 }
 
 /// The newest events about one target, within one organization.
-pub fn list_for_target(conn: &mut DbConnection, org_id: &str, target_id: &str, limit: i64) -> QueryResult<Vec<AuditEvent>> {
+pub fn list_for_target(
+    conn: &mut DbConnection,
+    org_id: &str,
+    target_id: &str,
+    limit: i64,
+) -> QueryResult<Vec<AuditEvent>> {
     audit_events::table
         .filter(audit_events::org_id.eq(org_id))
         .filter(audit_events::target_id.eq(target_id))

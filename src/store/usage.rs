@@ -15,6 +15,11 @@ pub fn buckets_since(
     usage_buckets::table
         .filter(usage_buckets::api_key_id.eq_any(api_key_ids))
         .filter(usage_buckets::hour.ge(since))
-        .select((usage_buckets::api_key_id, usage_buckets::hour, usage_buckets::outcome, usage_buckets::count))
+        .select((
+            usage_buckets::api_key_id,
+            usage_buckets::hour,
+            usage_buckets::outcome,
+            usage_buckets::count,
+        ))
         .load(conn)
 }

@@ -5,6 +5,7 @@
 mod support;
 
 mod access;
+mod api_keys;
 mod csrf;
 mod health;
 mod login;

@@ -19,7 +19,7 @@ use crate::domain::network::NetworkList;
 use crate::domain::scope::{Action, ResourceFilter, Scope, ScopeSet};
 use crate::domain::token::ApiKeyToken;
 use crate::error::AppError;
-use crate::lifecycle::{self, GracePeriod, KeyChanges, KeyDetail, NewKey};
+use crate::lifecycle::{self, GracePeriod, KeyChanges, KeyDetail, NewKey, Rotation};
 use crate::startup::AppContext;
 use crate::store;
 use crate::web::forms::HtmlForm;
@@ -32,9 +32,10 @@ const CHANGED: &str = r#"{"api-keys-changed": true, "close-modal": true}"#;
 const CHANGED_KEEP_DIALOG: &str = "api-keys-changed";
 
 fn with_trigger(mut response: HttpResponse, trigger: &'static str) -> HttpResponse {
-    response
-        .headers_mut()
-        .insert(header::HeaderName::from_static("hx-trigger"), HeaderValue::from_static(trigger));
+    response.headers_mut().insert(
+        header::HeaderName::from_static("hx-trigger"),
+        HeaderValue::from_static(trigger),
+    );
     response
 }
 
@@ -83,7 +84,11 @@ pub struct KeyFormErrors {
 
 impl KeyFormErrors {
     fn any(&self) -> bool {
-        self.name.is_some() || self.expires_at.is_some() || self.scopes.is_some() || self.networks.is_some() || self.form.is_some()
+        self.name.is_some()
+            || self.expires_at.is_some()
+            || self.scopes.is_some()
+            || self.networks.is_some()
+            || self.form.is_some()
     }
 }
 
@@ -110,7 +115,11 @@ impl KeyFormView {
         let mut rows: Vec<ScopeRow> = form
             .scope_action
             .iter()
-            .zip(form.scope_resource.iter().chain(std::iter::repeat(&String::new())))
+            .zip(
+                form.scope_resource
+                    .iter()
+                    .chain(std::iter::repeat(&String::new())),
+            )
             .filter(|(a, r)| !a.is_empty() || !r.is_empty())
             .map(|(a, r)| ScopeRow {
                 action: a.clone(),
@@ -126,12 +135,19 @@ impl KeyFormView {
         Self {
             name: form.name.chars().take(200).collect(),
             expires_at: form.expires_at.chars().take(100).collect(),
-            scope_mode: if form.scope_mode.is_empty() { "full".into() } else { form.scope_mode.clone() },
+            scope_mode: if form.scope_mode.is_empty() {
+                "full".into()
+            } else {
+                form.scope_mode.clone()
+            },
             rows,
             networks_wildcard: form.networks.contains("/0"),
             networks: form.networks.chars().take(20_000).collect(),
             allow_query_key: form.allow_query_key.is_some(),
-            actions: Action::ALL.iter().map(|a| (a.as_str(), a.label())).collect(),
+            actions: Action::ALL
+                .iter()
+                .map(|a| (a.as_str(), a.label()))
+                .collect(),
         }
     }
 
@@ -147,10 +163,29 @@ impl KeyFormView {
         let read = detail.scopes.summary() == "Read only";
         Self::from_form(&KeyForm {
             name: detail.key.name.clone(),
-            expires_at: detail.key.expires_at.map(|t| t.format("%Y-%m-%dT%H:%M").to_string()).unwrap_or_default(),
-            scope_mode: if full { "full" } else if read { "read" } else { "custom" }.to_owned(),
-            scope_action: detail.scopes.iter().map(|s| s.action.as_str().to_owned()).collect(),
-            scope_resource: detail.scopes.iter().map(|s| s.filter.as_str().to_owned()).collect(),
+            expires_at: detail
+                .key
+                .expires_at
+                .map(|t| t.format("%Y-%m-%dT%H:%M").to_string())
+                .unwrap_or_default(),
+            scope_mode: if full {
+                "full"
+            } else if read {
+                "read"
+            } else {
+                "custom"
+            }
+            .to_owned(),
+            scope_action: detail
+                .scopes
+                .iter()
+                .map(|s| s.action.as_str().to_owned())
+                .collect(),
+            scope_resource: detail
+                .scopes
+                .iter()
+                .map(|s| s.filter.as_str().to_owned())
+                .collect(),
             networks: detail.networks.to_lines(),
             allow_query_key: detail.key.allow_query_key.then(String::new),
         })
@@ -183,22 +218,36 @@ fn parse_scopes(form: &KeyForm) -> Result<ScopeSet, ValidationError> {
             }
             ScopeSet::new(scopes)
         }
-        other => Err(ValidationError::new(format!("\"{other}\" is not a scope choice: use full, read or custom."))),
+        other => Err(ValidationError::new(format!(
+            "\"{other}\" is not a scope choice: use full, read or custom."
+        ))),
     }
 }
 
 /// Validates the whole form, collecting every field's message.
-fn parse_key_form(form: &KeyForm) -> Result<(KeyName, Option<Expiry>, ScopeSet, NetworkList), KeyFormErrors> {
+fn parse_key_form(
+    form: &KeyForm,
+) -> Result<(KeyName, Option<Expiry>, ScopeSet, NetworkList), KeyFormErrors> {
     let mut errors = KeyFormErrors::default();
     if let Err(e) = validator::Validate::validate(form) {
         errors.form = Some(e.to_string());
     }
-    let name = KeyName::parse(&form.name).map_err(|e| errors.name = Some(e.0)).ok();
-    let expiry = Expiry::parse(&form.expires_at, Utc::now()).map_err(|e| errors.expires_at = Some(e.0)).ok();
-    let scopes = parse_scopes(form).map_err(|e| errors.scopes = Some(e.0)).ok();
-    let networks = NetworkList::parse_lines(&form.networks).map_err(|e| errors.networks = Some(e.0)).ok();
+    let name = KeyName::parse(&form.name)
+        .map_err(|e| errors.name = Some(e.0))
+        .ok();
+    let expiry = Expiry::parse(&form.expires_at, Utc::now())
+        .map_err(|e| errors.expires_at = Some(e.0))
+        .ok();
+    let scopes = parse_scopes(form)
+        .map_err(|e| errors.scopes = Some(e.0))
+        .ok();
+    let networks = NetworkList::parse_lines(&form.networks)
+        .map_err(|e| errors.networks = Some(e.0))
+        .ok();
     match (name, expiry, scopes, networks) {
-        (Some(name), Some(expiry), Some(scopes), Some(networks)) if !errors.any() => Ok((name, expiry, scopes, networks)),
+        (Some(name), Some(expiry), Some(scopes), Some(networks)) if !errors.any() => {
+            Ok((name, expiry, scopes, networks))
+        }
         _ => Err(errors),
     }
 }
@@ -223,7 +272,13 @@ pub struct SecretDialog {
     pub rotated: bool,
 }
 
-fn secret_response(hx: HxRequest, layout: Layout, detail: &KeyDetail, token: &ApiKeyToken, rotated: bool) -> Result<HttpResponse, AppError> {
+fn secret_response(
+    hx: HxRequest,
+    layout: Layout,
+    detail: &KeyDetail,
+    token: &ApiKeyToken,
+    rotated: bool,
+) -> Result<HttpResponse, AppError> {
     let dialog = SecretDialog {
         layout,
         key_name: detail.key.name.clone(),
@@ -246,7 +301,14 @@ pub async fn new_api_key_form(layout: Layout, hx: HxRequest) -> Result<HttpRespo
     dialog_response!(hx, StatusCode::OK, dialog)
 }
 
-fn form_again(hx: HxRequest, layout: Layout, key_id: Option<String>, title: &'static str, form: &KeyForm, errors: KeyFormErrors) -> Result<HttpResponse, AppError> {
+fn form_again(
+    hx: HxRequest,
+    layout: Layout,
+    key_id: Option<String>,
+    title: &'static str,
+    form: &KeyForm,
+    errors: KeyFormErrors,
+) -> Result<HttpResponse, AppError> {
     let dialog = KeyFormDialog {
         layout,
         key_id,
@@ -279,7 +341,11 @@ pub async fn create_api_key(
     };
     let ip = client_ip::of_request(&req, &ctx.trusted_proxies);
     let (actor, org_id, secret) = (current.actor(), current.org.id.clone(), ctx.secret.clone());
-    match ctx.db.transaction(move |conn| lifecycle::create(conn, &secret, &org_id, &new, &actor, Some(ip))).await {
+    match ctx
+        .db
+        .transaction(move |conn| lifecycle::create(conn, &secret, &org_id, &new, &actor, Some(ip)))
+        .await
+    {
         Ok((detail, token)) => secret_response(hx, layout, &detail, &token, false),
         Err(AppError::Conflict(message)) => {
             let errors = KeyFormErrors {
@@ -294,7 +360,9 @@ pub async fn create_api_key(
 
 async fn load(ctx: &AppContext, current: &CurrentUser, id: String) -> Result<KeyDetail, AppError> {
     let org_id = current.org.id.clone();
-    ctx.db.run(move |conn| lifecycle::detail(conn, &org_id, &id)).await
+    ctx.db
+        .run(move |conn| lifecycle::detail(conn, &org_id, &id))
+        .await
 }
 
 /// `GET …/{id}/edit`
@@ -307,7 +375,10 @@ pub async fn edit_api_key_form(
 ) -> Result<HttpResponse, AppError> {
     let detail = load(&ctx, &current, id.into_inner()).await?;
     if let Some(at) = detail.key.revoked_at {
-        return Err(AppError::Conflict(format!("This key was revoked at {} and can no longer be edited.", super::view::utc(at))));
+        return Err(AppError::Conflict(format!(
+            "This key was revoked at {} and can no longer be edited.",
+            super::view::utc(at)
+        )));
     }
     let dialog = KeyFormDialog {
         layout,
@@ -323,7 +394,12 @@ pub async fn edit_api_key_form(
 /// browser goes back to the list.
 fn changed(hx: HxRequest) -> HttpResponse {
     if hx.wants_fragment() {
-        with_trigger(HttpResponse::Ok().content_type("text/html; charset=utf-8").finish(), CHANGED)
+        with_trigger(
+            HttpResponse::Ok()
+                .content_type("text/html; charset=utf-8")
+                .finish(),
+            CHANGED,
+        )
     } else {
         see_other(BASE)
     }
@@ -353,7 +429,13 @@ pub async fn update_api_key(
     };
     let ip = client_ip::of_request(&req, &ctx.trusted_proxies);
     let (actor, org_id, key_id) = (current.actor(), current.org.id.clone(), id.clone());
-    match ctx.db.transaction(move |conn| lifecycle::update(conn, &org_id, &key_id, &changes, &actor, Some(ip))).await {
+    match ctx
+        .db
+        .transaction(move |conn| {
+            lifecycle::update(conn, &org_id, &key_id, &changes, &actor, Some(ip))
+        })
+        .await
+    {
         Ok(_) => Ok(changed(hx)),
         Err(AppError::Conflict(message)) => {
             let errors = KeyFormErrors {
@@ -366,7 +448,15 @@ pub async fn update_api_key(
     }
 }
 
-async fn toggle(req: HttpRequest, ctx: web::Data<AppContext>, layout: Layout, current: CurrentUser, hx: HxRequest, id: String, enabled: bool) -> Result<HttpResponse, AppError> {
+async fn toggle(
+    req: HttpRequest,
+    ctx: web::Data<AppContext>,
+    layout: Layout,
+    current: CurrentUser,
+    hx: HxRequest,
+    id: String,
+    enabled: bool,
+) -> Result<HttpResponse, AppError> {
     let ip = client_ip::of_request(&req, &ctx.trusted_proxies);
     let (actor, org_id) = (current.actor(), current.org.id.clone());
     let row = ctx
@@ -384,12 +474,26 @@ async fn toggle(req: HttpRequest, ctx: web::Data<AppContext>, layout: Layout, cu
 }
 
 /// `POST …/{id}/enable`
-pub async fn enable_api_key(req: HttpRequest, ctx: web::Data<AppContext>, layout: Layout, current: CurrentUser, hx: HxRequest, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn enable_api_key(
+    req: HttpRequest,
+    ctx: web::Data<AppContext>,
+    layout: Layout,
+    current: CurrentUser,
+    hx: HxRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     toggle(req, ctx, layout, current, hx, id.into_inner(), true).await
 }
 
 /// `POST …/{id}/disable`
-pub async fn disable_api_key(req: HttpRequest, ctx: web::Data<AppContext>, layout: Layout, current: CurrentUser, hx: HxRequest, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn disable_api_key(
+    req: HttpRequest,
+    ctx: web::Data<AppContext>,
+    layout: Layout,
+    current: CurrentUser,
+    hx: HxRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     toggle(req, ctx, layout, current, hx, id.into_inner(), false).await
 }
 
@@ -407,15 +511,26 @@ pub struct RotateDialog {
 }
 
 fn grace_periods() -> Vec<(&'static str, &'static str)> {
-    GracePeriod::ALL.iter().map(|g| (g.as_str(), g.label())).collect()
+    GracePeriod::ALL
+        .iter()
+        .map(|g| (g.as_str(), g.label()))
+        .collect()
 }
 
 /// `GET …/{id}/rotate`
-pub async fn rotate_api_key_form(ctx: web::Data<AppContext>, layout: Layout, current: CurrentUser, hx: HxRequest, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn rotate_api_key_form(
+    ctx: web::Data<AppContext>,
+    layout: Layout,
+    current: CurrentUser,
+    hx: HxRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let detail = load(&ctx, &current, id.into_inner()).await?;
     let status = detail.key.status(store::now());
     if status == KeyStatus::Revoked {
-        return Err(AppError::Conflict("This key is revoked; revoked keys cannot be rotated. Create a new key instead.".into()));
+        return Err(AppError::Conflict(
+            "This key is revoked; revoked keys cannot be rotated. Create a new key instead.".into(),
+        ));
     }
     let dialog = RotateDialog {
         layout,
@@ -478,10 +593,25 @@ pub async fn rotate_api_key(
         None
     };
     let ip = client_ip::of_request(&req, &ctx.trusted_proxies);
-    let (actor, org_id, secret, key_id) = (current.actor(), current.org.id.clone(), ctx.secret.clone(), detail.key.id.clone());
+    let (actor, org_id, secret, key_id) = (
+        current.actor(),
+        current.org.id.clone(),
+        ctx.secret.clone(),
+        detail.key.id.clone(),
+    );
     match ctx
         .db
-        .transaction(move |conn| lifecycle::rotate(conn, &secret, &org_id, &key_id, grace, new_expiry, &actor, Some(ip)))
+        .transaction(move |conn| {
+            lifecycle::rotate(
+                conn,
+                &secret,
+                &org_id,
+                &key_id,
+                Rotation { grace, new_expiry },
+                &actor,
+                Some(ip),
+            )
+        })
         .await
     {
         Ok((rotated, token)) => secret_response(hx, layout, &rotated, &token, true),
@@ -504,7 +634,11 @@ pub struct ConfirmDialog {
 fn confirm_dialog(layout: Layout, detail: &KeyDetail, revoke: bool) -> ConfirmDialog {
     ConfirmDialog {
         layout,
-        title: if revoke { "Revoke API key" } else { "Delete API key" },
+        title: if revoke {
+            "Revoke API key"
+        } else {
+            "Delete API key"
+        },
         verb: if revoke { "Revoke" } else { "Delete" },
         key_id: detail.key.id.clone(),
         key_name: detail.key.name.clone(),
@@ -517,7 +651,13 @@ fn confirm_dialog(layout: Layout, detail: &KeyDetail, revoke: bool) -> ConfirmDi
 }
 
 /// `GET …/{id}/revoke`
-pub async fn revoke_api_key_form(ctx: web::Data<AppContext>, layout: Layout, current: CurrentUser, hx: HxRequest, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn revoke_api_key_form(
+    ctx: web::Data<AppContext>,
+    layout: Layout,
+    current: CurrentUser,
+    hx: HxRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let detail = load(&ctx, &current, id.into_inner()).await?;
     if detail.key.revoked_at.is_some() {
         return Err(AppError::Conflict("This key is already revoked.".into()));
@@ -526,23 +666,45 @@ pub async fn revoke_api_key_form(ctx: web::Data<AppContext>, layout: Layout, cur
 }
 
 /// `POST …/{id}/revoke`
-pub async fn revoke_api_key(req: HttpRequest, ctx: web::Data<AppContext>, current: CurrentUser, hx: HxRequest, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn revoke_api_key(
+    req: HttpRequest,
+    ctx: web::Data<AppContext>,
+    current: CurrentUser,
+    hx: HxRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let ip = client_ip::of_request(&req, &ctx.trusted_proxies);
     let (actor, org_id, id) = (current.actor(), current.org.id.clone(), id.into_inner());
-    ctx.db.transaction(move |conn| lifecycle::revoke(conn, &org_id, &id, &actor, Some(ip))).await?;
+    ctx.db
+        .transaction(move |conn| lifecycle::revoke(conn, &org_id, &id, &actor, Some(ip)))
+        .await?;
     Ok(changed(hx))
 }
 
 /// `GET …/{id}/delete`
-pub async fn delete_api_key_form(ctx: web::Data<AppContext>, layout: Layout, current: CurrentUser, hx: HxRequest, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn delete_api_key_form(
+    ctx: web::Data<AppContext>,
+    layout: Layout,
+    current: CurrentUser,
+    hx: HxRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let detail = load(&ctx, &current, id.into_inner()).await?;
     dialog_response!(hx, StatusCode::OK, confirm_dialog(layout, &detail, false))
 }
 
 /// `POST …/{id}/delete`
-pub async fn delete_api_key(req: HttpRequest, ctx: web::Data<AppContext>, current: CurrentUser, hx: HxRequest, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn delete_api_key(
+    req: HttpRequest,
+    ctx: web::Data<AppContext>,
+    current: CurrentUser,
+    hx: HxRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let ip = client_ip::of_request(&req, &ctx.trusted_proxies);
     let (actor, org_id, id) = (current.actor(), current.org.id.clone(), id.into_inner());
-    ctx.db.transaction(move |conn| lifecycle::delete(conn, &org_id, &id, &actor, Some(ip))).await?;
+    ctx.db
+        .transaction(move |conn| lifecycle::delete(conn, &org_id, &id, &actor, Some(ip)))
+        .await?;
     Ok(changed(hx))
 }

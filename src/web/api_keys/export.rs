@@ -24,11 +24,16 @@ pub fn neutralise(value: &str) -> String {
 }
 
 pub fn iso(at: Option<NaiveDateTime>) -> String {
-    at.map(|t| t.and_utc().format("%Y-%m-%dT%H:%M:%SZ").to_string()).unwrap_or_default()
+    at.map(|t| t.and_utc().format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
 }
 
 /// `GET /backoffice/settings/api-keys/export.csv?q=…&status=…`
-pub async fn export_api_keys(ctx: web::Data<AppContext>, current: CurrentUser, query: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
+pub async fn export_api_keys(
+    ctx: web::Data<AppContext>,
+    current: CurrentUser,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
     let filter = query.filter()?;
     let org_id = current.org.id.clone();
     let body = ctx
@@ -37,8 +42,18 @@ pub async fn export_api_keys(ctx: web::Data<AppContext>, current: CurrentUser, q
             let now = store::now();
             let mut out = csv::Writer::from_writer(Vec::new());
             let header = [
-                "name", "key_id", "status", "scopes", "allowed_networks", "allow_query_key", "created_by", "created_at",
-                "expires_at", "revoked_at", "last_used_at", "last_used_ip",
+                "name",
+                "key_id",
+                "status",
+                "scopes",
+                "allowed_networks",
+                "allow_query_key",
+                "created_by",
+                "created_at",
+                "expires_at",
+                "revoked_at",
+                "last_used_at",
+                "last_used_ip",
             ];
             out.write_record(header).map_err(AppError::unexpected)?;
             let mut page = 1;
@@ -51,8 +66,18 @@ pub async fn export_api_keys(ctx: web::Data<AppContext>, current: CurrentUser, q
                         key.name.clone(),
                         detail.key_id_hint(),
                         key.status(now).label().to_owned(),
-                        detail.scopes.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
-                        detail.networks.iter().map(ToString::to_string).collect::<Vec<_>>().join(" "),
+                        detail
+                            .scopes
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                        detail
+                            .networks
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(" "),
                         key.allow_query_key.to_string(),
                         key.created_by.clone(),
                         iso(Some(key.created_at)),
@@ -61,7 +86,8 @@ pub async fn export_api_keys(ctx: web::Data<AppContext>, current: CurrentUser, q
                         iso(key.last_used_at),
                         key.last_used_ip.clone().unwrap_or_default(),
                     ];
-                    out.write_record(record.iter().map(|v| neutralise(v))).map_err(AppError::unexpected)?;
+                    out.write_record(record.iter().map(|v| neutralise(v)))
+                        .map_err(AppError::unexpected)?;
                 }
                 if count < CHUNK || page * CHUNK >= total {
                     break;
@@ -71,10 +97,16 @@ pub async fn export_api_keys(ctx: web::Data<AppContext>, current: CurrentUser, q
             out.into_inner().map_err(AppError::unexpected)
         })
         .await?;
-    let filename = format!("api-keys-{}.csv", chrono::Utc::now().format("%Y%m%dT%H%M%SZ"));
+    let filename = format!(
+        "api-keys-{}.csv",
+        chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+    );
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
-        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{filename}\""),
+        ))
         .body(body))
 }
 

@@ -54,7 +54,12 @@ impl ListQuery {
 
     pub fn filter(&self) -> Result<KeyListFilter, AppError> {
         Ok(KeyListFilter {
-            query: self.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(|q| q.chars().take(200).collect()),
+            query: self
+                .q
+                .as_deref()
+                .map(str::trim)
+                .filter(|q| !q.is_empty())
+                .map(|q| q.chars().take(200).collect()),
             status: self.status()?,
         })
     }
@@ -83,7 +88,9 @@ impl ListQuery {
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -133,21 +140,30 @@ pub fn daily_usage(
     days: i64,
 ) -> Result<HashMap<String, Vec<i64>>, AppError> {
     let today = now.date();
-    let since = (today - TimeDelta::days(days - 1)).and_hms_opt(0, 0, 0).unwrap_or(now);
-    let mut by_key: HashMap<String, Vec<i64>> = ids.iter().map(|id| (id.clone(), vec![0; days as usize])).collect();
+    let since = (today - TimeDelta::days(days - 1))
+        .and_hms_opt(0, 0, 0)
+        .unwrap_or(now);
+    let mut by_key: HashMap<String, Vec<i64>> = ids
+        .iter()
+        .map(|id| (id.clone(), vec![0; days as usize]))
+        .collect();
     for (id, hour, _, count) in usage::buckets_since(conn, ids, since)? {
         let day = (hour.date() - since.date()).num_days();
-        if let (Some(series), Ok(day)) = (by_key.get_mut(&id), usize::try_from(day)) {
-            if let Some(slot) = series.get_mut(day) {
-                *slot += count;
-            }
+        if let (Some(series), Ok(day)) = (by_key.get_mut(&id), usize::try_from(day))
+            && let Some(slot) = series.get_mut(day)
+        {
+            *slot += count;
         }
     }
     Ok(by_key)
 }
 
 /// Rows for these keys, with their 7-day usage.
-pub fn rows_for(conn: &mut DbConnection, details: &[KeyDetail], now: NaiveDateTime) -> Result<Vec<KeyRow>, AppError> {
+pub fn rows_for(
+    conn: &mut DbConnection,
+    details: &[KeyDetail],
+    now: NaiveDateTime,
+) -> Result<Vec<KeyRow>, AppError> {
     let ids: Vec<String> = details.iter().map(|d| d.key.id.clone()).collect();
     let usage = daily_usage(conn, &ids, now, 7)?;
     Ok(details
@@ -157,7 +173,12 @@ pub fn rows_for(conn: &mut DbConnection, details: &[KeyDetail], now: NaiveDateTi
 }
 
 /// Builds the list page for `query`.
-pub async fn list_page(ctx: &AppContext, layout: Layout, current: &CurrentUser, query: ListQuery) -> Result<ApiKeysPage, AppError> {
+pub async fn list_page(
+    ctx: &AppContext,
+    layout: Layout,
+    current: &CurrentUser,
+    query: ListQuery,
+) -> Result<ApiKeysPage, AppError> {
     let filter = query.filter()?;
     let page = query.page.unwrap_or(1).clamp(1, 1_000_000);
     let org_id = current.org.id.clone();
@@ -169,7 +190,8 @@ pub async fn list_page(ctx: &AppContext, layout: Layout, current: &CurrentUser, 
             let (keys, total) = api_keys::list(conn, &org_id, &list_filter, now, page, PER_PAGE)?;
             let details = lifecycle::details(conn, keys)?;
             let rows = rows_for(conn, &details, now)?;
-            let counts = api_keys::count_by_status(conn, &org_id, list_filter.query.as_deref(), now)?;
+            let counts =
+                api_keys::count_by_status(conn, &org_id, list_filter.query.as_deref(), now)?;
             Ok::<_, AppError>((rows, total, counts))
         })
         .await?;
@@ -189,7 +211,11 @@ pub async fn list_page(ctx: &AppContext, layout: Layout, current: &CurrentUser, 
         count: all,
         selected: filter.status.is_none(),
     });
-    let first = if total == 0 { 0 } else { (page - 1) * PER_PAGE + 1 };
+    let first = if total == 0 {
+        0
+    } else {
+        (page - 1) * PER_PAGE + 1
+    };
     let last = ((page - 1) * PER_PAGE + rows.len() as i64).max(first);
     let empty_message = match (&filter.query, filter.status) {
         (Some(q), _) => format!("No keys match \"{q}\" here. Clear the search or choose another status."),
@@ -212,7 +238,9 @@ pub async fn list_page(ctx: &AppContext, layout: Layout, current: &CurrentUser, 
             next: (page * PER_PAGE < total).then(|| query.url(page + 1)),
         },
         current_url: query.url(page),
-        export_url: query.url(1).replacen(BASE, &format!("{BASE}/export.csv"), 1),
+        export_url: query
+            .url(1)
+            .replacen(BASE, &format!("{BASE}/export.csv"), 1),
         empty_message,
         has_any_key: all > 0,
     })
@@ -243,11 +271,17 @@ pub async fn list_api_keys(
 
 /// `POST /backoffice/settings/api-keys/setup`: provisions the organization's
 /// key-signing salt once; a second attempt changes nothing.
-pub async fn set_up_api_keys(req: HttpRequest, ctx: web::Data<AppContext>, current: CurrentUser) -> Result<HttpResponse, AppError> {
+pub async fn set_up_api_keys(
+    req: HttpRequest,
+    ctx: web::Data<AppContext>,
+    current: CurrentUser,
+) -> Result<HttpResponse, AppError> {
     let ip = client_ip::of_request(&req, &ctx.trusted_proxies);
     let actor = current.actor();
     let org = current.org.clone();
-    ctx.db.transaction(move |conn| lifecycle::bootstrap(conn, &org, &actor, Some(ip))).await?;
+    ctx.db
+        .transaction(move |conn| lifecycle::bootstrap(conn, &org, &actor, Some(ip)))
+        .await?;
     // Done now or already: either way the list is what comes next.
     Ok(see_other(BASE))
 }
@@ -309,7 +343,9 @@ pub async fn show_api_key(
             let detail = lifecycle::detail(conn, &org_id, &id)?;
             let row = rows_for(conn, std::slice::from_ref(&detail), now)?.remove(0);
             let history = audit::list_for_target(conn, &org_id, &id, 200)?;
-            let since = (now.date() - TimeDelta::days(29)).and_hms_opt(0, 0, 0).unwrap_or(now);
+            let since = (now.date() - TimeDelta::days(29))
+                .and_hms_opt(0, 0, 0)
+                .unwrap_or(now);
             let buckets = usage::buckets_since(conn, std::slice::from_ref(&id), since)?;
             Ok::<_, AppError>((detail, row, history, buckets, now))
         })
@@ -320,7 +356,9 @@ pub async fn show_api_key(
     let mut rejected = [0i64; 30];
     let mut rejections: HashMap<String, i64> = HashMap::new();
     for (_, hour, outcome, count) in buckets {
-        let Ok(day) = usize::try_from((hour.date() - first_day).num_days()) else { continue };
+        let Ok(day) = usize::try_from((hour.date() - first_day).num_days()) else {
+            continue;
+        };
         if day >= 30 {
             continue;
         }
@@ -331,14 +369,20 @@ pub async fn show_api_key(
             *rejections.entry(outcome).or_default() += count;
         }
     }
-    let usage_max = (0..30).map(|d| allowed[d] + rejected[d]).max().unwrap_or(0).max(1);
+    let usage_max = (0..30)
+        .map(|d| allowed[d] + rejected[d])
+        .max()
+        .unwrap_or(0)
+        .max(1);
     let usage = (0..30)
         .map(|d| {
             let scale = |v: i64| v * 100 / usage_max;
             let allowed_height = scale(allowed[d]);
             let rejected_height = scale(rejected[d]);
             UsageDay {
-                label: (first_day + TimeDelta::days(d as i64)).format("%Y-%m-%d").to_string(),
+                label: (first_day + TimeDelta::days(d as i64))
+                    .format("%Y-%m-%d")
+                    .to_string(),
                 allowed: allowed[d],
                 rejected: rejected[d],
                 x: d as i64 * 20,

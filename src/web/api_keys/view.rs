@@ -69,7 +69,9 @@ impl KeyRow {
             created_by: key.created_by.clone(),
             created: utc(key.created_at),
             valid_until: key.expires_at.map_or_else(|| "Never".to_owned(), utc),
-            last_used: key.last_used_at.map_or_else(|| "Never".to_owned(), |at| relative(at, now)),
+            last_used: key
+                .last_used_at
+                .map_or_else(|| "Never".to_owned(), |at| relative(at, now)),
             last_used_exact: key.last_used_at.map(utc).unwrap_or_default(),
             enabled: key.enabled,
             revoked: status == KeyStatus::Revoked,
@@ -82,11 +84,21 @@ impl KeyRow {
 /// Points for a 70×20 polyline, oldest day first.
 pub fn sparkline_points(values: &[i64]) -> String {
     let max = values.iter().copied().max().unwrap_or(0).max(1) as f64;
-    let step = if values.len() > 1 { 70.0 / (values.len() - 1) as f64 } else { 0.0 };
+    let step = if values.len() > 1 {
+        70.0 / (values.len() - 1) as f64
+    } else {
+        0.0
+    };
     values
         .iter()
         .enumerate()
-        .map(|(i, v)| format!("{:.1},{:.1}", i as f64 * step, 19.0 - (*v as f64 / max) * 18.0))
+        .map(|(i, v)| {
+            format!(
+                "{:.1},{:.1}",
+                i as f64 * step,
+                19.0 - (*v as f64 / max) * 18.0
+            )
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
