@@ -83,7 +83,10 @@ pub fn security_headers() -> DefaultHeaders {
              connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
         ))
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .add((header::REFERRER_POLICY, "no-referrer"))
+        // Not `no-referrer` (as DESIGN.md had it): with that policy browsers send
+        // `Origin: null` on form posts, which defeats the same-origin check.
+        // `same-origin` still never tells another site which page linked to it.
+        .add((header::REFERRER_POLICY, "same-origin"))
         .add((header::X_FRAME_OPTIONS, "DENY"))
         .add(("Cross-Origin-Opener-Policy", "same-origin"))
 }

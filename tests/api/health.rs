@@ -42,7 +42,7 @@ async fn every_page_carries_the_security_headers(app: TestApp) {
         "{csp}"
     );
     assert_eq!(headers["x-content-type-options"], "nosniff");
-    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert_eq!(headers["referrer-policy"], "same-origin");
     assert_eq!(headers["cache-control"], "no-store");
     let body = response.text().await.expect("body");
     assert!(!body.contains("<script>"), "no inline scripts");
