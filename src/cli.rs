@@ -39,6 +39,9 @@ pub enum Command {
     /// Manage organizations.
     #[command(subcommand)]
     Orgs(OrgsCommand),
+    /// Provision API keys from scripts.
+    #[command(subcommand)]
+    Keys(KeysCommand),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -103,6 +106,10 @@ pub struct ServeArgs {
     #[arg(long, env = "KEYWARD_WORKERS")]
     pub workers: Option<usize>,
 
+    /// TOML file of named permissions offered in the key form (default: the shipped catalogue).
+    #[arg(long, env = "KEYWARD_PERMISSIONS")]
+    pub permissions: Option<PathBuf>,
+
     /// Password hashes allowed to run at once (each takes 19 MiB).
     #[arg(long, env = "KEYWARD_PASSWORD_HASH_CONCURRENCY", default_value_t = 2)]
     pub password_hash_concurrency: usize,
@@ -136,6 +143,41 @@ pub struct CreateUserArgs {
 pub enum OrgsCommand {
     /// Create an organization and print its slug.
     Create(CreateOrgArgs),
+    /// Set an organization up for API keys (once; the page's "Set up API keys").
+    BootstrapKeys(BootstrapKeysArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BootstrapKeysArgs {
+    #[arg(long, env = "KEYWARD_ORG")]
+    pub org: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key and print its secret, once, on standard output.
+    Create(CreateKeyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CreateKeyArgs {
+    /// The organization's slug.
+    #[arg(long, env = "KEYWARD_ORG")]
+    pub org: String,
+    #[arg(long, env = "KEYWARD_KEY_NAME")]
+    pub name: String,
+    /// ACTION:FILTER, repeatable (e.g. read:assets); default *:* (full access).
+    #[arg(long = "scope", env = "KEYWARD_KEY_SCOPES", value_delimiter = ',')]
+    pub scopes: Vec<String>,
+    /// Allowed network CIDR, repeatable; default 0.0.0.0/0 and ::/0.
+    #[arg(long = "network", env = "KEYWARD_KEY_NETWORKS", value_delimiter = ',')]
+    pub networks: Vec<String>,
+    /// YYYY-MM-DD (00:00 UTC), YYYY-MM-DDTHH:MM (UTC) or RFC 3339; default never.
+    #[arg(long, env = "KEYWARD_KEY_EXPIRES")]
+    pub expires: Option<String>,
+    /// Let this key be sent as ?api_key=… (it then shows up in logs and histories).
+    #[arg(long, env = "KEYWARD_KEY_ALLOW_QUERY")]
+    pub allow_query: bool,
 }
 
 #[derive(Debug, Args)]

@@ -6,13 +6,20 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use crate::auth::password::hash_blocking;
-use crate::cli::{CreateOrgArgs, CreateUserArgs, DatabaseArgs, ServeArgs};
+use crate::cli::{
+    BootstrapKeysArgs, CreateKeyArgs, CreateOrgArgs, CreateUserArgs, DatabaseArgs, ServeArgs,
+};
 use crate::config::{DatabaseSettings, DatabaseUrl, SecretSource, ServerSecret, Settings};
+use crate::domain::api_key::{Expiry, KeyName};
 use crate::domain::audit::Actor;
+use crate::domain::network::NetworkList;
 use crate::domain::organization::{OrgName, OrgSlug};
+use crate::domain::permissions::Catalogue;
 use crate::domain::role::Role;
+use crate::domain::scope::{Scope, ScopeSet};
 use crate::domain::user::{DisplayName, Email, NewPassword};
 use crate::error::AppError;
+use crate::lifecycle::{self, NewKey};
 use crate::provisioning;
 use crate::startup::{Application, connect_database, migrate};
 use crate::store::{self, DbConnection, organizations};
@@ -47,6 +54,18 @@ pub async fn serve(args: ServeArgs, database: DatabaseArgs) -> CommandResult {
             "created a new server secret; back this file up: without it every API key stops working"
         ),
     }
+    let catalogue = match &args.permissions {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                format!(
+                    "cannot read the permission catalogue {}: {e}",
+                    path.display()
+                )
+            })?;
+            Catalogue::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => Catalogue::default_catalogue(),
+    };
     let settings = Settings {
         bind: args.bind,
         database,
@@ -55,8 +74,10 @@ pub async fn serve(args: ServeArgs, database: DatabaseArgs) -> CommandResult {
         trusted_proxies: args.trusted_proxies,
         workers: args.workers,
         password_hash_concurrency: args.password_hash_concurrency,
+        catalogue,
     };
     let database_label = settings.database.url.to_string();
+    let settings_secret = settings.secret.clone();
     let application = Application::build(settings)
         .await
         .map_err(|e| e.to_string())?;
@@ -65,7 +86,10 @@ pub async fn serve(args: ServeArgs, database: DatabaseArgs) -> CommandResult {
     if args.demo {
         let seeded = application
             .db()
-            .transaction(provisioning::seed_demo)
+            .transaction({
+                let secret = settings_secret.clone();
+                move |conn| provisioning::seed_demo(conn, &secret)
+            })
             .await
             .map_err(|e| e.to_string())?;
         println!(
@@ -213,5 +237,96 @@ pub async fn create_user(args: CreateUserArgs, database: DatabaseArgs) -> Comman
     if generated {
         println!("Password (shown once): {}", password.expose());
     }
+    Ok(())
+}
+
+fn org_by_slug(
+    conn: &mut DbConnection,
+    slug: &str,
+) -> Result<crate::store::organizations::Organization, String> {
+    organizations::find_by_slug(conn, slug)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| {
+            format!(
+                "no organization with the slug \"{slug}\"; create one with `keyward orgs create`"
+            )
+        })
+}
+
+/// `keyward orgs bootstrap-keys`
+pub async fn bootstrap_keys(args: BootstrapKeysArgs, database: DatabaseArgs) -> CommandResult {
+    let mut conn = open(&database).await?;
+    let org = org_by_slug(&mut conn, &args.org)?;
+    let done = store::write_transaction(&mut conn, |conn| {
+        lifecycle::bootstrap(conn, &org, &Actor::Cli, None)
+    })
+    .map_err(|e: AppError| e.to_string())?;
+    if done {
+        println!("API keys are set up for {}.", org.slug);
+    } else {
+        println!(
+            "API keys were already set up for {}; nothing changed.",
+            org.slug
+        );
+    }
+    Ok(())
+}
+
+/// `keyward keys create`: the secret alone on stdout, for provisioning scripts.
+pub async fn create_key(args: CreateKeyArgs, database: DatabaseArgs) -> CommandResult {
+    let name = KeyName::parse(&args.name).map_err(|e| format!("--name: {e}"))?;
+    let expiry = Expiry::parse(args.expires.as_deref().unwrap_or(""), chrono::Utc::now())
+        .map_err(|e| format!("--expires: {e}"))?;
+    let scopes = if args.scopes.is_empty() {
+        ScopeSet::full_access()
+    } else {
+        let parsed = args
+            .scopes
+            .iter()
+            .map(|s| Scope::parse_pair(s))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("--scope: {e}"))?;
+        ScopeSet::new(parsed).map_err(|e| format!("--scope: {e}"))?
+    };
+    let networks = if args.networks.is_empty() {
+        NetworkList::allow_all()
+    } else {
+        NetworkList::parse_lines(&args.networks.join("\n"))
+            .map_err(|e| format!("--network: {e}"))?
+    };
+    let env_secret = std::env::var("KEYWARD_SECRET").ok();
+    let settings = database_settings(&database)?;
+    let (secret, _) = ServerSecret::load(
+        env_secret.as_deref(),
+        database.secret_file.as_deref(),
+        &settings.url,
+    )
+    .map_err(|e| e.to_string())?;
+    let mut conn = open(&database).await?;
+    let org = org_by_slug(&mut conn, &args.org)?;
+    let new = NewKey {
+        name,
+        expiry,
+        scopes,
+        networks,
+        allow_query_key: args.allow_query,
+    };
+    let (detail, token) = store::write_transaction(&mut conn, |conn| {
+        lifecycle::create(conn, &secret, &org.id, &new, &Actor::Cli, None)
+    })
+    .map_err(|e: AppError| match e {
+        AppError::Conflict(message) if message.contains("not set up") => format!(
+            "{message} (or run `keyward orgs bootstrap-keys --org {}`)",
+            org.slug
+        ),
+        other => other.to_string(),
+    })?;
+    eprintln!(
+        "Created \"{}\" ({}) in {}. The key below is shown once:",
+        detail.key.name,
+        detail.key_id_hint(),
+        org.slug
+    );
+    println!("{}", token.expose());
     Ok(())
 }

@@ -28,6 +28,8 @@ pub struct Settings {
     pub workers: Option<usize>,
     /// How many argon2id hashes may run at once (each holds 19 MiB).
     pub password_hash_concurrency: usize,
+    /// Named permissions offered as checkboxes in the key form.
+    pub catalogue: crate::domain::permissions::Catalogue,
 }
 
 #[derive(Debug, Clone)]

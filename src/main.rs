@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser as _;
-use keyward::cli::{Cli, Command, OrgsCommand, UsersCommand};
+use keyward::cli::{Cli, Command, KeysCommand, OrgsCommand, UsersCommand};
 use keyward::commands;
 
 fn main() -> ExitCode {
@@ -20,6 +20,12 @@ fn main() -> ExitCode {
             }
             Some(Command::Orgs(OrgsCommand::Create(args))) => {
                 commands::create_org(args, database).await
+            }
+            Some(Command::Orgs(OrgsCommand::BootstrapKeys(args))) => {
+                commands::bootstrap_keys(args, database).await
+            }
+            Some(Command::Keys(KeysCommand::Create(args))) => {
+                commands::create_key(args, database).await
             }
         }
     });

@@ -4,13 +4,14 @@
 
 use std::net::IpAddr;
 
+use crate::config::ServerSecret;
 use crate::domain::audit::{Actor, AuditAction, Target};
 use crate::domain::organization::{OrgName, OrgSlug};
 use crate::domain::role::Role;
 use crate::domain::user::{DisplayName, Email};
 use crate::error::AppError;
 use crate::store::organizations::{self, NewOrganization, Organization};
-use crate::store::{self, DbConnection, audit, users};
+use crate::store::{self, DbConnection, api_keys, audit, users};
 
 /// Creates an organization; without an explicit slug one is derived from the
 /// name and made unique.
@@ -135,8 +136,12 @@ pub struct DemoAccount {
 }
 
 /// Seeds (or refreshes) the demo organization: one user per role, each with a
-/// new random password, so `serve --demo` always prints working credentials.
-pub fn seed_demo(conn: &mut DbConnection) -> Result<Vec<DemoAccount>, AppError> {
+/// new random password, so `serve --demo` always prints working credentials,
+/// and keys in every status.
+pub fn seed_demo(
+    conn: &mut DbConnection,
+    secret: &ServerSecret,
+) -> Result<Vec<DemoAccount>, AppError> {
     let actor = Actor::System;
     let org = match organizations::find_by_slug(conn, DEMO_ORG_SLUG)? {
         Some(org) => org,
@@ -168,5 +173,142 @@ pub fn seed_demo(conn: &mut DbConnection) -> Result<Vec<DemoAccount>, AppError> 
             password,
         });
     }
+    seed_demo_keys(conn, secret, &org)?;
     Ok(accounts)
+}
+
+/// Keys in every status, with varied scopes and networks.
+fn seed_demo_keys(
+    conn: &mut DbConnection,
+    secret: &ServerSecret,
+    org: &Organization,
+) -> Result<(), AppError> {
+    use crate::domain::api_key::{Expiry, KeyName};
+    use crate::domain::network::NetworkList;
+    use crate::domain::scope::{Scope, ScopeSet};
+    use crate::lifecycle::{self, NewKey};
+
+    let actor = Actor::System;
+    lifecycle::bootstrap(conn, org, &actor, None)?;
+    let now = chrono::Utc::now();
+    let scopes = |pairs: &[&str]| -> Result<ScopeSet, AppError> {
+        Ok(ScopeSet::new(
+            pairs
+                .iter()
+                .map(|p| Scope::parse_pair(p))
+                .collect::<Result<_, _>>()?,
+        )?)
+    };
+    let demo = [
+        DemoKey::new(
+            "Flight sync integration",
+            &["*:*"],
+            "0.0.0.0/0\n::/0",
+            None,
+            DemoFate::Active,
+        ),
+        DemoKey::new(
+            "Crew roster export",
+            &["read:*"],
+            "0.0.0.0/0",
+            Some(3),
+            DemoFate::Active,
+        ),
+        DemoKey::new(
+            "Parts marketplace verification",
+            &["read:integration/part-ownership", "read:registries/public"],
+            "203.0.113.0/24\n2001:db8::/32",
+            Some(365),
+            DemoFate::Active,
+        ),
+        DemoKey::new(
+            "Legacy importer",
+            &["write:assets", "read:assets"],
+            "10.20.0.0/16",
+            None,
+            DemoFate::Disabled,
+        ),
+        DemoKey::new(
+            "Old reporting job",
+            &["read:assets/events"],
+            "0.0.0.0/0",
+            Some(30),
+            DemoFate::Expired,
+        ),
+        DemoKey::new(
+            "Leaked test key",
+            &["*:*"],
+            "0.0.0.0/0",
+            None,
+            DemoFate::Revoked,
+        ),
+    ];
+    for DemoKey {
+        name,
+        pairs,
+        networks,
+        days,
+        fate,
+    } in demo
+    {
+        let name = KeyName::parse(name)?;
+        if api_keys::name_taken(conn, &org.id, name.as_str(), None)? {
+            continue;
+        }
+        let new = NewKey {
+            name,
+            expiry: days.map(|d| Expiry::in_days(now, d)),
+            scopes: scopes(pairs)?,
+            networks: NetworkList::parse_lines(networks)?,
+            allow_query_key: false,
+        };
+        let (created, _token) = lifecycle::create(conn, secret, &org.id, &new, &actor, None)?;
+        let id = created.key.id.as_str();
+        match fate {
+            DemoFate::Active => {}
+            DemoFate::Disabled => drop(lifecycle::set_enabled(
+                conn, &org.id, id, false, &actor, None,
+            )?),
+            DemoFate::Expired => {
+                let past = store::now() - chrono::TimeDelta::days(2);
+                api_keys::set_expiry(conn, id, Some(past), store::now())?;
+            }
+            DemoFate::Revoked => drop(lifecycle::revoke(conn, &org.id, id, &actor, None)?),
+        }
+    }
+    Ok(())
+}
+
+/// What becomes of a demo key after it is created.
+enum DemoFate {
+    Active,
+    Disabled,
+    Expired,
+    Revoked,
+}
+
+struct DemoKey {
+    name: &'static str,
+    pairs: &'static [&'static str],
+    networks: &'static str,
+    days: Option<i64>,
+    fate: DemoFate,
+}
+
+impl DemoKey {
+    const fn new(
+        name: &'static str,
+        pairs: &'static [&'static str],
+        networks: &'static str,
+        days: Option<i64>,
+        fate: DemoFate,
+    ) -> Self {
+        Self {
+            name,
+            pairs,
+            networks,
+            days,
+            fate,
+        }
+    }
 }

@@ -23,6 +23,7 @@ pub struct AppContext {
     pub cookie_key: actix_web::cookie::Key,
     pub secure_cookies: bool,
     pub secret: ServerSecret,
+    pub catalogue: crate::domain::permissions::Catalogue,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -133,6 +134,7 @@ impl Application {
             cookie_key: settings.secret.cookie_key(),
             secure_cookies: !settings.insecure_cookies,
             secret: settings.secret.clone(),
+            catalogue: settings.catalogue.clone(),
         });
 
         spawn_housekeeping(db.clone());

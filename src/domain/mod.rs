@@ -5,6 +5,7 @@ pub mod api_key;
 pub mod audit;
 pub mod network;
 pub mod organization;
+pub mod permissions;
 pub mod role;
 pub mod scope;
 pub mod token;

@@ -161,6 +161,7 @@ pub fn test_settings(url: DatabaseUrl) -> Settings {
         trusted_proxies: Vec::new(),
         workers: Some(1),
         password_hash_concurrency: 2,
+        catalogue: keyward::domain::permissions::Catalogue::default_catalogue(),
     }
 }
 

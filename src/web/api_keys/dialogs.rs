@@ -16,6 +16,7 @@ use crate::auth::guard::CurrentUser;
 use crate::domain::ValidationError;
 use crate::domain::api_key::{Expiry, KeyName, KeyStatus};
 use crate::domain::network::NetworkList;
+use crate::domain::permissions::{Catalogue, Permission, PermissionGroup};
 use crate::domain::scope::{Action, ResourceFilter, Scope, ScopeSet};
 use crate::domain::token::ApiKeyToken;
 use crate::error::AppError;
@@ -66,6 +67,9 @@ pub struct KeyForm {
     pub scope_action: Vec<String>,
     #[serde(default)]
     pub scope_resource: Vec<String>,
+    /// Ticked catalogue permissions, as `ACTION:FILTER`.
+    #[serde(default)]
+    pub permission: Vec<String>,
     #[serde(default)]
     pub networks: String,
     #[serde(default)]
@@ -108,6 +112,8 @@ pub struct KeyFormView {
     pub networks_wildcard: bool,
     pub allow_query_key: bool,
     pub actions: Vec<(&'static str, &'static str)>,
+    /// Ticked catalogue permissions.
+    pub permissions: Vec<String>,
 }
 
 impl KeyFormView {
@@ -148,6 +154,7 @@ impl KeyFormView {
                 .iter()
                 .map(|a| (a.as_str(), a.label()))
                 .collect(),
+            permissions: form.permission.clone(),
         }
     }
 
@@ -158,9 +165,19 @@ impl KeyFormView {
         })
     }
 
-    fn of_key(detail: &KeyDetail) -> Self {
+    fn of_key(detail: &KeyDetail, catalogue: &Catalogue) -> Self {
         let full = detail.scopes.summary() == "Full access" && detail.scopes.iter().count() == 1;
         let read = detail.scopes.summary() == "Read only";
+        let offered: Vec<String> = catalogue
+            .groups
+            .iter()
+            .flat_map(|g| g.permissions.iter().map(Permission::value))
+            .collect();
+        let pair = |s: &Scope| format!("{}:{}", s.action.as_str(), s.filter);
+        let (permissions, rows): (Vec<&Scope>, Vec<&Scope>) = detail
+            .scopes
+            .iter()
+            .partition(|s| !full && !read && offered.contains(&pair(s)));
         Self::from_form(&KeyForm {
             name: detail.key.name.clone(),
             expires_at: detail
@@ -176,16 +193,9 @@ impl KeyFormView {
                 "custom"
             }
             .to_owned(),
-            scope_action: detail
-                .scopes
-                .iter()
-                .map(|s| s.action.as_str().to_owned())
-                .collect(),
-            scope_resource: detail
-                .scopes
-                .iter()
-                .map(|s| s.filter.as_str().to_owned())
-                .collect(),
+            scope_action: rows.iter().map(|s| s.action.as_str().to_owned()).collect(),
+            permission: permissions.iter().map(|s| pair(s)).collect(),
+            scope_resource: rows.iter().map(|s| s.filter.as_str().to_owned()).collect(),
             networks: detail.networks.to_lines(),
             allow_query_key: detail.key.allow_query_key.then(String::new),
         })
@@ -194,6 +204,9 @@ impl KeyFormView {
 
 fn parse_scopes(form: &KeyForm) -> Result<ScopeSet, ValidationError> {
     match form.scope_mode.as_str() {
+        "" | "full" | "read" if !form.permission.is_empty() => Err(ValidationError::new(
+            "You ticked permissions from the list: choose \"Custom scopes\" to give the key exactly those.",
+        )),
         "" | "full" => Ok(ScopeSet::full_access()),
         "read" => ScopeSet::new(vec![Scope {
             action: Action::Read,
@@ -211,6 +224,12 @@ fn parse_scopes(form: &KeyForm) -> Result<ScopeSet, ValidationError> {
                 match (Action::parse(action), ResourceFilter::parse(resource)) {
                     (Ok(action), Ok(filter)) => scopes.push(Scope { action, filter }),
                     (Err(e), _) | (_, Err(e)) => errors.push(e.0),
+                }
+            }
+            for value in &form.permission {
+                match Scope::parse_pair(value) {
+                    Ok(scope) => scopes.push(scope),
+                    Err(e) => errors.push(e.0),
                 }
             }
             if !errors.is_empty() {
@@ -261,6 +280,7 @@ pub struct KeyFormDialog {
     pub title: &'static str,
     pub form: KeyFormView,
     pub errors: KeyFormErrors,
+    pub catalogue: Vec<PermissionGroup>,
 }
 
 #[derive(Template)]
@@ -290,18 +310,24 @@ fn secret_response(
 }
 
 /// `GET …/new`
-pub async fn new_api_key_form(layout: Layout, hx: HxRequest) -> Result<HttpResponse, AppError> {
+pub async fn new_api_key_form(
+    ctx: web::Data<AppContext>,
+    layout: Layout,
+    hx: HxRequest,
+) -> Result<HttpResponse, AppError> {
     let dialog = KeyFormDialog {
         layout,
         key_id: None,
         title: "Create API key",
         form: KeyFormView::blank(),
         errors: KeyFormErrors::default(),
+        catalogue: ctx.catalogue.groups.clone(),
     };
     dialog_response!(hx, StatusCode::OK, dialog)
 }
 
 fn form_again(
+    ctx: &AppContext,
     hx: HxRequest,
     layout: Layout,
     key_id: Option<String>,
@@ -315,6 +341,7 @@ fn form_again(
         title,
         form: KeyFormView::from_form(form),
         errors,
+        catalogue: ctx.catalogue.groups.clone(),
     };
     dialog_response!(hx, StatusCode::UNPROCESSABLE_ENTITY, dialog)
 }
@@ -330,7 +357,7 @@ pub async fn create_api_key(
 ) -> Result<HttpResponse, AppError> {
     let (name, expiry, scopes, networks) = match parse_key_form(&form) {
         Ok(parsed) => parsed,
-        Err(errors) => return form_again(hx, layout, None, "Create API key", &form, errors),
+        Err(errors) => return form_again(&ctx, hx, layout, None, "Create API key", &form, errors),
     };
     let new = NewKey {
         name,
@@ -352,7 +379,7 @@ pub async fn create_api_key(
                 name: Some(message),
                 ..KeyFormErrors::default()
             };
-            form_again(hx, layout, None, "Create API key", &form, errors)
+            form_again(&ctx, hx, layout, None, "Create API key", &form, errors)
         }
         Err(other) => Err(other),
     }
@@ -384,8 +411,9 @@ pub async fn edit_api_key_form(
         layout,
         key_id: Some(detail.key.id.clone()),
         title: "Edit API key",
-        form: KeyFormView::of_key(&detail),
+        form: KeyFormView::of_key(&detail, &ctx.catalogue),
         errors: KeyFormErrors::default(),
+        catalogue: ctx.catalogue.groups.clone(),
     };
     dialog_response!(hx, StatusCode::OK, dialog)
 }
@@ -419,7 +447,9 @@ pub async fn update_api_key(
     // The allow-query setting is fixed at creation: it decides where the key may travel.
     let (name, expiry, scopes, networks) = match parse_key_form(&form) {
         Ok(parsed) => parsed,
-        Err(errors) => return form_again(hx, layout, Some(id), "Edit API key", &form, errors),
+        Err(errors) => {
+            return form_again(&ctx, hx, layout, Some(id), "Edit API key", &form, errors);
+        }
     };
     let changes = KeyChanges {
         name,
@@ -442,7 +472,7 @@ pub async fn update_api_key(
                 name: Some(message),
                 ..KeyFormErrors::default()
             };
-            form_again(hx, layout, Some(id), "Edit API key", &form, errors)
+            form_again(&ctx, hx, layout, Some(id), "Edit API key", &form, errors)
         }
         Err(other) => Err(other),
     }

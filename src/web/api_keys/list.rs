@@ -122,7 +122,8 @@ pub struct ApiKeysPage {
     pub current_url: String,
     pub export_url: String,
     pub empty_message: String,
-    pub has_any_key: bool,
+    /// Fragment answers carry the status filter out of band, with fresh counts.
+    pub refresh_counts: bool,
 }
 
 #[derive(Template)]
@@ -242,7 +243,7 @@ pub async fn list_page(
             .url(1)
             .replacen(BASE, &format!("{BASE}/export.csv"), 1),
         empty_message,
-        has_any_key: all > 0,
+        refresh_counts: false,
     })
 }
 
@@ -261,8 +262,9 @@ pub async fn list_api_keys(
         };
         return render(StatusCode::OK, &page);
     }
-    let page = list_page(&ctx, layout, &current, query.into_inner()).await?;
+    let mut page = list_page(&ctx, layout, &current, query.into_inner()).await?;
     if hx.wants_fragment() {
+        page.refresh_counts = true;
         render(StatusCode::OK, &page.as_table())
     } else {
         render(StatusCode::OK, &page)
