@@ -623,3 +623,92 @@ async fn the_csv_export_follows_the_filter_and_defuses_formulas(app: TestApp) {
     assert_eq!(filtered.lines().count(), 2);
     assert!(filtered.contains("Crew roster"));
 }
+
+on_both_backends!(
+    the_demo_seed_has_keys_in_every_status,
+    catalogue_permissions_become_the_keys_scopes
+);
+
+async fn the_demo_seed_has_keys_in_every_status(app: TestApp) {
+    let secret = keyward::config::ServerSecret::generate();
+    let accounts = app
+        .db
+        .transaction(move |conn| keyward::provisioning::seed_demo(conn, &secret))
+        .await
+        .expect("seeded");
+    assert_eq!(accounts.len(), 3);
+    let sysadmin = accounts
+        .iter()
+        .find(|a| a.role == Role::SystemAdministrator)
+        .expect("a sysadmin");
+    let signed_in = app
+        .sign_in_with(&app.client, &sysadmin.email, sysadmin.password.expose())
+        .await;
+    assert_eq!(signed_in.status().as_u16(), 303);
+    let (_, all) = page(&app, &format!("{BASE}?status=all")).await;
+    for status in [
+        "Active (3)",
+        "Disabled (1)",
+        "Expired (1)",
+        "Revoked (1)",
+        "All (6)",
+    ] {
+        assert!(all.contains(status), "missing {status}");
+    }
+    assert!(all.contains("expires in 3 days") || all.contains("expires in 2 days"));
+    // Seeding again refreshes passwords and adds no keys.
+    let secret = keyward::config::ServerSecret::generate();
+    app.db
+        .transaction(move |conn| keyward::provisioning::seed_demo(conn, &secret))
+        .await
+        .expect("seeded again");
+    let count: i64 = app
+        .query(|conn| Ok(api_keys::table.count().get_result(conn)?))
+        .await;
+    assert_eq!(count, 6);
+}
+
+async fn catalogue_permissions_become_the_keys_scopes(app: TestApp) {
+    ready(&app).await;
+    let (_, form) = page(&app, &format!("{BASE}/new")).await;
+    assert!(form.contains("Search Assets") && form.contains("value=\"read:assets\""));
+    let mixed = create(
+        &app,
+        &[
+            ("name", "Mixed"),
+            ("scope_mode", "full"),
+            ("permission", "read:assets"),
+            ("networks", "0.0.0.0/0"),
+        ],
+    )
+    .await;
+    assert_eq!(mixed.status().as_u16(), 422);
+    assert!(mixed.text().await.expect("body").contains("choose"));
+    let created = create(
+        &app,
+        &[
+            ("name", "Registry reader"),
+            ("scope_mode", "custom"),
+            ("permission", "read:registries/private"),
+            ("permission", "read:assets"),
+            ("scope_action", "write"),
+            ("scope_resource", "flights/sync"),
+            ("networks", "0.0.0.0/0"),
+        ],
+    )
+    .await;
+    assert_eq!(created.status().as_u16(), 200);
+    let id = key_id_named(&app, "Registry reader").await;
+    let (_, detail) = page(&app, &format!("{BASE}/{id}")).await;
+    for scope in [
+        "read on assets",
+        "read on registries/private",
+        "write on flights/sync",
+    ] {
+        assert!(detail.contains(scope), "missing {scope}");
+    }
+    // The edit form shows catalogue scopes ticked and the rest as rows.
+    let (_, edit) = page(&app, &format!("{BASE}/{id}/edit")).await;
+    assert!(edit.contains("value=\"read:assets\" checked"));
+    assert!(edit.contains("value=\"flights/sync\""));
+}

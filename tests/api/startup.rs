@@ -284,3 +284,99 @@ async fn a_database_that_cannot_serve_gets_a_503_page_on_sqlite() {
 async fn a_database_that_cannot_serve_gets_a_503_page_on_postgres() {
     a_database_that_cannot_serve_gets_a_503_page(Backend::Postgres).await;
 }
+
+#[test]
+fn the_cli_provisions_keys_once_the_organization_is_set_up() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("k.db");
+    let db = db.to_str().expect("utf-8");
+    let run = |args: &[&str]| {
+        keyward()
+            .args(args)
+            .args(["--database-url", db])
+            .output()
+            .expect("runs")
+    };
+    assert!(
+        run(&[
+            "orgs",
+            "create",
+            "--name",
+            "Acme Aviation",
+            "--slug",
+            "acme"
+        ])
+        .status
+        .success()
+    );
+
+    let early = run(&["keys", "create", "--org", "acme", "--name", "Sync"]);
+    assert!(!early.status.success());
+    assert!(
+        String::from_utf8_lossy(&early.stderr).contains("keyward orgs bootstrap-keys --org acme")
+    );
+
+    assert!(
+        run(&["orgs", "bootstrap-keys", "--org", "acme"])
+            .status
+            .success()
+    );
+    let again = run(&["orgs", "bootstrap-keys", "--org", "acme"]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("already set up"));
+
+    let created = run(&[
+        "keys",
+        "create",
+        "--org",
+        "acme",
+        "--name",
+        "Sync",
+        "--scope",
+        "read:assets",
+        "--scope",
+        "write:assets",
+        "--network",
+        "10.0.0.0/8",
+        "--expires",
+        "2099-01-01",
+        "--allow-query",
+    ]);
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let secret = String::from_utf8_lossy(&created.stdout).trim().to_owned();
+    assert!(
+        keyward::domain::token::ApiKeyToken::parse(&secret).is_ok(),
+        "stdout is the key alone: {secret}"
+    );
+    assert!(!String::from_utf8_lossy(&created.stderr).contains(&secret[16..]));
+
+    for (args, message) in [
+        (vec!["--name", "Sync"], "already exists"),
+        (
+            vec!["--name", "Other", "--scope", "delete:x"],
+            "is not an action",
+        ),
+        (
+            vec!["--name", "Other", "--network", "10.0.0.1/8"],
+            "did you mean 10.0.0.0/8?",
+        ),
+        (
+            vec!["--name", "Other", "--expires", "2001-01-01"],
+            "not in the future",
+        ),
+        (vec!["--name", " "], "Enter a name"),
+    ] {
+        let mut full = vec!["keys", "create", "--org", "acme"];
+        full.extend(args);
+        let output = run(&full);
+        assert!(!output.status.success(), "{full:?}");
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains(message),
+            "{full:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
