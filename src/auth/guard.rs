@@ -84,7 +84,7 @@ pub async fn require_sign_in(
 pub async fn require_system_administrator(
     ctx: web::Data<AppContext>,
     req: ServiceRequest,
-    next: Next<impl MessageBody>,
+    next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let current = req
         .extensions()
@@ -114,13 +114,17 @@ pub async fn require_system_administrator(
                 )
             })
             .await?;
-        return Err(AppError::Forbidden(format!(
+        let error = AppError::Forbidden(format!(
             "This page is only for System Administrators. You are signed in as {} ({}); ask a System Administrator of {} for help.",
             current.user.email,
             current.role.label(),
             current.org.name,
-        ))
-        .into());
+        ));
+        // Answered here, with the request, so the 403 page keeps the
+        // signed-in header (name, navigation, Sign out).
+        return Ok(req.error_response(error).map_into_right_body());
     }
-    next.call(req).await
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
 }

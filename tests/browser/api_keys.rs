@@ -5,9 +5,8 @@ use std::time::Duration;
 use keyward::domain::role::Role;
 use thirtyfour::prelude::*;
 
-use crate::harness::{
-    button, button_in, dialog, field, key_row, review_screenshot, sees, sign_in, with_browser,
-};
+use crate::find::{button, button_in, dialog, field, key_row, sees};
+use crate::harness::{review_screenshot, sign_in, with_browser};
 
 async fn row_text(driver: &WebDriver, name: &str) -> String {
     driver
@@ -38,7 +37,7 @@ async fn wait_until_gone(driver: &WebDriver, xpath: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_administrator_creates_a_key_copies_its_secret_and_toggles_it() {
-    with_browser("key_lifecycle", |driver, app| async move {
+    with_browser(|driver, app| async move {
         let org = app.create_org("Acme Aviation").await;
         app.create_user(&org, Role::SystemAdministrator, "sam@acme.test")
             .await;
@@ -162,7 +161,7 @@ async fn an_administrator_creates_a_key_copies_its_secret_and_toggles_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_names_qa_relies_on_are_on_the_pages() {
-    with_browser("qa_names", |driver, app| async move {
+    with_browser(|driver, app| async move {
         let org = app.create_org("Acme Aviation").await;
         app.create_user(&org, Role::SystemAdministrator, "sam@acme.test")
             .await;

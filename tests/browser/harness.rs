@@ -1,217 +1,318 @@
-//! Starts chromedriver and a headless Chromium session per test, saves a
-//! screenshot when a test fails, and finds elements by role and label.
+//! One fresh server and one fresh headless Chromium per test: chromedriver on
+//! a free port (killed when the test ends), a throw-away browser profile, a
+//! screenshot of the page when the test fails, and the browser's console log
+//! for the tests that check it.
 
+use std::any::Any;
 use std::future::Future;
-use std::net::TcpListener;
+use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use keyward::store::Backend;
+use thirtyfour::LoggingPrefsLogLevel;
 use thirtyfour::prelude::*;
 
-use crate::support::{TestApp, missing};
+use crate::find::{button, field};
+use crate::support::{self, PASSWORD, TestApp};
 
-/// Where screenshots go: under target/, beside the other test artifacts.
-pub fn screenshot_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
-    std::fs::create_dir_all(&dir).expect("screenshot dir");
-    dir
-}
+/// Past this a test counts as hung: it fails (with a screenshot) instead of
+/// blocking the run.
+const TEST_TIMEOUT: Duration = Duration::from_secs(120);
 
-fn executable(variable: &str, default: &str) -> Option<PathBuf> {
-    let path = std::env::var_os(variable).map_or_else(|| PathBuf::from(default), PathBuf::from);
-    path.exists().then_some(path)
-}
+/// How long chromedriver may take to listen on its port.
+const CHROMEDRIVER_START: Duration = Duration::from_secs(10);
 
-/// chromedriver, killed when dropped.
-struct Driver(Child);
+const INSTALL_HINT: &str = "Chromium and chromedriver \
+    (apt-get install -y chromium chromium-driver, \
+    or point KEYWARD_CHROMIUM and KEYWARD_CHROMEDRIVER at them)";
 
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+/// Headless, quiet and self-contained: no sandbox (CI containers run as
+/// root), no GPU, no /dev/shm (small in containers), nothing fetched in the
+/// background that could make a test slow or flaky.
+const CHROMIUM_ARGS: &[&str] = &[
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1280,900",
+];
+
+/// Runs `body` against a fresh server (SQLite) in a fresh headless Chromium.
+///
+/// The body runs in its own task so that a panic in it can be caught: the
+/// page is then saved as `screenshots/<test name>.png` before the browser
+/// quits and the panic is raised again. The browser always quits. Skips (or
+/// fails, under `KEYWARD_TEST_REQUIRE=browser`) when Chromium is missing.
+pub async fn with_browser<F, Fut>(body: F)
+where
+    F: FnOnce(WebDriver, TestApp) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let test = test_name();
+    let Some(browser) = Executables::find() else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite)
+        .await
+        .expect("SQLite is always available");
+    let chromedriver = Chromedriver::start(&browser.chromedriver).await;
+    let profile = tempfile::tempdir().expect("a directory for the Chromium profile");
+    let driver = start_session(&chromedriver, &browser.chromium, profile.path()).await;
+
+    let mut task = tokio::spawn(body(driver.clone(), app));
+    let failure = match tokio::time::timeout(TEST_TIMEOUT, &mut task).await {
+        Ok(Ok(())) => None,
+        Ok(Err(error)) if error.is_panic() => Some(Failure::Panicked(error.into_panic())),
+        Ok(Err(error)) => Some(Failure::Stopped(format!("the test was cancelled: {error}"))),
+        Err(_elapsed) => {
+            task.abort();
+            Some(Failure::Stopped(format!(
+                "{test} did not finish within {TEST_TIMEOUT:?}"
+            )))
+        }
+    };
+
+    if failure.is_some() {
+        save_failure_evidence(&driver, &test).await;
+    }
+    let quit = driver.quit().await;
+    match failure {
+        None => quit.expect("the browser quits cleanly"),
+        Some(failure) => {
+            if let Err(error) = quit {
+                eprintln!("the browser did not quit cleanly either: {error}");
+            }
+            match failure {
+                // Its message was printed when it happened.
+                Failure::Panicked(payload) => std::panic::resume_unwind(payload),
+                Failure::Stopped(message) => panic!("{message}"),
+            }
+        }
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+/// Why a test body did not complete.
+enum Failure {
+    Panicked(Box<dyn Any + Send>),
+    Stopped(String),
 }
 
-/// Runs `body` in a fresh browser against a fresh server (SQLite); on
-/// failure saves `<name>.png` first. Skips when the browser is missing.
-pub async fn with_browser<F, Fut>(name: &str, body: F)
-where
-    F: FnOnce(WebDriver, TestApp) -> Fut + Send + 'static,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let install = "Chromium and chromedriver (apt-get install -y chromium chromium-driver)";
-    let (Some(chromedriver), Some(chromium)) = (
-        executable("KEYWARD_CHROMEDRIVER", "/usr/bin/chromedriver"),
-        executable("KEYWARD_CHROMIUM", "/usr/bin/chromium"),
-    ) else {
-        missing("browser", install);
-        return;
-    };
-    let app = TestApp::spawn(keyward::store::Backend::Sqlite)
-        .await
-        .expect("SQLite is always there");
-    let port = free_port();
-    let _driver = Driver(
-        Command::new(chromedriver)
+/// The running test's function name. libtest runs every test on a thread
+/// named after its path (`sign_in::signing_out_returns_to_the_login_page`).
+fn test_name() -> String {
+    std::thread::current()
+        .name()
+        .and_then(|path| path.rsplit("::").next())
+        .filter(|name| !name.is_empty() && *name != "main")
+        .unwrap_or("browser_test")
+        .to_owned()
+}
+
+/// Where the Chromium and chromedriver binaries are.
+struct Executables {
+    chromium: PathBuf,
+    chromedriver: PathBuf,
+}
+
+impl Executables {
+    /// Both binaries, or `None` after reporting which one is missing.
+    fn find() -> Option<Self> {
+        let chromium = executable("KEYWARD_CHROMIUM", "/usr/bin/chromium");
+        let chromedriver = executable("KEYWARD_CHROMEDRIVER", "/usr/bin/chromedriver");
+        match (chromium, chromedriver) {
+            (Ok(chromium), Ok(chromedriver)) => Some(Self {
+                chromium,
+                chromedriver,
+            }),
+            (chromium, chromedriver) => {
+                let absent: Vec<String> = [chromium, chromedriver]
+                    .into_iter()
+                    .filter_map(Result::err)
+                    .map(|path| path.display().to_string())
+                    .collect();
+                support::missing(
+                    "browser",
+                    &format!("{INSTALL_HINT}; not found: {}", absent.join(", ")),
+                );
+                None
+            }
+        }
+    }
+}
+
+/// `$variable` if set, else `default`; `Err(path)` when no file is there.
+fn executable(variable: &str, default: &str) -> Result<PathBuf, PathBuf> {
+    let path = std::env::var_os(variable)
+        .filter(|value| !value.is_empty())
+        .map_or_else(|| PathBuf::from(default), PathBuf::from);
+    if path.is_file() { Ok(path) } else { Err(path) }
+}
+
+/// A chromedriver process on its own port, killed when dropped (also when
+/// the test panics).
+struct Chromedriver {
+    process: Child,
+    port: u16,
+}
+
+impl Chromedriver {
+    async fn start(path: &Path) -> Self {
+        let port = free_port();
+        let process = Command::new(path)
             .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("chromedriver starts"),
-    );
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
+            .unwrap_or_else(|error| panic!("cannot start {}: {error}", path.display()));
+        let mut chromedriver = Self { process, port };
+        chromedriver.wait_until_listening().await;
+        chromedriver
+    }
+
+    async fn wait_until_listening(&mut self) {
+        let deadline = Instant::now() + CHROMEDRIVER_START;
+        loop {
+            if tokio::net::TcpStream::connect((Ipv4Addr::LOCALHOST, self.port))
+                .await
+                .is_ok()
+            {
+                return;
+            }
+            if let Some(status) = self
+                .process
+                .try_wait()
+                .expect("chromedriver's status can be read")
+            {
+                panic!(
+                    "chromedriver exited before listening on port {}: {status}",
+                    self.port
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not listen on port {} within {CHROMEDRIVER_START:?}",
+                self.port
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let profile = tempfile::tempdir().expect("profile dir");
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Chromedriver {
+    fn drop(&mut self) {
+        // It may have exited already; either way, reap it.
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// A port nothing listens on right now.
+fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|listener| listener.local_addr())
+        .expect("a free local port")
+        .port()
+}
+
+/// A new headless Chromium session whose console log can be read.
+async fn start_session(chromedriver: &Chromedriver, chromium: &Path, profile: &Path) -> WebDriver {
     let mut caps = DesiredCapabilities::chrome();
-    caps.set_binary(chromium.to_str().expect("utf-8 path"))
-        .expect("binary");
-    for arg in [
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1400,1000",
-        &format!("--user-data-dir={}", profile.path().display()),
-    ] {
-        caps.add_arg(arg).expect("arg");
+    caps.set_binary(chromium.to_str().expect("the Chromium path is UTF-8"))
+        .expect("the binary capability");
+    for arg in CHROMIUM_ARGS {
+        caps.add_arg(arg).expect("a Chromium argument");
     }
-    let driver = WebDriver::new(format!("http://127.0.0.1:{port}"), caps)
+    caps.add_arg(&format!("--user-data-dir={}", profile.display()))
+        .expect("the profile argument");
+    caps.set_browser_log_level(LoggingPrefsLogLevel::All)
+        .expect("the logging capability");
+    WebDriver::new(chromedriver.url(), caps)
         .await
-        .expect("a browser session");
-    let result = tokio::spawn(body(driver.clone(), app)).await;
-    if result.is_err() {
-        let path = screenshot_dir().join(format!("{name}.png"));
-        let _ = driver.screenshot(&path).await;
-        eprintln!("screenshot of the failure: {}", path.display());
+        .unwrap_or_else(|error| panic!("chromedriver could not start Chromium: {error}"))
+}
+
+/// The screenshot and console log of a failed test, best effort: the browser
+/// may be what failed.
+async fn save_failure_evidence(driver: &WebDriver, test: &str) {
+    let path = screenshot_path(test);
+    match driver.screenshot(&path).await {
+        Ok(()) => eprintln!("screenshot of the failure: {}", path.display()),
+        Err(error) => eprintln!("no screenshot of the failure: {error}"),
     }
-    let _ = driver.quit().await;
-    if let Err(error) = result {
-        std::panic::resume_unwind(error.into_panic());
+    if let Ok(url) = driver.current_url().await {
+        eprintln!("the browser was on {url}");
+    }
+    if let Ok(entries) = driver.get_log("browser").await {
+        for entry in entries {
+            eprintln!("console {}: {}", entry.level, entry.message);
+        }
     }
 }
 
+/// `<target>/tmp/screenshots/<name>.png`, the directory created.
+fn screenshot_path(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&dir)
+        .unwrap_or_else(|error| panic!("cannot create {}: {error}", dir.display()));
+    dir.join(format!("{name}.png"))
+}
+
+/// Saves the page as `screenshots/review-<name>.png` for people to look at
+/// (not an assertion).
 pub async fn review_screenshot(driver: &WebDriver, name: &str) {
+    let path = screenshot_path(&format!("review-{name}"));
     driver
-        .screenshot(&screenshot_dir().join(format!("review-{name}.png")))
+        .screenshot(&path)
         .await
-        .expect("screenshot");
+        .unwrap_or_else(|error| panic!("cannot save {}: {error}", path.display()));
 }
 
-fn literal(text: &str) -> String {
-    if text.contains('\'') {
-        format!("\"{text}\"")
-    } else {
-        format!("'{text}'")
-    }
-}
-
-async fn wait_for(driver: &WebDriver, xpath: String) -> WebElement {
+/// The console's error-level messages since the last call (each call drains
+/// the buffer): CSP violations, failed integrity checks, uncaught
+/// exceptions, failed loads.
+pub async fn console_errors(driver: &WebDriver) -> Vec<String> {
     driver
-        .query(By::XPath(xpath.clone()))
-        .wait(Duration::from_secs(5), Duration::from_millis(50))
-        .first()
+        .get_log("browser")
         .await
-        .unwrap_or_else(|e| panic!("nothing matches {xpath}: {e}"))
+        .expect("chromedriver serves the browser's console log")
+        .into_iter()
+        .filter(|entry| entry.level == "SEVERE")
+        .map(|entry| entry.message)
+        .collect()
 }
 
-/// A button (or link with role=button) by its visible name.
-pub async fn button(driver: &WebDriver, name: &str) -> WebElement {
-    let name = literal(name);
-    wait_for(
-        driver,
-        format!("(//button[normalize-space(.)={name}] | //a[@role='button' and normalize-space(.)={name}])[1]"),
-    )
-    .await
-}
-
-/// The same, inside a given container element found by XPath.
-pub async fn button_in(driver: &WebDriver, container: &str, name: &str) -> WebElement {
-    let name = literal(name);
-    wait_for(
-        driver,
-        format!("({container}//button[normalize-space(.)={name}] | {container}//a[@role='button' and normalize-space(.)={name}])[1]"),
-    )
-    .await
-}
-
-/// A form control by its label's text (`<label for>` or a wrapping label).
-pub async fn field(driver: &WebDriver, label: &str) -> WebElement {
-    let label = literal(label);
-    wait_for(
-        driver,
-        format!(
-            "(//*[@id=//label[normalize-space(.)={label}]/@for] | //label[normalize-space(.)={label}]//input)[1]"
-        ),
-    )
-    .await
-}
-
-pub async fn link(driver: &WebDriver, name: &str) -> WebElement {
-    wait_for(driver, format!("//a[normalize-space(.)={}]", literal(name))).await
-}
-
-/// An open dialog by its accessible name (its `aria-labelledby` heading).
-pub async fn dialog(driver: &WebDriver, name: &str) -> WebElement {
-    wait_for(
-        driver,
-        format!(
-            "//dialog[@open and .//*[@id='dialog-title' and normalize-space(.)={}]]",
-            literal(name)
-        ),
-    )
-    .await
-}
-
-/// Waits until the page shows `text`.
-pub async fn sees(driver: &WebDriver, text: &str) {
-    wait_for(
-        driver,
-        format!("//*[contains(normalize-space(.), {})]", literal(text)),
-    )
-    .await;
-}
-
-/// The row of the "API keys" table whose first cell is `name`.
-pub fn key_row(name: &str) -> String {
-    format!(
-        "//table[@aria-label='API keys']//tr[td[1][normalize-space(.)={}]]",
-        literal(name)
-    )
-}
-
+/// Signs in through the login form as `email` (with the fixtures' password)
+/// and waits for the signed-in page.
 pub async fn sign_in(driver: &WebDriver, app: &TestApp, email: &str) {
-    driver.goto(app.url("/login")).await.expect("login page");
+    driver
+        .goto(app.url("/login"))
+        .await
+        .expect("the login page opens");
     field(driver, "Email")
         .await
         .send_keys(email)
         .await
-        .expect("type");
+        .expect("the email is typed");
     field(driver, "Password")
         .await
-        .send_keys(crate::support::PASSWORD)
+        .send_keys(PASSWORD)
         .await
-        .expect("type");
+        .expect("the password is typed");
     button(driver, "Sign in")
         .await
         .click()
         .await
-        .expect("click");
-    wait_for(driver, "//button[normalize-space(.)='Sign out']".to_owned()).await;
+        .expect("Sign in is clicked");
+    button(driver, "Sign out").await;
 }

@@ -1,11 +1,18 @@
-//! Browser tests: the real server driven through headless Chromium over
-//! WebDriver (chromedriver), finding controls by role, label and text the way
-//! QA scripts do. Skipped loudly when Chromium or chromedriver is missing;
-//! `KEYWARD_TEST_REQUIRE=browser` makes that a failure.
+//! Browser tests: the real server (on a fresh SQLite file) driven through
+//! headless Chromium over WebDriver, one browser per test. Controls are found
+//! by ARIA role, accessible name, label and visible text, the way QA scripts
+//! find them (DESIGN.md, "Names QA relies on").
+//!
+//! Needs Debian's `chromium` and `chromium-driver` packages (or
+//! `KEYWARD_CHROMIUM` / `KEYWARD_CHROMEDRIVER`); without them every test here
+//! skips loudly, and `KEYWARD_TEST_REQUIRE=browser` makes that a failure.
+//! A failing test leaves a screenshot in `target/tmp/screenshots/`.
 
 #[path = "../support/mod.rs"]
 mod support;
 
 mod api_keys;
+mod find;
 mod harness;
+mod page_health;
 mod sign_in;

@@ -1,102 +1,169 @@
+//! Signing in and out, and who gets where once signed in.
+
 use keyward::domain::role::Role;
 use thirtyfour::prelude::*;
 
-use crate::harness::{button, field, link, review_screenshot, sees, sign_in, with_browser};
+use crate::find::{alert, button, field, heading, link, main_content, status};
+use crate::harness::{review_screenshot, sign_in, with_browser};
+use crate::support::PASSWORD;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_system_administrator_signs_in_and_reaches_the_api_keys_page() {
-    with_browser(
-        "system_administrator_reaches_api_keys",
-        |driver, app| async move {
-            let org = app.create_org("Acme Aviation").await;
-            app.create_user(&org, Role::SystemAdministrator, "sam@acme.test")
-                .await;
-            driver.goto(app.url("/login")).await.expect("goto");
-            review_screenshot(&driver, "login").await;
-            sign_in(&driver, &app, "sam@acme.test").await;
-            link(&driver, "API Keys")
-                .await
-                .click()
-                .await
-                .expect("click");
-            button(&driver, "Set up API keys").await;
-            sees(&driver, "Set up API keys for Acme Aviation").await;
-            review_screenshot(&driver, "api-keys-setup").await;
-            let htmx: serde_json::Value = driver
-                .execute("return typeof window.htmx", vec![])
-                .await
-                .expect("js")
-                .json()
-                .clone();
-            assert_eq!(
-                htmx, "object",
-                "htmx loaded under the CSP with its SRI hash"
-            );
-        },
-    )
+    with_browser(|driver, app| async move {
+        let org = app.create_org("Acme Aviation").await;
+        let email = app
+            .create_user(&org, Role::SystemAdministrator, "sam@acme.test")
+            .await;
+
+        driver
+            .goto(app.url("/login"))
+            .await
+            .expect("the login page opens");
+        heading(&driver, 1, "Sign in to Keyward").await;
+        review_screenshot(&driver, "login").await;
+        field(&driver, "Email")
+            .await
+            .send_keys(&email)
+            .await
+            .expect("the email is typed");
+        field(&driver, "Password")
+            .await
+            .send_keys(PASSWORD)
+            .await
+            .expect("the password is typed");
+        button(&driver, "Sign in")
+            .await
+            .click()
+            .await
+            .expect("Sign in is clicked");
+
+        link(&driver, "API Keys")
+            .await
+            .click()
+            .await
+            .expect("the API Keys link is clicked");
+        heading(&driver, 1, "API Keys").await;
+        button(&driver, "Set up API keys").await;
+        review_screenshot(&driver, "api-keys-setup").await;
+    })
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_sees_the_access_denied_page() {
-    with_browser("member_access_denied", |driver, app| async move {
+    with_browser(|driver, app| async move {
         let org = app.create_org("Acme Aviation").await;
-        app.create_user(&org, Role::Member, "max@acme.test").await;
-        sign_in(&driver, &app, "max@acme.test").await;
+        let email = app.create_user(&org, Role::Member, "max@acme.test").await;
+        sign_in(&driver, &app, &email).await;
+        let nav_link = driver
+            .find_all(By::XPath("//nav//a[normalize-space(.)='API Keys']"))
+            .await
+            .expect("the navigation can be searched");
+        assert!(
+            nav_link.is_empty(),
+            "members are not offered the API Keys page"
+        );
+
         driver
             .goto(app.url("/backoffice/settings/api-keys"))
             .await
-            .expect("goto");
-        sees(&driver, "Access denied").await;
-        sees(&driver, "only for System Administrators").await;
+            .expect("the page answers");
+        heading(&driver, 1, "Access denied").await;
+        let text = main_content(&driver)
+            .await
+            .text()
+            .await
+            .expect("the page has text");
+        assert!(
+            text.contains("System Administrator"),
+            "the page names the role that may enter: {text}"
+        );
         review_screenshot(&driver, "access-denied").await;
     })
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_wrong_password_is_explained_and_the_email_kept() {
-    with_browser("wrong_password", |driver, app| async move {
-        driver.goto(app.url("/login")).await.expect("goto");
+async fn wrong_password_shows_the_error_beside_the_form() {
+    with_browser(|driver, app| async move {
+        let org = app.create_org("Acme Aviation").await;
+        let email = app
+            .create_user(&org, Role::SystemAdministrator, "sam@acme.test")
+            .await;
+
+        driver
+            .goto(app.url("/login"))
+            .await
+            .expect("the login page opens");
         field(&driver, "Email")
             .await
-            .send_keys("ada@acme.test")
+            .send_keys(&email)
             .await
-            .expect("type");
+            .expect("the email is typed");
         field(&driver, "Password")
             .await
-            .send_keys("wrong")
+            .send_keys("not the password")
             .await
-            .expect("type");
+            .expect("the password is typed");
         button(&driver, "Sign in")
             .await
             .click()
             .await
-            .expect("click");
-        sees(&driver, "That email and password do not match an account.").await;
-        let email = field(&driver, "Email").await.value().await.expect("value");
-        assert_eq!(email.as_deref(), Some("ada@acme.test"));
+            .expect("Sign in is clicked");
+
+        let message = alert(&driver).await.text().await.expect("the alert text");
+        assert!(
+            message.contains("That email and password do not match an account."),
+            "{message}"
+        );
+        let email_typed = field(&driver, "Email")
+            .await
+            .value()
+            .await
+            .expect("the email field's value");
+        assert_eq!(
+            email_typed.as_deref(),
+            Some(email.as_str()),
+            "the email is kept"
+        );
+        let password_typed = field(&driver, "Password")
+            .await
+            .value()
+            .await
+            .expect("the password field's value");
+        assert_eq!(
+            password_typed.as_deref(),
+            Some(""),
+            "the password is never sent back"
+        );
+        button(&driver, "Sign in").await;
     })
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signing_out_returns_to_the_login_page() {
-    with_browser("sign_out", |driver, app| async move {
+    with_browser(|driver, app| async move {
         let org = app.create_org("Acme Aviation").await;
-        app.create_user(&org, Role::Administrator, "ada@acme.test")
+        let email = app
+            .create_user(&org, Role::Administrator, "ada@acme.test")
             .await;
-        sign_in(&driver, &app, "ada@acme.test").await;
+        sign_in(&driver, &app, &email).await;
+
         button(&driver, "Sign out")
             .await
             .click()
             .await
-            .expect("click");
-        sees(&driver, "You have signed out.").await;
+            .expect("Sign out is clicked");
+        heading(&driver, 1, "Sign in to Keyward").await;
+        let notice = status(&driver).await.text().await.expect("the notice");
+        assert_eq!(notice, "You have signed out.");
+
         driver
-            .find(By::XPath("//h1[normalize-space(.)='Sign in to Keyward']"))
+            .goto(app.url("/backoffice"))
             .await
-            .expect("login page");
+            .expect("the backoffice answers");
+        heading(&driver, 1, "Sign in to Keyward").await;
     })
     .await;
 }
