@@ -202,3 +202,205 @@ async fn the_names_qa_relies_on_are_on_the_pages() {
     })
     .await;
 }
+
+/// A System Administrator of a set-up organization with one key, made
+/// through the same lifecycle code the page uses.
+async fn org_with_key(app: &crate::support::TestApp, key_name: &'static str) {
+    let org = app.create_org("Acme Aviation").await;
+    app.create_user(&org, Role::SystemAdministrator, "sam@acme.test")
+        .await;
+    let secret = app.secret.clone();
+    app.db
+        .transaction(move |conn| {
+            use keyward::domain::{
+                api_key::KeyName, audit::Actor, network::NetworkList, scope::ScopeSet,
+            };
+            keyward::lifecycle::bootstrap(conn, &org, &Actor::Cli, None)?;
+            let new = keyward::lifecycle::NewKey {
+                name: KeyName::parse(key_name)?,
+                expiry: None,
+                scopes: ScopeSet::full_access(),
+                networks: NetworkList::allow_all(),
+                allow_query_key: false,
+            };
+            keyward::lifecycle::create(conn, &secret, &org.id, &new, &Actor::Cli, None).map(drop)
+        })
+        .await
+        .expect("key created");
+}
+
+async fn wait_closed(driver: &WebDriver) {
+    for _ in 0..100 {
+        if driver
+            .find_all(By::XPath("//dialog[@open]"))
+            .await
+            .expect("find")
+            .is_empty()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the dialog did not close");
+}
+
+async fn wait_gone(driver: &WebDriver, xpath: &str) {
+    for _ in 0..100 {
+        if driver
+            .find_all(By::XPath(xpath))
+            .await
+            .expect("find")
+            .is_empty()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{xpath} is still there");
+}
+
+async fn choose_status(driver: &WebDriver, value: &str) {
+    let select = thirtyfour::components::SelectElement::new(&field(driver, "Status").await)
+        .await
+        .expect("a select");
+    select.select_by_value(value).await.expect("choose");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_edits_rotates_revokes_and_deletes_a_key() {
+    with_browser(|driver, app| async move {
+        org_with_key(&app, "Flight sync").await;
+        sign_in(&driver, &app, "sam@acme.test").await;
+        driver
+            .goto(app.url("/backoffice/settings/api-keys"))
+            .await
+            .expect("goto");
+
+        // Edit, with the warning that changes apply at once.
+        button_in(&driver, &key_row("Flight sync"), "Edit")
+            .await
+            .click()
+            .await
+            .expect("click");
+        dialog(&driver, "Edit API key").await;
+        sees(&driver, "Changes apply to the very next request").await;
+        let name = field(&driver, "Name").await;
+        name.clear().await.expect("clear");
+        name.send_keys("Flight sync v2").await.expect("type");
+        button_in(&driver, "//dialog", "Save")
+            .await
+            .click()
+            .await
+            .expect("click");
+        wait_closed(&driver).await;
+        assert!(row_text(&driver, "Flight sync v2").await.contains("Active"));
+
+        // Rotate: the new secret in the one-time dialog.
+        button_in(&driver, &key_row("Flight sync v2"), "Rotate")
+            .await
+            .click()
+            .await
+            .expect("click");
+        dialog(&driver, "Rotate API key").await;
+        button_in(&driver, "//dialog", "Rotate")
+            .await
+            .click()
+            .await
+            .expect("click");
+        dialog(&driver, "Your new API key").await;
+        let secret = driver
+            .find(By::Id("new-secret"))
+            .await
+            .expect("field")
+            .value()
+            .await
+            .expect("value");
+        assert!(secret.is_some_and(|s| s.starts_with("ask_") && s.len() == 68));
+        field(&driver, "I have copied this key")
+            .await
+            .click()
+            .await
+            .expect("tick");
+        button(&driver, "Done").await.click().await.expect("click");
+        wait_closed(&driver).await;
+
+        // The filter shows counts and updates the table and the URL in place.
+        choose_status(&driver, "disabled").await;
+        sees(&driver, "No disabled keys").await;
+        assert!(
+            driver
+                .current_url()
+                .await
+                .expect("url")
+                .as_str()
+                .contains("status=disabled")
+        );
+        choose_status(&driver, "active").await;
+
+        // Revoke, confirmed in a dialog that names the key.
+        button_in(&driver, &key_row("Flight sync v2"), "Revoke")
+            .await
+            .click()
+            .await
+            .expect("click");
+        let confirm = dialog(&driver, "Revoke API key").await;
+        assert!(
+            confirm
+                .text()
+                .await
+                .expect("text")
+                .contains("Flight sync v2")
+        );
+        sees(&driver, "cannot be undone").await;
+        review_screenshot(&driver, "revoke-dialog").await;
+        button_in(&driver, "//dialog", "Revoke")
+            .await
+            .click()
+            .await
+            .expect("click");
+        wait_closed(&driver).await;
+        wait_gone(&driver, &key_row("Flight sync v2")).await;
+        choose_status(&driver, "revoked").await;
+        let row = row_text(&driver, "Flight sync v2").await;
+        assert!(row.contains("Revoked"), "{row}");
+        assert!(
+            !row.contains("Rotate") && !row.contains("Edit"),
+            "a revoked key offers only Delete: {row}"
+        );
+        review_screenshot(&driver, "list-revoked").await;
+
+        // The detail page: settings, secrets, usage chart, history.
+        driver
+            .find(By::XPath(format!(
+                "{}//a[normalize-space(.)='Flight sync v2']",
+                key_row("Flight sync v2")
+            )))
+            .await
+            .expect("link")
+            .click()
+            .await
+            .expect("click");
+        sees(&driver, "Requests, last 30 days").await;
+        sees(&driver, "api key revoked").await;
+        review_screenshot(&driver, "detail").await;
+        driver.back().await.expect("back");
+
+        // Delete, confirmed.
+        choose_status(&driver, "revoked").await;
+        button_in(&driver, &key_row("Flight sync v2"), "Delete")
+            .await
+            .click()
+            .await
+            .expect("click");
+        dialog(&driver, "Delete API key").await;
+        review_screenshot(&driver, "delete-dialog").await;
+        button_in(&driver, "//dialog", "Delete")
+            .await
+            .click()
+            .await
+            .expect("click");
+        wait_closed(&driver).await;
+        sees(&driver, "No revoked keys").await;
+    })
+    .await;
+}

@@ -171,6 +171,8 @@ pub struct TestApp {
     pub port: u16,
     pub backend: Backend,
     pub db: Db,
+    /// The server's secret, for arranging keys the server can verify.
+    pub secret: ServerSecret,
     pub client: reqwest::Client,
     /// Last: the database must outlive the server's use of it.
     pub database: TestDatabase,
@@ -191,6 +193,7 @@ impl TestApp {
         let (url, database) = test_database(backend)?;
         let mut settings = test_settings(url);
         adjust(&mut settings);
+        let secret = settings.secret.clone();
         let application = Application::build(settings)
             .await
             .expect("the application starts");
@@ -202,6 +205,7 @@ impl TestApp {
             port,
             backend,
             db,
+            secret,
             client: new_client(),
             database,
         })
