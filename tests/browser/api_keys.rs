@@ -360,6 +360,9 @@ async fn an_administrator_edits_rotates_revokes_and_deletes_a_key() {
             .expect("click");
         wait_closed(&driver).await;
         wait_gone(&driver, &key_row("Flight sync v2")).await;
+        // The refreshed filter still says which status is shown.
+        let shown = field(&driver, "Status").await.value().await.expect("value");
+        assert_eq!(shown.as_deref(), Some("active"));
         choose_status(&driver, "revoked").await;
         let row = row_text(&driver, "Flight sync v2").await;
         assert!(row.contains("Revoked"), "{row}");
