@@ -311,6 +311,16 @@ pub fn count_by_status(
         .collect()
 }
 
+/// The key `id` of `org_id` while it can still change: not deleted, not revoked.
+#[diesel::dsl::auto_type(no_type_alias)]
+fn changeable_key<'a>(org_id: &'a str, id: &'a str) -> _ {
+    api_keys::table
+        .filter(api_keys::org_id.eq(org_id))
+        .filter(api_keys::id.eq(id))
+        .filter(api_keys::deleted_at.is_null())
+        .filter(api_keys::revoked_at.is_null())
+}
+
 /// Updates a live key's editable settings.
 pub fn update_settings(
     conn: &mut DbConnection,
@@ -320,19 +330,13 @@ pub fn update_settings(
     expires_at: Option<NaiveDateTime>,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    diesel::update(
-        api_keys::table
-            .filter(api_keys::org_id.eq(org_id))
-            .filter(api_keys::id.eq(id))
-            .filter(api_keys::deleted_at.is_null())
-            .filter(api_keys::revoked_at.is_null()),
-    )
-    .set((
-        api_keys::name.eq(name),
-        api_keys::expires_at.eq(expires_at),
-        api_keys::updated_at.eq(now),
-    ))
-    .execute(conn)
+    diesel::update(changeable_key(org_id, id))
+        .set((
+            api_keys::name.eq(name),
+            api_keys::expires_at.eq(expires_at),
+            api_keys::updated_at.eq(now),
+        ))
+        .execute(conn)
 }
 
 /// Enables or disables a live, unrevoked key; returns rows changed.
@@ -343,15 +347,9 @@ pub fn set_enabled(
     enabled: bool,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    diesel::update(
-        api_keys::table
-            .filter(api_keys::org_id.eq(org_id))
-            .filter(api_keys::id.eq(id))
-            .filter(api_keys::deleted_at.is_null())
-            .filter(api_keys::revoked_at.is_null()),
-    )
-    .set((api_keys::enabled.eq(enabled), api_keys::updated_at.eq(now)))
-    .execute(conn)
+    diesel::update(changeable_key(org_id, id))
+        .set((api_keys::enabled.eq(enabled), api_keys::updated_at.eq(now)))
+        .execute(conn)
 }
 
 /// Revokes a live key once; returns rows changed (0 if already revoked).
@@ -361,18 +359,12 @@ pub fn revoke(
     id: &str,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    diesel::update(
-        api_keys::table
-            .filter(api_keys::org_id.eq(org_id))
-            .filter(api_keys::id.eq(id))
-            .filter(api_keys::deleted_at.is_null())
-            .filter(api_keys::revoked_at.is_null()),
-    )
-    .set((
-        api_keys::revoked_at.eq(Some(now)),
-        api_keys::updated_at.eq(now),
-    ))
-    .execute(conn)
+    diesel::update(changeable_key(org_id, id))
+        .set((
+            api_keys::revoked_at.eq(Some(now)),
+            api_keys::updated_at.eq(now),
+        ))
+        .execute(conn)
 }
 
 /// Deletes a key: gone from lists and unusable; the row and its history stay

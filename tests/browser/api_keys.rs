@@ -35,24 +35,31 @@ async fn wait_until_gone(driver: &WebDriver, xpath: &str) {
     panic!("{xpath} is still there");
 }
 
+/// Signs a new organization's System Administrator in and sets the
+/// organization up for API keys through the page's button.
+async fn set_up_api_keys_as_system_administrator(
+    driver: &WebDriver,
+    app: &crate::support::TestApp,
+) {
+    let org = app.create_org("Acme Aviation").await;
+    app.create_user(&org, Role::SystemAdministrator, "sam@acme.test")
+        .await;
+    sign_in(driver, app, "sam@acme.test").await;
+    driver
+        .goto(app.url("/backoffice/settings/api-keys"))
+        .await
+        .expect("goto");
+    button(driver, "Set up API keys")
+        .await
+        .click()
+        .await
+        .expect("click");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_administrator_creates_a_key_copies_its_secret_and_toggles_it() {
     with_browser(|driver, app| async move {
-        let org = app.create_org("Acme Aviation").await;
-        app.create_user(&org, Role::SystemAdministrator, "sam@acme.test")
-            .await;
-        sign_in(&driver, &app, "sam@acme.test").await;
-        driver
-            .goto(app.url("/backoffice/settings/api-keys"))
-            .await
-            .expect("goto");
-
-        // Bootstrap.
-        button(&driver, "Set up API keys")
-            .await
-            .click()
-            .await
-            .expect("click");
+        set_up_api_keys_as_system_administrator(&driver, &app).await;
         sees(&driver, "No API keys yet").await;
 
         // Create with an error, then fixed.
@@ -162,19 +169,7 @@ async fn an_administrator_creates_a_key_copies_its_secret_and_toggles_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_names_qa_relies_on_are_on_the_pages() {
     with_browser(|driver, app| async move {
-        let org = app.create_org("Acme Aviation").await;
-        app.create_user(&org, Role::SystemAdministrator, "sam@acme.test")
-            .await;
-        sign_in(&driver, &app, "sam@acme.test").await;
-        driver
-            .goto(app.url("/backoffice/settings/api-keys"))
-            .await
-            .expect("goto");
-        button(&driver, "Set up API keys")
-            .await
-            .click()
-            .await
-            .expect("click");
+        set_up_api_keys_as_system_administrator(&driver, &app).await;
         for name in ["Create API Key", "Export CSV", "Sign out"] {
             button(&driver, name).await;
         }

@@ -13,8 +13,11 @@ use super::BASE;
 use super::list::{KeyRowPartial, rows_for};
 use crate::auth::client_ip;
 use crate::auth::guard::CurrentUser;
+use std::net::IpAddr;
+
 use crate::domain::ValidationError;
 use crate::domain::api_key::{Expiry, KeyName, KeyStatus};
+use crate::domain::audit::Actor;
 use crate::domain::network::NetworkList;
 use crate::domain::permissions::{Catalogue, Permission, PermissionGroup};
 use crate::domain::scope::{Action, ResourceFilter, Scope, ScopeSet};
@@ -23,6 +26,7 @@ use crate::error::AppError;
 use crate::lifecycle::{self, GracePeriod, KeyChanges, KeyDetail, NewKey, Rotation};
 use crate::startup::AppContext;
 use crate::store;
+use crate::store::DbConnection;
 use crate::web::forms::HtmlForm;
 use crate::web::htmx::HxRequest;
 use crate::web::{Layout, render, see_other};
@@ -695,6 +699,27 @@ pub async fn revoke_api_key_form(
     dialog_response!(hx, StatusCode::OK, confirm_dialog(layout, &detail, true))
 }
 
+/// `lifecycle::revoke` or `lifecycle::delete`.
+type ConfirmedStep =
+    fn(&mut DbConnection, &str, &str, &Actor, Option<IpAddr>) -> Result<KeyDetail, AppError>;
+
+/// A confirmed revoke or delete: the lifecycle step, then back to the list.
+async fn confirmed(
+    req: HttpRequest,
+    ctx: web::Data<AppContext>,
+    current: CurrentUser,
+    hx: HxRequest,
+    id: String,
+    step: ConfirmedStep,
+) -> Result<HttpResponse, AppError> {
+    let ip = client_ip::of_request(&req, &ctx.trusted_proxies);
+    let (actor, org_id) = (current.actor(), current.org.id.clone());
+    ctx.db
+        .transaction(move |conn| step(conn, &org_id, &id, &actor, Some(ip)))
+        .await?;
+    Ok(changed(hx))
+}
+
 /// `POST …/{id}/revoke`
 pub async fn revoke_api_key(
     req: HttpRequest,
@@ -703,12 +728,7 @@ pub async fn revoke_api_key(
     hx: HxRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let ip = client_ip::of_request(&req, &ctx.trusted_proxies);
-    let (actor, org_id, id) = (current.actor(), current.org.id.clone(), id.into_inner());
-    ctx.db
-        .transaction(move |conn| lifecycle::revoke(conn, &org_id, &id, &actor, Some(ip)))
-        .await?;
-    Ok(changed(hx))
+    confirmed(req, ctx, current, hx, id.into_inner(), lifecycle::revoke).await
 }
 
 /// `GET …/{id}/delete`
@@ -731,10 +751,5 @@ pub async fn delete_api_key(
     hx: HxRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let ip = client_ip::of_request(&req, &ctx.trusted_proxies);
-    let (actor, org_id, id) = (current.actor(), current.org.id.clone(), id.into_inner());
-    ctx.db
-        .transaction(move |conn| lifecycle::delete(conn, &org_id, &id, &actor, Some(ip)))
-        .await?;
-    Ok(changed(hx))
+    confirmed(req, ctx, current, hx, id.into_inner(), lifecycle::delete).await
 }

@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""Times the API keys list with 100 000 keys in one organization.
+
+Builds the release binary's database through Keyward's own CLI (organization,
+user, key set-up, one real key), then copies that key's rows 100 000 times
+with fresh ids straight into SQLite, starts `keyward serve`, signs in and
+times list requests: first page, a deep page, a search, each status filter.
+
+    cargo build --release && python3 bench/list_100k.py
+
+Prints the median of 5 requests per case, and its ratio to the first page.
+Loopback only; stops the server it started.
+"""
+import http.cookiejar
+import os
+import re
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BINARY = os.environ.get("KEYWARD_BIN", os.path.join(ROOT, "target", "release", "keyward"))
+KEYS = int(os.environ.get("KEYS", "100000"))
+PORT = int(os.environ.get("PORT", "18093"))
+PASSWORD = "correct horse battery staple"
+
+
+def run(*args, stdin=None):
+    return subprocess.run([BINARY, *args], input=stdin, capture_output=True, text=True, check=True)
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="keyward-bench-")
+    db = os.path.join(work, "keyward.db")
+    env_db = ["--database-url", db]
+    try:
+        run("orgs", "create", "--name", "Bench Air", "--slug", "bench", *env_db)
+        run("users", "create", "--email", "sam@bench.test", "--role", "system-administrator",
+            "--org", "bench", "--password-stdin", *env_db, stdin=PASSWORD + "\n")
+        run("orgs", "bootstrap-keys", "--org", "bench", *env_db)
+        run("keys", "create", "--org", "bench", "--name", "template", "--scope", "read:assets", *env_db)
+
+        started = time.time()
+        conn = sqlite3.connect(db)
+        key = conn.execute("SELECT * FROM api_keys").fetchone()
+        key_cols = [d[0] for d in conn.execute("SELECT * FROM api_keys").description]
+        secret = conn.execute("SELECT * FROM key_secrets").fetchone()
+        secret_cols = [d[0] for d in conn.execute("SELECT * FROM key_secrets").description]
+        statuses = ["active", "active", "active", "disabled", "revoked"]
+        with conn:
+            for i in range(KEYS):
+                row = dict(zip(key_cols, key))
+                row["id"] = str(uuid.uuid4())
+                row["name"] = f"Integration {i:06d}"
+                row["created_at"] = f"2026-{1 + i % 11:02d}-{1 + i % 28:02d} {i % 24:02d}:{i % 60:02d}:00"
+                row["enabled"] = 0 if statuses[i % 5] == "disabled" else 1
+                row["revoked_at"] = row["created_at"] if statuses[i % 5] == "revoked" else None
+                conn.execute(f"INSERT INTO api_keys ({','.join(key_cols)}) VALUES ({','.join('?' * len(key_cols))})",
+                             [row[c] for c in key_cols])
+                srow = dict(zip(secret_cols, secret))
+                srow.update(id=str(uuid.uuid4()), api_key_id=row["id"], key_id=uuid.uuid4().hex[:12])
+                conn.execute(f"INSERT INTO key_secrets ({','.join(secret_cols)}) VALUES ({','.join('?' * len(secret_cols))})",
+                             [srow[c] for c in secret_cols])
+                conn.execute("INSERT INTO key_scopes (api_key_id, action, resource, position) VALUES (?, 'read', 'assets', 0)", [row["id"]])
+                conn.execute("INSERT INTO key_networks (api_key_id, cidr, position) VALUES (?, '0.0.0.0/0', 0)", [row["id"]])
+        conn.execute("ANALYZE")
+        conn.close()
+        print(f"seeded {KEYS} keys in {time.time() - started:.1f}s")
+
+        server = subprocess.Popen([BINARY, "serve", "--bind", f"127.0.0.1:{PORT}", "--insecure-cookies", *env_db],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  env={**os.environ, "KEYWARD_LOG": "warn"})
+        try:
+            base = f"http://127.0.0.1:{PORT}"
+            for _ in range(100):
+                try:
+                    urllib.request.urlopen(base + "/healthz")
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            jar = http.cookiejar.CookieJar()
+            opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+            page = opener.open(base + "/login").read().decode()
+            token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+            form = urllib.parse.urlencode({"csrf_token": token, "email": "sam@bench.test", "password": PASSWORD}).encode()
+            opener.open(urllib.request.Request(base + "/login", data=form, headers={"Origin": base}))
+
+            cases = [
+                ("first page (active)", "/backoffice/settings/api-keys"),
+                ("page 2000 (active)", "/backoffice/settings/api-keys?page=2000"),
+                ("all statuses, last page", f"/backoffice/settings/api-keys?status=all&page={KEYS // 25}"),
+                ("revoked", "/backoffice/settings/api-keys?status=revoked"),
+                ("search by name", "/backoffice/settings/api-keys?q=Integration%2009999&status=all"),
+                ("htmx table fragment", "/backoffice/settings/api-keys?status=all"),
+            ]
+            results = []
+            for label, path in cases:
+                headers = {"HX-Request": "true"} if "fragment" in label else {}
+                timings = []
+                for _ in range(5):
+                    started = time.perf_counter()
+                    body = opener.open(urllib.request.Request(base + path, headers=headers)).read()
+                    timings.append((time.perf_counter() - started) * 1000)
+                    assert b"API keys" in body or b"keys-table" in body, body[:200]
+                results.append((label, statistics.median(timings)))
+            first = results[0][1]
+            print(f"{'case':32} {'median ms':>10} {'ratio':>7}")
+            for label, ms in results:
+                print(f"{label:32} {ms:10.1f} {ms / first:7.2f}")
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
