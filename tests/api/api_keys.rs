@@ -712,3 +712,26 @@ async fn catalogue_permissions_become_the_keys_scopes(app: TestApp) {
     assert!(edit.contains("value=\"read:assets\" checked"));
     assert!(edit.contains("value=\"flights/sync\""));
 }
+
+on_both_backends!(a_double_submitted_create_makes_one_key);
+
+async fn a_double_submitted_create_makes_one_key(app: TestApp) {
+    ready(&app).await;
+    let token = csrf(&app).await;
+    let form = [
+        ("csrf_token", token.as_str()),
+        ("name", "Flight sync"),
+        ("networks", "0.0.0.0/0"),
+    ];
+    let (first, second) = tokio::join!(
+        app.post_form(&app.client, BASE, &form),
+        app.post_form(&app.client, BASE, &form)
+    );
+    let mut statuses = [first.status().as_u16(), second.status().as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 422]);
+    let count: i64 = app
+        .query(|conn| Ok(api_keys::table.count().get_result(conn)?))
+        .await;
+    assert_eq!(count, 1);
+}

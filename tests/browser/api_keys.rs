@@ -402,3 +402,68 @@ async fn an_administrator_edits_rotates_revokes_and_deletes_a_key() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_status_filter_shows_only_its_keys() {
+    with_browser(|driver, app| async move {
+        let secret = app.secret.clone();
+        let accounts = app
+            .db
+            .transaction(move |conn| keyward::provisioning::seed_demo(conn, &secret))
+            .await
+            .expect("demo seeded");
+        let admin = accounts
+            .iter()
+            .find(|a| a.role == Role::SystemAdministrator)
+            .expect("a System Administrator");
+        driver.goto(app.url("/login")).await.expect("login page");
+        field(&driver, "Email")
+            .await
+            .send_keys(&admin.email)
+            .await
+            .expect("type");
+        field(&driver, "Password")
+            .await
+            .send_keys(admin.password.expose())
+            .await
+            .expect("type");
+        button(&driver, "Sign in")
+            .await
+            .click()
+            .await
+            .expect("click");
+        driver
+            .goto(app.url("/backoffice/settings/api-keys"))
+            .await
+            .expect("goto");
+        for (value, label, expected_rows) in [
+            ("active", "Active", 3),
+            ("disabled", "Disabled", 1),
+            ("expired", "Expired", 1),
+            ("revoked", "Revoked", 1),
+            ("all", "", 6),
+        ] {
+            choose_status(&driver, value).await;
+            let rows_xpath = "//table[@aria-label='API keys']/tbody/tr";
+            let mut rows = Vec::new();
+            for _ in 0..100 {
+                rows = driver.find_all(By::XPath(rows_xpath)).await.expect("rows");
+                let url = driver.current_url().await.expect("url");
+                if rows.len() == expected_rows && url.as_str().contains(&format!("status={value}"))
+                {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            assert_eq!(rows.len(), expected_rows, "{value}");
+            if !label.is_empty() {
+                for row in rows {
+                    let text = row.text().await.expect("text");
+                    assert!(text.contains(label), "{value}: {text}");
+                }
+            }
+            review_screenshot(&driver, &format!("list-{value}")).await;
+        }
+    })
+    .await;
+}
