@@ -270,7 +270,8 @@ fn filtered<'a>(
     query
 }
 
-/// One page of keys, newest first, and how many match in all.
+/// One page of keys, newest first. The page is found on the listing index
+/// alone (ids only), then just its rows are read, so deep pages stay cheap.
 pub fn list(
     conn: &mut DbConnection,
     org_id: &str,
@@ -278,15 +279,18 @@ pub fn list(
     now: NaiveDateTime,
     page: i64,
     per_page: i64,
-) -> QueryResult<(Vec<ApiKey>, i64)> {
-    let total = filtered(org_id, filter, now).count().get_result(conn)?;
-    let keys = filtered(org_id, filter, now)
+) -> QueryResult<Vec<ApiKey>> {
+    let ids: Vec<String> = filtered(org_id, filter, now)
         .order((api_keys::created_at.desc(), api_keys::id.desc()))
         .limit(per_page)
         .offset((page.max(1) - 1) * per_page)
-        .select(ApiKey::as_select())
+        .select(api_keys::id)
         .load(conn)?;
-    Ok((keys, total))
+    api_keys::table
+        .filter(api_keys::id.eq_any(&ids))
+        .order((api_keys::created_at.desc(), api_keys::id.desc()))
+        .select(ApiKey::as_select())
+        .load(conn)
 }
 
 /// How many keys match the search in each status (for the filter's counts).

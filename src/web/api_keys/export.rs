@@ -58,7 +58,7 @@ pub async fn export_api_keys(
             out.write_record(header).map_err(AppError::unexpected)?;
             let mut page = 1;
             loop {
-                let (keys, total) = api_keys::list(conn, &org_id, &filter, now, page, CHUNK)?;
+                let keys = api_keys::list(conn, &org_id, &filter, now, page, CHUNK)?;
                 let count = keys.len() as i64;
                 for detail in lifecycle::details(conn, keys)? {
                     let key = &detail.key;
@@ -89,7 +89,7 @@ pub async fn export_api_keys(
                     out.write_record(record.iter().map(|v| neutralise(v)))
                         .map_err(AppError::unexpected)?;
                 }
-                if count < CHUNK || page * CHUNK >= total {
+                if count < CHUNK {
                     break;
                 }
                 page += 1;

@@ -184,19 +184,27 @@ pub async fn list_page(
     let page = query.page.unwrap_or(1).clamp(1, 1_000_000);
     let org_id = current.org.id.clone();
     let list_filter = filter.clone();
-    let (rows, total, counts) = ctx
+    let (rows, counts) = ctx
         .db
         .run(move |conn| {
             let now = store::now();
-            let (keys, total) = api_keys::list(conn, &org_id, &list_filter, now, page, PER_PAGE)?;
+            let keys = api_keys::list(conn, &org_id, &list_filter, now, page, PER_PAGE)?;
             let details = lifecycle::details(conn, keys)?;
             let rows = rows_for(conn, &details, now)?;
             let counts =
                 api_keys::count_by_status(conn, &org_id, list_filter.query.as_deref(), now)?;
-            Ok::<_, AppError>((rows, total, counts))
+            Ok::<_, AppError>((rows, counts))
         })
         .await?;
     let all: i64 = counts.iter().map(|(_, n)| n).sum();
+    // Every key has exactly one status, so the counts give the total too.
+    let total = match filter.status {
+        Some(status) => counts
+            .iter()
+            .find(|(s, _)| *s == status)
+            .map_or(0, |(_, n)| *n),
+        None => all,
+    };
     let mut status_options: Vec<StatusOption> = counts
         .iter()
         .map(|(status, count)| StatusOption {
