@@ -47,12 +47,7 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
     /// SQLite file path, sqlite://PATH, or postgres://USER@HOST/DB.
-    #[arg(
-        long,
-        env = "KEYWARD_DATABASE_URL",
-        default_value = "keyward.db",
-        global = true
-    )]
+    #[arg(long, env = "KEYWARD_DATABASE_URL", default_value = "keyward.db", global = true)]
     pub database_url: String,
 
     /// File holding the base64 server secret; defaults to `<database>.secret`
@@ -66,21 +61,11 @@ pub struct DatabaseArgs {
     pub pool_size: u32,
 
     /// Seconds a request waits for a database connection before answering 503.
-    #[arg(
-        long,
-        env = "KEYWARD_DATABASE_TIMEOUT",
-        default_value_t = 5,
-        global = true
-    )]
+    #[arg(long, env = "KEYWARD_DATABASE_TIMEOUT", default_value_t = 5, global = true)]
     pub database_timeout: u64,
 
     /// Attempts to reach the database at start before giving up.
-    #[arg(
-        long,
-        env = "KEYWARD_DATABASE_CONNECT_ATTEMPTS",
-        default_value_t = 5,
-        global = true
-    )]
+    #[arg(long, env = "KEYWARD_DATABASE_CONNECT_ATTEMPTS", default_value_t = 5, global = true)]
     pub database_connect_attempts: u32,
 }
 

@@ -6,9 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use crate::auth::password::hash_blocking;
-use crate::cli::{
-    BootstrapKeysArgs, CreateKeyArgs, CreateOrgArgs, CreateUserArgs, DatabaseArgs, ServeArgs,
-};
+use crate::cli::{BootstrapKeysArgs, CreateKeyArgs, CreateOrgArgs, CreateUserArgs, DatabaseArgs, ServeArgs};
 use crate::config::{DatabaseSettings, DatabaseUrl, SecretSource, ServerSecret, Settings};
 use crate::domain::api_key::{Expiry, KeyName};
 use crate::domain::audit::Actor;
@@ -42,8 +40,7 @@ pub async fn serve(args: ServeArgs, database: DatabaseArgs) -> CommandResult {
     let database = database_settings(&database)?;
     let env_secret = std::env::var("KEYWARD_SECRET").ok();
     let (secret, source) =
-        ServerSecret::load(env_secret.as_deref(), secret_file.as_deref(), &database.url)
-            .map_err(|e| e.to_string())?;
+        ServerSecret::load(env_secret.as_deref(), secret_file.as_deref(), &database.url).map_err(|e| e.to_string())?;
     match &source {
         SecretSource::Environment => tracing::info!("server secret from KEYWARD_SECRET"),
         SecretSource::File(path) => {
@@ -56,12 +53,8 @@ pub async fn serve(args: ServeArgs, database: DatabaseArgs) -> CommandResult {
     }
     let catalogue = match &args.permissions {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                format!(
-                    "cannot read the permission catalogue {}: {e}",
-                    path.display()
-                )
-            })?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read the permission catalogue {}: {e}", path.display()))?;
             Catalogue::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?
         }
         None => Catalogue::default_catalogue(),
@@ -78,9 +71,7 @@ pub async fn serve(args: ServeArgs, database: DatabaseArgs) -> CommandResult {
     };
     let database_label = settings.database.url.to_string();
     let settings_secret = settings.secret.clone();
-    let application = Application::build(settings)
-        .await
-        .map_err(|e| e.to_string())?;
+    let application = Application::build(settings).await.map_err(|e| e.to_string())?;
     let base_url = base_url(args.bind, application.port());
 
     if args.demo {
@@ -119,10 +110,7 @@ pub async fn serve(args: ServeArgs, database: DatabaseArgs) -> CommandResult {
         println!("  {base_url}/setup?token={token}");
     }
     tracing::info!(address = %base_url, database = %database_label, "Keyward is listening");
-    application
-        .run_until_stopped()
-        .await
-        .map_err(|e| e.to_string())
+    application.run_until_stopped().await.map_err(|e| e.to_string())
 }
 
 fn base_url(bind: std::net::SocketAddr, port: u16) -> String {
@@ -140,9 +128,7 @@ fn base_url(bind: std::net::SocketAddr, port: u16) -> String {
 /// Opens the database and applies migrations, for the one-shot commands.
 async fn open(database: &DatabaseArgs) -> Result<DbConnection, String> {
     let settings = database_settings(database)?;
-    let pool = connect_database(&settings)
-        .await
-        .map_err(|e| e.to_string())?;
+    let pool = connect_database(&settings).await.map_err(|e| e.to_string())?;
     migrate(&pool).await.map_err(|e| e.to_string())?;
     store::establish(&settings.url).map_err(|e| e.to_string())
 }
@@ -150,14 +136,9 @@ async fn open(database: &DatabaseArgs) -> Result<DbConnection, String> {
 /// `keyward migrate`
 pub async fn migrate_only(database: DatabaseArgs) -> CommandResult {
     let settings = database_settings(&database)?;
-    let pool = connect_database(&settings)
-        .await
-        .map_err(|e| e.to_string())?;
+    let pool = connect_database(&settings).await.map_err(|e| e.to_string())?;
     let applied = migrate(&pool).await.map_err(|e| e.to_string())?;
-    println!(
-        "{} migration(s) applied; the database is up to date.",
-        applied.len()
-    );
+    println!("{} migration(s) applied; the database is up to date.", applied.len());
     Ok(())
 }
 
@@ -186,14 +167,8 @@ pub async fn create_user(args: CreateUserArgs, database: DatabaseArgs) -> Comman
         .role
         .parse()
         .map_err(|e: crate::domain::ValidationError| e.to_string())?;
-    let default_name = email
-        .as_str()
-        .split('@')
-        .next()
-        .unwrap_or_default()
-        .to_owned();
-    let display_name = DisplayName::parse(args.name.as_deref().unwrap_or(&default_name))
-        .map_err(|e| e.to_string())?;
+    let default_name = email.as_str().split('@').next().unwrap_or_default().to_owned();
+    let display_name = DisplayName::parse(args.name.as_deref().unwrap_or(&default_name)).map_err(|e| e.to_string())?;
     let (password, generated) = if args.password_stdin {
         let mut line = String::new();
         std::io::stdin()
@@ -221,16 +196,7 @@ pub async fn create_user(args: CreateUserArgs, database: DatabaseArgs) -> Comman
     };
     let hash = hash_blocking(password.expose()).map_err(|e| format!("{e:?}"))?;
     store::write_transaction(&mut conn, |conn| {
-        provisioning::create_user(
-            conn,
-            &org,
-            &email,
-            &display_name,
-            role,
-            &hash,
-            &Actor::Cli,
-            None,
-        )
+        provisioning::create_user(conn, &org, &email, &display_name, role, &hash, &Actor::Cli, None)
     })
     .map_err(|e: AppError| e.to_string())?;
     println!("Created {} ({}) in {}.", email, role.label(), org.slug);
@@ -240,34 +206,22 @@ pub async fn create_user(args: CreateUserArgs, database: DatabaseArgs) -> Comman
     Ok(())
 }
 
-fn org_by_slug(
-    conn: &mut DbConnection,
-    slug: &str,
-) -> Result<crate::store::organizations::Organization, String> {
+fn org_by_slug(conn: &mut DbConnection, slug: &str) -> Result<crate::store::organizations::Organization, String> {
     organizations::find_by_slug(conn, slug)
         .map_err(|e| e.to_string())?
-        .ok_or_else(|| {
-            format!(
-                "no organization with the slug \"{slug}\"; create one with `keyward orgs create`"
-            )
-        })
+        .ok_or_else(|| format!("no organization with the slug \"{slug}\"; create one with `keyward orgs create`"))
 }
 
 /// `keyward orgs bootstrap-keys`
 pub async fn bootstrap_keys(args: BootstrapKeysArgs, database: DatabaseArgs) -> CommandResult {
     let mut conn = open(&database).await?;
     let org = org_by_slug(&mut conn, &args.org)?;
-    let done = store::write_transaction(&mut conn, |conn| {
-        lifecycle::bootstrap(conn, &org, &Actor::Cli, None)
-    })
-    .map_err(|e: AppError| e.to_string())?;
+    let done = store::write_transaction(&mut conn, |conn| lifecycle::bootstrap(conn, &org, &Actor::Cli, None))
+        .map_err(|e: AppError| e.to_string())?;
     if done {
         println!("API keys are set up for {}.", org.slug);
     } else {
-        println!(
-            "API keys were already set up for {}; nothing changed.",
-            org.slug
-        );
+        println!("API keys were already set up for {}; nothing changed.", org.slug);
     }
     Ok(())
 }
@@ -291,17 +245,12 @@ pub async fn create_key(args: CreateKeyArgs, database: DatabaseArgs) -> CommandR
     let networks = if args.networks.is_empty() {
         NetworkList::allow_all()
     } else {
-        NetworkList::parse_lines(&args.networks.join("\n"))
-            .map_err(|e| format!("--network: {e}"))?
+        NetworkList::parse_lines(&args.networks.join("\n")).map_err(|e| format!("--network: {e}"))?
     };
     let env_secret = std::env::var("KEYWARD_SECRET").ok();
     let settings = database_settings(&database)?;
-    let (secret, _) = ServerSecret::load(
-        env_secret.as_deref(),
-        database.secret_file.as_deref(),
-        &settings.url,
-    )
-    .map_err(|e| e.to_string())?;
+    let (secret, _) = ServerSecret::load(env_secret.as_deref(), database.secret_file.as_deref(), &settings.url)
+        .map_err(|e| e.to_string())?;
     let mut conn = open(&database).await?;
     let org = org_by_slug(&mut conn, &args.org)?;
     let new = NewKey {
@@ -315,10 +264,9 @@ pub async fn create_key(args: CreateKeyArgs, database: DatabaseArgs) -> CommandR
         lifecycle::create(conn, &secret, &org.id, &new, &Actor::Cli, None)
     })
     .map_err(|e: AppError| match e {
-        AppError::Conflict(message) if message.contains("not set up") => format!(
-            "{message} (or run `keyward orgs bootstrap-keys --org {}`)",
-            org.slug
-        ),
+        AppError::Conflict(message) if message.contains("not set up") => {
+            format!("{message} (or run `keyward orgs bootstrap-keys --org {}`)", org.slug)
+        }
         other => other.to_string(),
     })?;
     eprintln!(

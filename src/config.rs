@@ -52,9 +52,7 @@ pub struct DatabaseUrl {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DatabaseUrlError {
-    #[error(
-        "the database URL is empty: give a SQLite file path, sqlite://PATH or postgres://USER@HOST/DB"
-    )]
+    #[error("the database URL is empty: give a SQLite file path, sqlite://PATH or postgres://USER@HOST/DB")]
     Empty,
     #[error(
         "unsupported database URL scheme \"{0}\": use a SQLite file path, sqlite://PATH, or postgres://USER@HOST/DB"
@@ -146,20 +144,11 @@ pub enum SecretError {
     )]
     TooShort(usize),
     #[error("cannot read the server secret file {path}: {source}")]
-    Unreadable {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Unreadable { path: PathBuf, source: std::io::Error },
     #[error("the server secret file {path} is not valid base64: {source}")]
-    FileNotBase64 {
-        path: PathBuf,
-        source: base64::DecodeError,
-    },
+    FileNotBase64 { path: PathBuf, source: base64::DecodeError },
     #[error("cannot create the server secret file {path}: {source}")]
-    Uncreatable {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Uncreatable { path: PathBuf, source: std::io::Error },
     #[error(
         "with PostgreSQL the server secret must be given (KEYWARD_SECRET or --secret-file) and shared by every instance"
     )]
@@ -215,10 +204,7 @@ impl ServerSecret {
                 })?;
                 Ok((Self::from_bytes(bytes)?, SecretSource::File(path)))
             }
-            Err(error)
-                if error.kind() == std::io::ErrorKind::NotFound
-                    && database.sqlite_path().is_some() =>
-            {
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound && database.sqlite_path().is_some() => {
                 let secret = Self::generate();
                 write_new_secret_file(&path, &secret)?;
                 Ok((secret, SecretSource::Created(path)))
@@ -230,8 +216,7 @@ impl ServerSecret {
     /// HMAC-SHA-256 of `parts` under the server secret: the one way keys are
     /// derived from it.
     pub fn derive(&self, parts: &[&[u8]]) -> [u8; 32] {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0)
-            .expect("HMAC accepts keys of any length");
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0).expect("HMAC accepts keys of any length");
         for part in parts {
             mac.update(part);
         }
@@ -240,8 +225,7 @@ impl ServerSecret {
 
     /// The 64-byte key that signs and encrypts cookies.
     pub fn cookie_key(&self) -> actix_web::cookie::Key {
-        let mut mac = <Hmac<Sha512> as KeyInit>::new_from_slice(&self.0)
-            .expect("HMAC accepts keys of any length");
+        let mut mac = <Hmac<Sha512> as KeyInit>::new_from_slice(&self.0).expect("HMAC accepts keys of any length");
         mac.update(b"keyward cookie key v1");
         let bytes: [u8; 64] = mac.finalize().into_bytes().into();
         actix_web::cookie::Key::from(&bytes)
@@ -311,10 +295,7 @@ mod tests {
         );
         let sqlite = DatabaseUrl::parse("sqlite://data/k.db").expect("valid");
         assert_eq!(sqlite.sqlite_path(), Some(Path::new("data/k.db")));
-        assert_eq!(
-            DatabaseUrl::parse("k.db").map(|u| u.backend()),
-            Ok(Backend::Sqlite)
-        );
+        assert_eq!(DatabaseUrl::parse("k.db").map(|u| u.backend()), Ok(Backend::Sqlite));
         assert_eq!(
             DatabaseUrl::parse("mysql://localhost/db"),
             Err(DatabaseUrlError::UnknownScheme("mysql".into()))
@@ -337,8 +318,7 @@ mod tests {
     #[test]
     fn the_secret_file_is_created_once_with_owner_only_permissions() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let db =
-            DatabaseUrl::parse(dir.path().join("k.db").to_str().expect("utf-8")).expect("valid");
+        let db = DatabaseUrl::parse(dir.path().join("k.db").to_str().expect("utf-8")).expect("valid");
         let (first, source) = ServerSecret::load(None, None, &db).expect("created");
         assert!(matches!(source, SecretSource::Created(_)));
         let (second, source) = ServerSecret::load(None, None, &db).expect("read back");
@@ -366,9 +346,6 @@ mod tests {
 
     #[test]
     fn secrets_never_print() {
-        assert_eq!(
-            format!("{:?}", ServerSecret::generate()),
-            "ServerSecret(<redacted>)"
-        );
+        assert_eq!(format!("{:?}", ServerSecret::generate()), "ServerSecret(<redacted>)");
     }
 }

@@ -87,11 +87,7 @@ pub fn details(conn: &mut DbConnection, keys: Vec<ApiKey>) -> Result<Vec<KeyDeta
             Ok(KeyDetail {
                 scopes: ScopeSet::new(key_scopes).map_err(AppError::unexpected)?,
                 networks: NetworkList::new(key_networks).map_err(AppError::unexpected)?,
-                secrets: secrets
-                    .iter()
-                    .filter(|s| s.api_key_id == key.id)
-                    .cloned()
-                    .collect(),
+                secrets: secrets.iter().filter(|s| s.api_key_id == key.id).cloned().collect(),
                 key,
             })
         })
@@ -107,10 +103,7 @@ pub fn detail(conn: &mut DbConnection, org_id: &str, id: &str) -> Result<KeyDeta
 /// The organization's signing key, once it is set up for API keys.
 pub fn signing_key(secret: &ServerSecret, org: &Organization) -> Result<OrgSigningKey, AppError> {
     let salt = org.key_salt.as_deref().ok_or_else(|| {
-        AppError::Conflict(
-            "API keys are not set up for this organization yet: use \"Set up API keys\" first."
-                .into(),
-        )
+        AppError::Conflict("API keys are not set up for this organization yet: use \"Set up API keys\" first.".into())
     })?;
     Ok(OrgSigningKey::derive(secret, &org.id, salt))
 }
@@ -322,17 +315,8 @@ pub fn set_enabled(
     } else {
         AuditAction::ApiKeyDisabled
     };
-    let details =
-        json!({ "before": { "enabled": before.key.enabled }, "after": { "enabled": enabled } });
-    audit::record(
-        conn,
-        Some(org_id),
-        actor,
-        action,
-        Some(&after.target()),
-        details,
-        ip,
-    )?;
+    let details = json!({ "before": { "enabled": before.key.enabled }, "after": { "enabled": enabled } });
+    audit::record(conn, Some(org_id), actor, action, Some(&after.target()), details, ip)?;
     Ok(after)
 }
 
@@ -372,14 +356,9 @@ impl GracePeriod {
     }
 
     pub fn parse(raw: &str) -> Result<Self, crate::domain::ValidationError> {
-        Self::ALL
-            .into_iter()
-            .find(|g| g.as_str() == raw.trim())
-            .ok_or_else(|| {
-                crate::domain::ValidationError::new(
-                    "Choose when the old secret stops working: now, 1h, 24h or 7d.",
-                )
-            })
+        Self::ALL.into_iter().find(|g| g.as_str() == raw.trim()).ok_or_else(|| {
+            crate::domain::ValidationError::new("Choose when the old secret stops working: now, 1h, 24h or 7d.")
+        })
     }
 
     pub fn duration(self) -> TimeDelta {
@@ -459,7 +438,8 @@ pub fn revoke(
     ensure_not_revoked(&before, "revoked again")?;
     api_keys::revoke(conn, org_id, id, store::now())?;
     let after = detail(conn, org_id, id)?;
-    let details = json!({ "before": { "status": before.key.status(store::now()).as_str() }, "after": { "status": "revoked" } });
+    let details =
+        json!({ "before": { "status": before.key.status(store::now()).as_str() }, "after": { "status": "revoked" } });
     audit::record(
         conn,
         Some(org_id),

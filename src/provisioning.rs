@@ -117,9 +117,7 @@ pub fn issue_setup_token(conn: &mut DbConnection) -> Result<Option<String>, AppE
     if users::count(conn)? > 0 {
         return Ok(None);
     }
-    let token = crate::domain::user::NewPassword::generate()
-        .expose()
-        .to_owned()
+    let token = crate::domain::user::NewPassword::generate().expose().to_owned()
         + crate::domain::user::NewPassword::generate().expose();
     users::insert_setup_token(conn, &crate::web::setup::token_digest(&token), store::now())?;
     Ok(Some(token))
@@ -138,10 +136,7 @@ pub struct DemoAccount {
 /// Seeds (or refreshes) the demo organization: one user per role, each with a
 /// new random password, so `serve --demo` always prints working credentials,
 /// and keys in every status.
-pub fn seed_demo(
-    conn: &mut DbConnection,
-    secret: &ServerSecret,
-) -> Result<Vec<DemoAccount>, AppError> {
+pub fn seed_demo(conn: &mut DbConnection, secret: &ServerSecret) -> Result<Vec<DemoAccount>, AppError> {
     let actor = Actor::System;
     let org = match organizations::find_by_slug(conn, DEMO_ORG_SLUG)? {
         Some(org) => org,
@@ -178,11 +173,7 @@ pub fn seed_demo(
 }
 
 /// Keys in every status, with varied scopes and networks.
-fn seed_demo_keys(
-    conn: &mut DbConnection,
-    secret: &ServerSecret,
-    org: &Organization,
-) -> Result<(), AppError> {
+fn seed_demo_keys(conn: &mut DbConnection, secret: &ServerSecret, org: &Organization) -> Result<(), AppError> {
     use crate::domain::api_key::{Expiry, KeyName};
     use crate::domain::network::NetworkList;
     use crate::domain::scope::{Scope, ScopeSet};
@@ -193,10 +184,7 @@ fn seed_demo_keys(
     let now = chrono::Utc::now();
     let scopes = |pairs: &[&str]| -> Result<ScopeSet, AppError> {
         Ok(ScopeSet::new(
-            pairs
-                .iter()
-                .map(|p| Scope::parse_pair(p))
-                .collect::<Result<_, _>>()?,
+            pairs.iter().map(|p| Scope::parse_pair(p)).collect::<Result<_, _>>()?,
         )?)
     };
     let demo = [
@@ -235,13 +223,7 @@ fn seed_demo_keys(
             Some(30),
             DemoFate::Expired,
         ),
-        DemoKey::new(
-            "Leaked test key",
-            &["*:*"],
-            "0.0.0.0/0",
-            None,
-            DemoFate::Revoked,
-        ),
+        DemoKey::new("Leaked test key", &["*:*"], "0.0.0.0/0", None, DemoFate::Revoked),
     ];
     for DemoKey {
         name,
@@ -266,9 +248,7 @@ fn seed_demo_keys(
         let id = created.key.id.as_str();
         match fate {
             DemoFate::Active => {}
-            DemoFate::Disabled => drop(lifecycle::set_enabled(
-                conn, &org.id, id, false, &actor, None,
-            )?),
+            DemoFate::Disabled => drop(lifecycle::set_enabled(conn, &org.id, id, false, &actor, None)?),
             DemoFate::Expired => {
                 let past = store::now() - chrono::TimeDelta::days(2);
                 api_keys::set_expiry(conn, id, Some(past), store::now())?;

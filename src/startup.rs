@@ -148,10 +148,7 @@ impl Application {
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .route("/healthz", web::get().to(crate::web::health::healthz))
                 .route("/readyz", web::get().to(crate::web::health::readyz))
-                .route(
-                    "/static/{path:.*}",
-                    web::get().to(crate::web::assets::serve_static),
-                )
+                .route("/static/{path:.*}", web::get().to(crate::web::assets::serve_static))
                 .configure(|cfg| crate::web::routes(cfg, &ctx))
         })
         .listen(listener)
@@ -192,10 +189,7 @@ fn spawn_housekeeping(db: Db) {
                 .run(|conn| {
                     let now = store::now();
                     let sessions = sessions::delete_expired(conn, now)?;
-                    let failures = users::delete_sign_in_failures_before(
-                        conn,
-                        now - crate::auth::throttle::WINDOW,
-                    )?;
+                    let failures = users::delete_sign_in_failures_before(conn, now - crate::auth::throttle::WINDOW)?;
                     Ok::<_, AppError>((sessions, failures))
                 })
                 .await;

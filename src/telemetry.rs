@@ -37,10 +37,7 @@ pub fn redacted_target(path: &str, query: &str) -> String {
         .split('&')
         .map(|pair| {
             let name = pair.split('=').next().unwrap_or_default();
-            let decoded = name
-                .replace("%5F", "_")
-                .replace("%5f", "_")
-                .to_ascii_lowercase();
+            let decoded = name.replace("%5F", "_").replace("%5f", "_").to_ascii_lowercase();
             if SECRET_PARAMETERS.contains(&decoded.as_str()) {
                 format!("{name}=[redacted]")
             } else {
@@ -59,9 +56,7 @@ pub struct RequestSpan;
 
 impl RootSpanBuilder for RequestSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
-        request
-            .extensions_mut()
-            .insert(RequestStart(Instant::now()));
+        request.extensions_mut().insert(RequestStart(Instant::now()));
         let request_id = request.extensions().get::<RequestId>().copied();
         tracing::info_span!(
             "request",
@@ -79,11 +74,7 @@ impl RootSpanBuilder for RequestSpan {
         let (status, started) = match outcome {
             Ok(response) => (
                 response.status().as_u16(),
-                response
-                    .request()
-                    .extensions()
-                    .get::<RequestStart>()
-                    .copied(),
+                response.request().extensions().get::<RequestStart>().copied(),
             ),
             Err(error) => (error.as_response_error().status_code().as_u16(), None),
         };
@@ -91,11 +82,7 @@ impl RootSpanBuilder for RequestSpan {
         DefaultRootSpanBuilder::on_request_end(span.clone(), outcome);
         let _entered = span.enter();
         match latency_ms {
-            Some(ms) => tracing::info!(
-                status,
-                latency_ms = format_args!("{ms:.2}"),
-                "request finished"
-            ),
+            Some(ms) => tracing::info!(status, latency_ms = format_args!("{ms:.2}"), "request finished"),
             None => tracing::info!(status, "request finished"),
         }
     }
@@ -112,13 +99,7 @@ mod tests {
             redacted_target("/api/v1/me", "api_key=ask_secret&page=2"),
             "/api/v1/me?api_key=[redacted]&page=2"
         );
-        assert_eq!(
-            redacted_target("/x", "API%5FKEY=ask_secret"),
-            "/x?API%5FKEY=[redacted]"
-        );
-        assert_eq!(
-            redacted_target("/setup", "token=abc"),
-            "/setup?token=[redacted]"
-        );
+        assert_eq!(redacted_target("/x", "API%5FKEY=ask_secret"), "/x?API%5FKEY=[redacted]");
+        assert_eq!(redacted_target("/setup", "token=abc"), "/setup?token=[redacted]");
     }
 }

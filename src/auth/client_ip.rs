@@ -24,11 +24,7 @@ fn is_trusted(ip: IpAddr, trusted: &[IpNet]) -> bool {
 /// Resolves the client address from the peer and the `X-Forwarded-For`
 /// values (in header order). Garbage entries stop the walk: what lies left of
 /// them cannot be trusted either.
-pub fn resolve<'a>(
-    peer: IpAddr,
-    forwarded_for: impl Iterator<Item = &'a str>,
-    trusted: &[IpNet],
-) -> IpAddr {
+pub fn resolve<'a>(peer: IpAddr, forwarded_for: impl Iterator<Item = &'a str>, trusted: &[IpNet]) -> IpAddr {
     let peer = canonical(peer);
     if !is_trusted(peer, trusted) {
         return peer;
@@ -53,13 +49,8 @@ pub fn resolve<'a>(
 
 /// The client address of a request.
 pub fn of_request(req: &HttpRequest, trusted: &[IpNet]) -> IpAddr {
-    let peer = req
-        .peer_addr()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
-    let forwarded = req
-        .headers()
-        .get_all("x-forwarded-for")
-        .filter_map(|v| v.to_str().ok());
+    let peer = req.peer_addr().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
+    let forwarded = req.headers().get_all("x-forwarded-for").filter_map(|v| v.to_str().ok());
     resolve(peer, forwarded, trusted)
 }
 
@@ -78,11 +69,7 @@ mod tests {
     #[test]
     fn an_untrusted_peer_is_the_client_whatever_it_forwards() {
         assert_eq!(
-            resolve(
-                ip("203.0.113.9"),
-                ["1.2.3.4"].into_iter(),
-                &nets(&["10.0.0.0/8"])
-            ),
+            resolve(ip("203.0.113.9"), ["1.2.3.4"].into_iter(), &nets(&["10.0.0.0/8"])),
             ip("203.0.113.9")
         );
     }

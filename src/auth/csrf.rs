@@ -44,9 +44,7 @@ fn verified_cookie_token(req: &ServiceRequest, key: &Key) -> Option<String> {
     let cookie = req.cookie(COOKIE_NAME)?;
     let mut jar = CookieJar::new();
     jar.add_original(cookie.into_owned());
-    jar.signed(key)
-        .get(COOKIE_NAME)
-        .map(|c| c.value().to_owned())
+    jar.signed(key).get(COOKIE_NAME).map(|c| c.value().to_owned())
 }
 
 fn signed_cookie(token: String, key: &Key, secure: bool) -> Option<Cookie<'static>> {
@@ -70,13 +68,7 @@ fn request_host(req: &HttpRequest) -> Option<String> {
     req.uri()
         .authority()
         .map(|a| a.as_str().to_owned())
-        .or_else(|| {
-            req.headers()
-                .get(header::HOST)?
-                .to_str()
-                .ok()
-                .map(str::to_owned)
-        })
+        .or_else(|| req.headers().get(header::HOST)?.to_str().ok().map(str::to_owned))
 }
 
 /// `host[:port]` of an origin or URL such as `https://example.com:8443/path`.
@@ -102,8 +94,7 @@ fn check_origin(req: &HttpRequest) -> Result<(), AppError> {
         Ok(())
     } else {
         Err(AppError::Forbidden(
-            "This form was sent from another site, so it was refused. Use Keyward's own pages."
-                .to_owned(),
+            "This form was sent from another site, so it was refused. Use Keyward's own pages.".to_owned(),
         ))
     }
 }
@@ -122,10 +113,7 @@ fn form_field(body: &[u8]) -> Option<String> {
         csrf_token: Option<String>,
     }
     let body = std::str::from_utf8(body).ok()?;
-    web::Query::<CsrfField>::from_query(body)
-        .ok()?
-        .into_inner()
-        .csrf_token
+    web::Query::<CsrfField>::from_query(body).ok()?.into_inner().csrf_token
 }
 
 /// Middleware for every browser route.
@@ -184,8 +172,7 @@ pub async fn protect(
     } else {
         None
     };
-    if let Some(cookie) = fresh.and_then(|t| signed_cookie(t, &ctx.cookie_key, ctx.secure_cookies))
-    {
+    if let Some(cookie) = fresh.and_then(|t| signed_cookie(t, &ctx.cookie_key, ctx.secure_cookies)) {
         res.response_mut().add_cookie(&cookie)?;
     }
     Ok(res)
@@ -198,10 +185,7 @@ mod tests {
     #[test]
     fn hosts_are_read_from_origins_and_urls() {
         assert_eq!(host_of("http://127.0.0.1:8080"), Some("127.0.0.1:8080"));
-        assert_eq!(
-            host_of("https://example.com/backoffice?x=1"),
-            Some("example.com")
-        );
+        assert_eq!(host_of("https://example.com/backoffice?x=1"), Some("example.com"));
         assert_eq!(host_of("null"), None);
     }
 
@@ -215,10 +199,7 @@ mod tests {
 
     #[test]
     fn the_token_is_read_from_a_form_body() {
-        assert_eq!(
-            form_field(b"email=a%40b.c&csrf_token=xyz"),
-            Some("xyz".to_owned())
-        );
+        assert_eq!(form_field(b"email=a%40b.c&csrf_token=xyz"), Some("xyz".to_owned()));
         assert_eq!(form_field(b"email=a"), None);
     }
 }

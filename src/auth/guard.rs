@@ -60,10 +60,7 @@ pub async fn require_sign_in(
     let Some(user_id) = session.user_id()? else {
         return Err(AppError::Unauthorized.into());
     };
-    let found = ctx
-        .db
-        .run(move |conn| users::find_with_org(conn, &user_id))
-        .await?;
+    let found = ctx.db.run(move |conn| users::find_with_org(conn, &user_id)).await?;
     let current = match found {
         Some((user, org)) if user.disabled_at.is_none() => {
             let role = user.role.parse::<Role>().map_err(AppError::unexpected)?;
@@ -124,7 +121,5 @@ pub async fn require_system_administrator(
         // signed-in header (name, navigation, Sign out).
         return Ok(req.error_response(error).map_into_right_body());
     }
-    next.call(req)
-        .await
-        .map(ServiceResponse::map_into_left_body)
+    next.call(req).await.map(ServiceResponse::map_into_left_body)
 }

@@ -64,9 +64,7 @@ impl PasswordHasher {
         work: impl FnOnce() -> Result<T, AppError> + Send + 'static,
     ) -> Result<T, AppError> {
         let _permit = self.permits.acquire().await.map_err(AppError::unexpected)?;
-        actix_web::web::block(work)
-            .await
-            .map_err(AppError::unexpected)?
+        actix_web::web::block(work).await.map_err(AppError::unexpected)?
     }
 }
 
@@ -86,16 +84,9 @@ mod tests {
     #[test]
     fn hashes_are_argon2id_with_the_baseline_parameters() {
         let hash = hash_blocking("correct horse battery").expect("hashes");
-        assert!(
-            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
-            "{hash}"
-        );
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
         let argon2 = argon2().expect("params");
-        assert!(
-            argon2
-                .verify_password(b"correct horse battery", hash.as_str())
-                .is_ok()
-        );
+        assert!(argon2.verify_password(b"correct horse battery", hash.as_str()).is_ok());
         assert!(argon2.verify_password(b"wrong", hash.as_str()).is_err());
     }
 }

@@ -60,41 +60,27 @@ fn expiry(ttl: &CookieDuration) -> NaiveDateTime {
 
 /// The signed-in user's id as a plain column, so their sessions can be ended.
 fn user_id_of(state: &HashMap<String, String>) -> Option<String> {
-    state
-        .get(USER_ID)
-        .and_then(|v| serde_json::from_str(v).ok())
+    state.get(USER_ID).and_then(|v| serde_json::from_str(v).ok())
 }
 
 impl SessionStore for DbSessionStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<HashMap<String, String>>, LoadError> {
         let id = row_id(key);
-        match self
-            .db
-            .run(move |conn| sessions::load(conn, &id, store::now()))
-            .await
-        {
+        match self.db.run(move |conn| sessions::load(conn, &id, store::now())).await {
             Ok(Some(state)) => serde_json::from_str(&state)
                 .map(Some)
                 .map_err(|e| LoadError::Deserialization(e.into())),
             Ok(None) => Ok(None),
-            Err(AppError::Unavailable) => Ok(Some(HashMap::from([(
-                STORE_UNAVAILABLE.to_owned(),
-                "true".to_owned(),
-            )]))),
+            Err(AppError::Unavailable) => Ok(Some(HashMap::from([(STORE_UNAVAILABLE.to_owned(), "true".to_owned())]))),
             Err(error) => Err(LoadError::Other(error.into())),
         }
     }
 
-    async fn save(
-        &self,
-        state: HashMap<String, String>,
-        ttl: &CookieDuration,
-    ) -> Result<SessionKey, SaveError> {
+    async fn save(&self, state: HashMap<String, String>, ttl: &CookieDuration) -> Result<SessionKey, SaveError> {
         let key = new_session_key().map_err(SaveError::Other)?;
         let id = row_id(&key);
         let user_id = user_id_of(&state);
-        let state =
-            serde_json::to_string(&state).map_err(|e| SaveError::Serialization(e.into()))?;
+        let state = serde_json::to_string(&state).map_err(|e| SaveError::Serialization(e.into()))?;
         let expires_at = expiry(ttl);
         self.db
             .run(move |conn| {
@@ -122,8 +108,7 @@ impl SessionStore for DbSessionStore {
     ) -> Result<SessionKey, UpdateError> {
         let id = row_id(&key);
         let user_id = user_id_of(&state);
-        let json =
-            serde_json::to_string(&state).map_err(|e| UpdateError::Serialization(e.into()))?;
+        let json = serde_json::to_string(&state).map_err(|e| UpdateError::Serialization(e.into()))?;
         let expires_at = expiry(ttl);
         let updated = self
             .db
@@ -134,26 +119,16 @@ impl SessionStore for DbSessionStore {
             Ok(key)
         } else {
             // The row was deleted meanwhile (sign-out elsewhere): start afresh.
-            self.save(state, ttl)
-                .await
-                .map_err(|e| UpdateError::Other(e.into()))
+            self.save(state, ttl).await.map_err(|e| UpdateError::Other(e.into()))
         }
     }
 
-    async fn update_ttl(
-        &self,
-        key: &SessionKey,
-        ttl: &CookieDuration,
-    ) -> Result<(), anyhow::Error> {
+    async fn update_ttl(&self, key: &SessionKey, ttl: &CookieDuration) -> Result<(), anyhow::Error> {
         let id = row_id(key);
         let expires_at = expiry(ttl);
         // Extending the idle timeout is best effort: a failure here must not
         // turn an answered request into an error.
-        if let Err(error) = self
-            .db
-            .run(move |conn| sessions::touch(conn, &id, expires_at))
-            .await
-        {
+        if let Err(error) = self.db.run(move |conn| sessions::touch(conn, &id, expires_at)).await {
             tracing::warn!(%error, "could not extend a session's idle timeout");
         }
         Ok(())
@@ -180,9 +155,7 @@ impl UserSession {
     pub fn sign_in(&self, user_id: &str) -> Result<(), AppError> {
         self.0.renew();
         self.0.clear();
-        self.0
-            .insert(USER_ID, user_id)
-            .map_err(AppError::unexpected)?;
+        self.0.insert(USER_ID, user_id).map_err(AppError::unexpected)?;
         self.0
             .insert(SIGNED_IN_AT, store::now().and_utc().timestamp())
             .map_err(AppError::unexpected)

@@ -26,12 +26,7 @@ fn address_subject(ip: IpAddr) -> String {
 
 /// Refuses the attempt if the account or the address has failed too often.
 /// Unknown accounts are counted like known ones, so the answer reveals nothing.
-pub fn check(
-    conn: &mut DbConnection,
-    email: &Email,
-    ip: IpAddr,
-    now: NaiveDateTime,
-) -> Result<(), AppError> {
+pub fn check(conn: &mut DbConnection, email: &Email, ip: IpAddr, now: NaiveDateTime) -> Result<(), AppError> {
     let since = now - WINDOW;
     for (subject, limit) in [
         (account_subject(email), MAX_PER_ACCOUNT),
@@ -54,12 +49,7 @@ pub fn check(
     Ok(())
 }
 
-pub fn record_failure(
-    conn: &mut DbConnection,
-    email: &Email,
-    ip: IpAddr,
-    now: NaiveDateTime,
-) -> Result<(), AppError> {
+pub fn record_failure(conn: &mut DbConnection, email: &Email, ip: IpAddr, now: NaiveDateTime) -> Result<(), AppError> {
     users::record_sign_in_failure(conn, &account_subject(email), now)?;
     users::record_sign_in_failure(conn, &address_subject(ip), now)?;
     Ok(())

@@ -175,10 +175,7 @@ pub fn expiry_warning(expires_at: Option<NaiveDateTime>, now: NaiveDateTime) -> 
     Some(if hours < 1 {
         "expires within the hour".to_owned()
     } else if hours < 24 {
-        format!(
-            "expires in {hours} hour{}",
-            if hours == 1 { "" } else { "s" }
-        )
+        format!("expires in {hours} hour{}", if hours == 1 { "" } else { "s" })
     } else {
         let days = left.num_days();
         format!("expires in {days} day{}", if days == 1 { "" } else { "s" })
@@ -192,9 +189,7 @@ mod tests {
     use super::*;
 
     fn now() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 23, 10, 30, 0)
-            .single()
-            .expect("valid")
+        Utc.with_ymd_and_hms(2026, 11, 23, 10, 30, 0).single().expect("valid")
     }
 
     #[test]
@@ -212,13 +207,9 @@ mod tests {
 
     #[test]
     fn a_date_means_midnight_utc() {
-        let expiry = Expiry::parse("2027-01-31", now())
-            .expect("valid")
-            .expect("set");
+        let expiry = Expiry::parse("2027-01-31", now()).expect("valid").expect("set");
         assert_eq!(expiry.at().to_rfc3339(), "2027-01-31T00:00:00+00:00");
-        let expiry = Expiry::parse("2027-01-31T13:45", now())
-            .expect("valid")
-            .expect("set");
+        let expiry = Expiry::parse("2027-01-31T13:45", now()).expect("valid").expect("set");
         assert_eq!(expiry.at().to_rfc3339(), "2027-01-31T13:45:00+00:00");
         let expiry = Expiry::parse("2027-01-31T13:45:00+02:00", now())
             .expect("valid")

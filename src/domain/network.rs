@@ -54,8 +54,8 @@ impl Network {
                 }
             },
         };
-        let net = IpNet::new(ip, prefix)
-            .map_err(|_| ValidationError::new(format!("\"{raw}\" is not a valid network.")))?;
+        let net =
+            IpNet::new(ip, prefix).map_err(|_| ValidationError::new(format!("\"{raw}\" is not a valid network.")))?;
         if net.trunc() != net {
             return Err(ValidationError::new(format!(
                 "\"{raw}\" has host bits set: did you mean {}?",
@@ -176,11 +176,7 @@ impl NetworkList {
     }
 
     pub fn to_lines(&self) -> String {
-        self.0
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("\n")
+        self.0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
     }
 }
 

@@ -22,9 +22,7 @@ impl OrgName {
             )));
         }
         if name.chars().any(char::is_control) {
-            return Err(ValidationError::new(
-                "The name cannot contain control characters.",
-            ));
+            return Err(ValidationError::new("The name cannot contain control characters."));
         }
         Ok(Self(name.to_owned()))
     }
@@ -71,11 +69,7 @@ impl OrgSlug {
                 slug.push('-');
             }
         }
-        let mut slug: String = slug
-            .trim_end_matches('-')
-            .chars()
-            .take(Self::MAX_LEN)
-            .collect();
+        let mut slug: String = slug.trim_end_matches('-').chars().take(Self::MAX_LEN).collect();
         while slug.ends_with('-') {
             slug.pop();
         }

@@ -56,18 +56,14 @@ struct PermissionFile {
 impl Catalogue {
     /// Parses a catalogue, saying which entry is wrong.
     pub fn parse(toml_text: &str) -> Result<Self, ValidationError> {
-        let file: CatalogueFile = toml::from_str(toml_text).map_err(|e| {
-            ValidationError::new(format!("the permission catalogue is not valid TOML: {e}"))
-        })?;
+        let file: CatalogueFile = toml::from_str(toml_text)
+            .map_err(|e| ValidationError::new(format!("the permission catalogue is not valid TOML: {e}")))?;
         let mut groups = Vec::new();
         for group in file.group {
             let mut permissions = Vec::new();
             for p in group.permissions {
                 let context = |e: ValidationError| {
-                    ValidationError::new(format!(
-                        "permission \"{}\" in group \"{}\": {e}",
-                        p.name, group.name
-                    ))
+                    ValidationError::new(format!("permission \"{}\" in group \"{}\": {e}", p.name, group.name))
                 };
                 let scope = Scope {
                     action: Action::parse(&p.action).map_err(context)?,
@@ -114,9 +110,6 @@ mod tests {
             "[[group]]\nname = \"G\"\npermissions = [{ name = \"P\", action = \"delete\", resource = \"x\" }]",
         )
         .expect_err("invalid");
-        assert!(
-            error.0.contains("permission \"P\" in group \"G\""),
-            "{error}"
-        );
+        assert!(error.0.contains("permission \"P\" in group \"G\""), "{error}");
     }
 }

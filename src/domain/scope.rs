@@ -36,14 +36,11 @@ impl Action {
 
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         let raw = raw.trim();
-        Self::ALL
-            .into_iter()
-            .find(|a| a.as_str() == raw)
-            .ok_or_else(|| {
-                ValidationError::new(format!(
-                    "\"{raw}\" is not an action: use read, write, admin or * (any)."
-                ))
-            })
+        Self::ALL.into_iter().find(|a| a.as_str() == raw).ok_or_else(|| {
+            ValidationError::new(format!(
+                "\"{raw}\" is not an action: use read, write, admin or * (any)."
+            ))
+        })
     }
 
     /// Whether a scope granting `self` allows `needed`.
@@ -86,9 +83,9 @@ impl ResourceFilter {
                 )));
             }
             let valid = segment == "*"
-                || segment.bytes().all(|b| {
-                    b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-')
-                });
+                || segment
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-'));
             if !valid {
                 return Err(ValidationError::new(format!(
                     "\"{segment}\" in \"{raw}\" is not a valid segment: use lower-case letters, digits, _ . - or * for any one segment."
@@ -242,10 +239,7 @@ mod tests {
             assert!(ResourceFilter::parse(bad).is_err(), "{bad}");
         }
         assert!(ResourceFilter::parse("registries/private/*").is_ok());
-        assert_eq!(
-            ResourceFilter::parse("").map(|f| f.is_everything()),
-            Ok(true)
-        );
+        assert_eq!(ResourceFilter::parse("").map(|f| f.is_everything()), Ok(true));
     }
 
     #[test]

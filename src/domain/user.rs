@@ -63,9 +63,7 @@ impl DisplayName {
             )));
         }
         if name.chars().any(char::is_control) {
-            return Err(ValidationError::new(
-                "A name cannot contain control characters.",
-            ));
+            return Err(ValidationError::new("A name cannot contain control characters."));
         }
         Ok(Self(name.to_owned()))
     }

@@ -51,11 +51,7 @@ pub fn insert(conn: &mut DbConnection, event: &NewAuditEvent<'_>) -> QueryResult
 }
 
 /// The newest events of one organization.
-pub fn list_for_org(
-    conn: &mut DbConnection,
-    org_id: &str,
-    limit: i64,
-) -> QueryResult<Vec<AuditEvent>> {
+pub fn list_for_org(conn: &mut DbConnection, org_id: &str, limit: i64) -> QueryResult<Vec<AuditEvent>> {
     audit_events::table
         .filter(audit_events::org_id.eq(org_id))
         .order((audit_events::created_at.desc(), audit_events::id.desc()))

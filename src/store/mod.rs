@@ -86,11 +86,7 @@ pub type DbPool = r2d2::Pool<DbConnectionManager>;
 
 /// Opens a pool; fails fast (bounded by `connect_timeout`) with the driver's
 /// own message when the database cannot be reached.
-pub fn connect(
-    url: &DatabaseUrl,
-    max_size: u32,
-    connect_timeout: Duration,
-) -> Result<DbPool, r2d2::Error> {
+pub fn connect(url: &DatabaseUrl, max_size: u32, connect_timeout: Duration) -> Result<DbPool, r2d2::Error> {
     let builder = r2d2::Pool::builder()
         .max_size(max_size)
         .connection_timeout(connect_timeout)
@@ -157,12 +153,8 @@ where
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
     type Manager = DbConnection;
     match conn {
-        DbConnection::Sqlite(inner) => {
-            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?
-        }
-        DbConnection::Postgres(_) => {
-            <Manager as TransactionManager<DbConnection>>::begin_transaction(conn)?
-        }
+        DbConnection::Sqlite(inner) => AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?,
+        DbConnection::Postgres(_) => <Manager as TransactionManager<DbConnection>>::begin_transaction(conn)?,
     }
     match work(conn) {
         Ok(value) => {
@@ -170,9 +162,7 @@ where
             Ok(value)
         }
         Err(error) => {
-            if let Err(rollback) =
-                <Manager as TransactionManager<DbConnection>>::rollback_transaction(conn)
-            {
+            if let Err(rollback) = <Manager as TransactionManager<DbConnection>>::rollback_transaction(conn) {
                 tracing::error!(error = %rollback, "rollback failed");
             }
             Err(error)

@@ -28,9 +28,7 @@ pub struct NewOrganization<'a> {
 }
 
 pub fn insert(conn: &mut DbConnection, org: &NewOrganization<'_>) -> QueryResult<Organization> {
-    diesel::insert_into(organizations::table)
-        .values(org)
-        .execute(conn)?;
+    diesel::insert_into(organizations::table).values(org).execute(conn)?;
     find(conn, org.id)
 }
 

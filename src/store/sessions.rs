@@ -60,9 +60,7 @@ pub fn touch(conn: &mut DbConnection, id: &str, expires_at: NaiveDateTime) -> Qu
 }
 
 pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
-    diesel::delete(sessions::table.find(id))
-        .execute(conn)
-        .map(drop)
+    diesel::delete(sessions::table.find(id)).execute(conn).map(drop)
 }
 
 pub fn delete_for_user(conn: &mut DbConnection, user_id: &str) -> QueryResult<usize> {

@@ -35,10 +35,7 @@ pub struct NewUser<'a> {
 }
 
 pub fn insert(conn: &mut DbConnection, user: &NewUser<'_>) -> QueryResult<()> {
-    diesel::insert_into(users::table)
-        .values(user)
-        .execute(conn)
-        .map(drop)
+    diesel::insert_into(users::table).values(user).execute(conn).map(drop)
 }
 
 pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
@@ -54,10 +51,7 @@ pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option
 }
 
 /// The user and their organization, in one query.
-pub fn find_with_org(
-    conn: &mut DbConnection,
-    user_id: &str,
-) -> QueryResult<Option<(User, Organization)>> {
+pub fn find_with_org(conn: &mut DbConnection, user_id: &str) -> QueryResult<Option<(User, Organization)>> {
     users::table
         .inner_join(organizations::table)
         .filter(users::id.eq(user_id))
@@ -73,11 +67,7 @@ pub fn set_password_hash(conn: &mut DbConnection, user_id: &str, hash: &str) -> 
         .map(drop)
 }
 
-pub fn record_sign_in(
-    conn: &mut DbConnection,
-    user_id: &str,
-    at: NaiveDateTime,
-) -> QueryResult<()> {
+pub fn record_sign_in(conn: &mut DbConnection, user_id: &str, at: NaiveDateTime) -> QueryResult<()> {
     diesel::update(users::table.find(user_id))
         .set(users::last_sign_in_at.eq(Some(at)))
         .execute(conn)
@@ -85,11 +75,7 @@ pub fn record_sign_in(
 }
 
 /// Disables (or re-enables) a user; disabling also ends their sessions.
-pub fn set_disabled(
-    conn: &mut DbConnection,
-    user_id: &str,
-    disabled_at: Option<NaiveDateTime>,
-) -> QueryResult<()> {
+pub fn set_disabled(conn: &mut DbConnection, user_id: &str, disabled_at: Option<NaiveDateTime>) -> QueryResult<()> {
     diesel::update(users::table.find(user_id))
         .set(users::disabled_at.eq(disabled_at))
         .execute(conn)?;
@@ -99,11 +85,7 @@ pub fn set_disabled(
     Ok(())
 }
 
-pub fn insert_setup_token(
-    conn: &mut DbConnection,
-    token_digest: &str,
-    at: NaiveDateTime,
-) -> QueryResult<()> {
+pub fn insert_setup_token(conn: &mut DbConnection, token_digest: &str, at: NaiveDateTime) -> QueryResult<()> {
     diesel::insert_into(setup_tokens::table)
         .values((
             setup_tokens::token_digest.eq(token_digest),
@@ -125,11 +107,7 @@ pub fn setup_token_is_usable(conn: &mut DbConnection, token_digest: &str) -> Que
 
 /// Marks the token used; returns false if it was not usable (already used,
 /// unknown), so two racing submissions cannot both succeed.
-pub fn use_setup_token(
-    conn: &mut DbConnection,
-    token_digest: &str,
-    at: NaiveDateTime,
-) -> QueryResult<bool> {
+pub fn use_setup_token(conn: &mut DbConnection, token_digest: &str, at: NaiveDateTime) -> QueryResult<bool> {
     let updated = diesel::update(
         setup_tokens::table
             .filter(setup_tokens::token_digest.eq(token_digest))
@@ -140,11 +118,7 @@ pub fn use_setup_token(
     Ok(updated == 1)
 }
 
-pub fn record_sign_in_failure(
-    conn: &mut DbConnection,
-    subject: &str,
-    at: NaiveDateTime,
-) -> QueryResult<()> {
+pub fn record_sign_in_failure(conn: &mut DbConnection, subject: &str, at: NaiveDateTime) -> QueryResult<()> {
     diesel::insert_into(sign_in_failures::table)
         .values((
             sign_in_failures::subject.eq(subject),
@@ -176,10 +150,6 @@ pub fn clear_sign_in_failures(conn: &mut DbConnection, subject: &str) -> QueryRe
         .map(drop)
 }
 
-pub fn delete_sign_in_failures_before(
-    conn: &mut DbConnection,
-    before: NaiveDateTime,
-) -> QueryResult<usize> {
-    diesel::delete(sign_in_failures::table.filter(sign_in_failures::created_at.lt(before)))
-        .execute(conn)
+pub fn delete_sign_in_failures_before(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(sign_in_failures::table.filter(sign_in_failures::created_at.lt(before))).execute(conn)
 }

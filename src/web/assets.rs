@@ -74,11 +74,7 @@ pub struct AssetQuery {
 
 /// `GET /static/{path}`: immutable caching when the URL carries the current
 /// content hash, revalidation by ETag otherwise.
-pub async fn serve_static(
-    req: HttpRequest,
-    path: web::Path<String>,
-    query: web::Query<AssetQuery>,
-) -> HttpResponse {
+pub async fn serve_static(req: HttpRequest, path: web::Path<String>, query: web::Query<AssetQuery>) -> HttpResponse {
     let Some(file) = Static::get(&path) else {
         return HttpResponse::NotFound()
             .content_type("text/plain; charset=utf-8")
@@ -103,10 +99,7 @@ pub async fn serve_static(
     };
     response
         .insert_header((header::ETAG, etag.as_str()))
-        .insert_header((
-            header::CACHE_CONTROL,
-            HeaderValue::from_static(cache_control),
-        ));
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static(cache_control)));
     if not_modified {
         return response.finish();
     }

@@ -41,22 +41,11 @@ fn describe(error: &actix_web::Error, status: StatusCode) -> (StatusCode, String
     if status.is_client_error() {
         // actix's own 4xx (a form that cannot be decoded, a payload too large)
         // say what is wrong with the request.
-        let reason = status
-            .canonical_reason()
-            .unwrap_or("Bad request")
-            .to_owned();
-        return (
-            status,
-            reason,
-            format!("The request could not be used: {error}"),
-        );
+        let reason = status.canonical_reason().unwrap_or("Bad request").to_owned();
+        return (status, reason, format!("The request could not be used: {error}"));
     }
     let unexpected = AppError::Unexpected(anyhow::anyhow!("{error}"));
-    (
-        status,
-        unexpected.title().to_owned(),
-        unexpected.to_string(),
-    )
+    (status, unexpected.title().to_owned(), unexpected.to_string())
 }
 
 /// What the error page needs from the request, read before the request is
@@ -70,9 +59,7 @@ struct ErrorContext {
 impl ErrorContext {
     fn of(req: &HttpRequest) -> Self {
         let next = if req.method() == Method::GET {
-            req.uri()
-                .path_and_query()
-                .map_or("/backoffice", |pq| pq.as_str())
+            req.uri().path_and_query().map_or("/backoffice", |pq| pq.as_str())
         } else {
             "/backoffice"
         };
@@ -92,9 +79,7 @@ impl ErrorContext {
 fn percent_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -114,22 +99,13 @@ fn error_response(
     } = context;
     if status == StatusCode::UNAUTHORIZED {
         return if htmx {
-            HttpResponse::Ok()
-                .insert_header((HX_REDIRECT, login_target))
-                .finish()
+            HttpResponse::Ok().insert_header((HX_REDIRECT, login_target)).finish()
         } else {
             see_other(&login_target)
         };
     }
     let rendered = if htmx {
-        render(
-            status,
-            &ErrorToast {
-                message,
-                request_id,
-            },
-        )
-        .map(|mut response| {
+        render(status, &ErrorToast { message, request_id }).map(|mut response| {
             let headers = response.headers_mut();
             headers.insert(HX_RETARGET, header::HeaderValue::from_static("#toasts"));
             headers.insert(HX_RESWAP, header::HeaderValue::from_static("beforeend"));
@@ -175,20 +151,13 @@ pub async fn render_errors(
             let (status, title, message) = describe(error, res.status());
             log_cause(error, status);
             let (req, _) = res.into_parts();
-            let response = error_response(
-                ErrorContext::of(&req),
-                Layout::of(&req),
-                status,
-                title,
-                message,
-            );
+            let response = error_response(ErrorContext::of(&req), Layout::of(&req), status, title, message);
             Ok(ServiceResponse::new(req, response))
         }
         // A middleware (session store, CSRF, guard) failed before a handler
         // ran; without the request, answer through the error itself.
         Err(error) => {
-            let (status, title, message) =
-                describe(&error, error.as_response_error().status_code());
+            let (status, title, message) = describe(&error, error.as_response_error().status_code());
             log_cause(&error, status);
             let layout = Layout {
                 csrf_token: String::new(),

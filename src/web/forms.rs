@@ -25,9 +25,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for HtmlForm<T> {
             }
             serde_html_form::from_bytes(&body)
                 .map(HtmlForm)
-                .map_err(|e| {
-                    AppError::Validation(format!("The form could not be read: {e}")).into()
-                })
+                .map_err(|e| AppError::Validation(format!("The form could not be read: {e}")).into())
         })
     }
 }

@@ -8,9 +8,7 @@ use crate::startup::AppContext;
 
 /// `GET /healthz`: the process answers.
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/plain; charset=utf-8")
-        .body("ok")
+    HttpResponse::Ok().content_type("text/plain; charset=utf-8").body("ok")
 }
 
 /// `GET /readyz`: the database answers too.

@@ -23,10 +23,7 @@ pub async fn root() -> HttpResponse {
 }
 
 /// `GET /backoffice`
-pub async fn backoffice_home(
-    layout: Layout,
-    current: CurrentUser,
-) -> Result<HttpResponse, AppError> {
+pub async fn backoffice_home(layout: Layout, current: CurrentUser) -> Result<HttpResponse, AppError> {
     let page = HomePage {
         layout,
         org_name: current.org.name,

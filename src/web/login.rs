@@ -15,8 +15,7 @@ use crate::startup::AppContext;
 use crate::store::{self, audit, users};
 
 /// The one answer for an unknown email and a wrong password.
-const WRONG_CREDENTIALS: &str =
-    "That email and password do not match an account. Check both and try again.";
+const WRONG_CREDENTIALS: &str = "That email and password do not match an account. Check both and try again.";
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -40,9 +39,7 @@ pub async fn login_form(
     session: UserSession,
     query: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let next = local_path(query.next.as_deref())
-        .unwrap_or("/backoffice")
-        .to_owned();
+    let next = local_path(query.next.as_deref()).unwrap_or("/backoffice").to_owned();
     if session.user_id()?.is_some() {
         return Ok(see_other(&next));
     }
@@ -74,9 +71,7 @@ pub async fn sign_in(
     form: web::Form<SignInForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let next = local_path(form.next.as_deref())
-        .unwrap_or("/backoffice")
-        .to_owned();
+    let next = local_path(form.next.as_deref()).unwrap_or("/backoffice").to_owned();
     let again = |status: StatusCode, error: String| {
         let page = LoginPage {
             layout: layout.clone(),
@@ -93,10 +88,7 @@ pub async fn sign_in(
         Err(error) => return again(StatusCode::UNPROCESSABLE_ENTITY, error.to_string()),
     };
     if form.password.is_empty() {
-        return again(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Enter your password.".to_owned(),
-        );
+        return again(StatusCode::UNPROCESSABLE_ENTITY, "Enter your password.".to_owned());
     }
     let ip = client_ip::of_request(&req, &ctx.trusted_proxies);
 
@@ -118,10 +110,7 @@ pub async fn sign_in(
 
     let password_matches = ctx
         .passwords
-        .verify(
-            &form.password,
-            user.as_ref().map(|u| u.password_hash.as_str()),
-        )
+        .verify(&form.password, user.as_ref().map(|u| u.password_hash.as_str()))
         .await?;
 
     let Some(user) = user.filter(|_| password_matches) else {
@@ -131,15 +120,7 @@ pub async fn sign_in(
                 throttle::record_failure(conn, &failed_email, ip, store::now())?;
                 let details = serde_json::json!({ "email": failed_email.as_str() });
                 let actor = Actor::System;
-                audit::record(
-                    conn,
-                    None,
-                    &actor,
-                    AuditAction::SignInFailed,
-                    None,
-                    details,
-                    Some(ip),
-                )?;
+                audit::record(conn, None, &actor, AuditAction::SignInFailed, None, details, Some(ip))?;
                 Ok::<_, AppError>(())
             })
             .await?;

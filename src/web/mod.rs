@@ -33,20 +33,17 @@ pub const SESSION_COOKIE: &str = "keyward_session";
 /// Registers the browser routes. Must come after every other scope: its empty
 /// prefix matches all paths, and its default service is the 404 page.
 pub fn routes(cfg: &mut web::ServiceConfig, ctx: &AppContext) {
-    let sessions =
-        SessionMiddleware::builder(DbSessionStore::new(ctx.db.clone()), ctx.cookie_key.clone())
-            .cookie_name(SESSION_COOKIE.to_owned())
-            .cookie_secure(ctx.secure_cookies)
-            .cookie_http_only(true)
-            .cookie_same_site(SameSite::Lax)
-            .session_lifecycle(
-                BrowserSession::default()
-                    .state_ttl(actix_web::cookie::time::Duration::seconds(
-                        IDLE_TIMEOUT.num_seconds(),
-                    ))
-                    .state_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
-            )
-            .build();
+    let sessions = SessionMiddleware::builder(DbSessionStore::new(ctx.db.clone()), ctx.cookie_key.clone())
+        .cookie_name(SESSION_COOKIE.to_owned())
+        .cookie_secure(ctx.secure_cookies)
+        .cookie_http_only(true)
+        .cookie_same_site(SameSite::Lax)
+        .session_lifecycle(
+            BrowserSession::default()
+                .state_ttl(actix_web::cookie::time::Duration::seconds(IDLE_TIMEOUT.num_seconds()))
+                .state_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
+        )
+        .build();
 
     cfg.service(
         web::scope("")
@@ -117,10 +114,7 @@ impl Layout {
     pub fn of(req: &HttpRequest) -> Self {
         let extensions = req.extensions();
         Self {
-            csrf_token: extensions
-                .get::<CsrfToken>()
-                .map(|t| t.0.clone())
-                .unwrap_or_default(),
+            csrf_token: extensions.get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default(),
             user: extensions.get::<CurrentUser>().map(|current| LayoutUser {
                 display_name: current.user.display_name.clone(),
                 email: current.user.email.clone(),
@@ -162,12 +156,7 @@ pub fn see_other(location: &str) -> HttpResponse {
 
 /// A `next=` target that stays on this site (an absolute path, not `//host`).
 pub fn local_path(next: Option<&str>) -> Option<&str> {
-    next.filter(|n| {
-        n.starts_with('/')
-            && !n.starts_with("//")
-            && !n.starts_with("/\\")
-            && !n.contains(['\r', '\n'])
-    })
+    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.contains(['\r', '\n']))
 }
 
 #[cfg(test)]

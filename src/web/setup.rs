@@ -93,13 +93,7 @@ fn unavailable(layout: Layout, already_set_up: bool) -> Result<HttpResponse, App
     } else {
         StatusCode::NOT_FOUND
     };
-    render(
-        status,
-        &SetupUnavailablePage {
-            layout,
-            already_set_up,
-        },
-    )
+    render(status, &SetupUnavailablePage { layout, already_set_up })
 }
 
 /// `GET /setup?token=…`
@@ -161,15 +155,12 @@ pub async fn complete_setup(
     let display_name = DisplayName::parse(&form.display_name)
         .map_err(|e| errors.display_name = message(e))
         .ok();
-    let email = Email::parse(&form.email)
-        .map_err(|e| errors.email = message(e))
-        .ok();
+    let email = Email::parse(&form.email).map_err(|e| errors.email = message(e)).ok();
     let password = NewPassword::parse(form.password.clone())
         .map_err(|e| errors.password = message(e))
         .ok();
     if form.password != form.password_confirmation {
-        errors.password_confirmation =
-            Some("The two passwords are not the same. Type the password again.".to_owned());
+        errors.password_confirmation = Some("The two passwords are not the same. Type the password again.".to_owned());
     }
     let (Some(org_name), Some(display_name), Some(email), Some(password), false) =
         (org_name, display_name, email, password, errors.any())
@@ -181,9 +172,7 @@ pub async fn complete_setup(
             display_name: form.display_name,
             email: form.email.chars().take(Email::MAX_LEN).collect(),
             errors,
-            form_error: Some(
-                "Some fields need attention; see the messages beside them.".to_owned(),
-            ),
+            form_error: Some("Some fields need attention; see the messages beside them.".to_owned()),
         };
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
@@ -199,8 +188,7 @@ pub async fn complete_setup(
             if users::count(conn)? > 0 || !users::use_setup_token(conn, &digest, store::now())? {
                 return Ok(None);
             }
-            let org =
-                provisioning::create_organization(conn, &org_name, None, &Actor::System, Some(ip))?;
+            let org = provisioning::create_organization(conn, &org_name, None, &Actor::System, Some(ip))?;
             let user_id = provisioning::create_user(
                 conn,
                 &org,

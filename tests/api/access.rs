@@ -32,10 +32,7 @@ async fn signed_out_visitors_are_sent_to_sign_in(app: TestApp) {
     for path in ["/backoffice", "/backoffice/settings/api-keys"] {
         let response = app.client.get(app.url(path)).send().await.expect("request");
         assert_eq!(response.status().as_u16(), 303, "{path}");
-        assert_eq!(
-            response.headers()["location"],
-            format!("/login?next={path}").as_str()
-        );
+        assert_eq!(response.headers()["location"], format!("/login?next={path}").as_str());
     }
 }
 
@@ -64,9 +61,7 @@ async fn only_system_administrators_reach_the_api_keys_page(app: TestApp) {
         let email = format!("{}@acme.test", role.as_str());
         app.create_user(&org, role, &email).await;
         let client = app.new_client();
-        let signed_in = app
-            .sign_in_with(&client, &email, crate::support::PASSWORD)
-            .await;
+        let signed_in = app.sign_in_with(&client, &email, crate::support::PASSWORD).await;
         assert_eq!(signed_in.status().as_u16(), 303);
         for (method, path) in GUARDED {
             let request = match *method {
@@ -89,23 +84,13 @@ async fn only_system_administrators_reach_the_api_keys_page(app: TestApp) {
             if expected == 403 {
                 assert_eq!(status, 403, "{role:?} {method} {path}");
                 assert!(body.contains("only for System Administrators"), "{body}");
-                assert!(
-                    body.contains(role.label()),
-                    "the page says which role the user has"
-                );
+                assert!(body.contains(role.label()), "the page says which role the user has");
             } else {
-                assert!(
-                    status != 403 && !to_login,
-                    "{role:?} {method} {path}: {status}"
-                );
+                assert!(status != 403 && !to_login, "{role:?} {method} {path}: {status}");
             }
         }
         // Everyone signed in reaches the backoffice home.
-        let home = client
-            .get(app.url("/backoffice"))
-            .send()
-            .await
-            .expect("request");
+        let home = client.get(app.url("/backoffice")).send().await.expect("request");
         assert_eq!(home.status().as_u16(), 200);
     }
 }
@@ -142,8 +127,7 @@ async fn a_refused_visit_is_audited(app: TestApp) {
 async fn users_see_only_their_own_organization(app: TestApp) {
     let acme = app.create_org("Acme Aviation").await;
     let globex = app.create_org("Globex Airways").await;
-    app.create_user(&acme, Role::SystemAdministrator, "sam@acme.test")
-        .await;
+    app.create_user(&acme, Role::SystemAdministrator, "sam@acme.test").await;
     app.create_user(&globex, Role::SystemAdministrator, "gil@globex.test")
         .await;
     app.sign_in("gil@globex.test").await;
@@ -158,9 +142,6 @@ async fn users_see_only_their_own_organization(app: TestApp) {
             .await
             .expect("body");
         assert!(body.contains("Globex Airways"), "{path}");
-        assert!(
-            !body.contains("Acme Aviation"),
-            "{path} shows another organization"
-        );
+        assert!(!body.contains("Acme Aviation"), "{path} shows another organization");
     }
 }

@@ -27,11 +27,7 @@ async fn ready(app: &TestApp) -> String {
     let (org, _) = app.signed_in_as(Role::SystemAdministrator).await;
     let csrf = app.csrf_token(&app.client, BASE).await;
     let response = app
-        .post_form(
-            &app.client,
-            &format!("{BASE}/setup"),
-            &[("csrf_token", &csrf)],
-        )
+        .post_form(&app.client, &format!("{BASE}/setup"), &[("csrf_token", &csrf)])
         .await;
     assert_eq!(response.status().as_u16(), 303);
     org.id
@@ -67,10 +63,7 @@ async fn key_id_named(app: &TestApp, name: &str) -> String {
 
 async fn page(app: &TestApp, path: &str) -> (u16, String) {
     let response = app.client.get(app.url(path)).send().await.expect("request");
-    (
-        response.status().as_u16(),
-        response.text().await.expect("body"),
-    )
+    (response.status().as_u16(), response.text().await.expect("body"))
 }
 
 async fn setting_up_api_keys_happens_once_and_is_audited(app: TestApp) {
@@ -92,12 +85,8 @@ async fn setting_up_api_keys_happens_once_and_is_audited(app: TestApp) {
         .await
     };
     let csrf = app.csrf_token(&app.client, BASE).await;
-    app.post_form(
-        &app.client,
-        &format!("{BASE}/setup"),
-        &[("csrf_token", &csrf)],
-    )
-    .await;
+    app.post_form(&app.client, &format!("{BASE}/setup"), &[("csrf_token", &csrf)])
+        .await;
     let id = org_id.clone();
     let (salt, audited): (Option<String>, i64) = app
         .query(move |conn| {
@@ -147,9 +136,7 @@ async fn a_created_key_is_shown_once_and_only_its_digest_is_stored(app: TestApp)
         .query(|conn| {
             Ok((
                 key_secrets::table.select(key_secrets::digest).load(conn)?,
-                audit_events::table
-                    .select(audit_events::details)
-                    .load(conn)?,
+                audit_events::table.select(audit_events::details).load(conn)?,
             ))
         })
         .await;
@@ -174,9 +161,7 @@ async fn a_created_key_is_shown_once_and_only_its_digest_is_stored(app: TestApp)
     .await;
     assert_eq!(again.status().as_u16(), 422);
     assert!(again.text().await.expect("body").contains("already exists"));
-    let count: i64 = app
-        .query(|conn| Ok(api_keys::table.count().get_result(conn)?))
-        .await;
+    let count: i64 = app.query(|conn| Ok(api_keys::table.count().get_result(conn)?)).await;
     assert_eq!(count, 1);
 }
 
@@ -194,18 +179,9 @@ async fn bad_key_forms_are_refused_beside_their_fields_and_write_nothing(app: Te
             vec![("name", "k"), ("expires_at", "2020-01-01")],
             "is not in the future",
         ),
-        (
-            vec![("name", "k"), ("expires_at", "10000-01-01")],
-            "YYYY-MM-DD",
-        ),
-        (
-            vec![("name", "k"), ("expires_at", "31/12/2027")],
-            "is not a date",
-        ),
-        (
-            vec![("name", "k"), ("scope_mode", "custom")],
-            "at least one scope",
-        ),
+        (vec![("name", "k"), ("expires_at", "10000-01-01")], "YYYY-MM-DD"),
+        (vec![("name", "k"), ("expires_at", "31/12/2027")], "is not a date"),
+        (vec![("name", "k"), ("scope_mode", "custom")], "at least one scope"),
         (
             vec![
                 ("name", "k"),
@@ -233,26 +209,14 @@ async fn bad_key_forms_are_refused_beside_their_fields_and_write_nothing(app: Te
             ],
             "not a valid segment",
         ),
-        (
-            vec![("name", "k"), ("networks", "10.0.0.1/33")],
-            "prefix length",
-        ),
-        (
-            vec![("name", "k"), ("networks", "300.1.1.1/8")],
-            "larger than 255",
-        ),
+        (vec![("name", "k"), ("networks", "10.0.0.1/33")], "prefix length"),
+        (vec![("name", "k"), ("networks", "300.1.1.1/8")], "larger than 255"),
         (
             vec![("name", "k"), ("networks", "10.0.0.1/8")],
             "did you mean 10.0.0.0/8?",
         ),
-        (
-            vec![("name", "k"), ("networks", "010.0.0.0/8")],
-            "leading zero",
-        ),
-        (
-            vec![("name", "k"), ("networks", "fe80::1/129")],
-            "prefix length",
-        ),
+        (vec![("name", "k"), ("networks", "010.0.0.0/8")], "leading zero"),
+        (vec![("name", "k"), ("networks", "fe80::1/129")], "prefix length"),
         (vec![("name", "k"), ("networks", &thousand)], "at most 100"),
     ];
     for (fields, message) in cases {
@@ -263,18 +227,10 @@ async fn bad_key_forms_are_refused_beside_their_fields_and_write_nothing(app: Te
         let response = create(&app, &fields).await;
         assert_eq!(response.status().as_u16(), 422, "{fields:?}");
         let body = response.text().await.expect("body");
-        assert!(
-            body.contains(message),
-            "expected {message:?} for {fields:?}"
-        );
-        assert!(
-            body.contains("field-error"),
-            "the message sits beside its field"
-        );
+        assert!(body.contains(message), "expected {message:?} for {fields:?}");
+        assert!(body.contains("field-error"), "the message sits beside its field");
     }
-    let count: i64 = app
-        .query(|conn| Ok(api_keys::table.count().get_result(conn)?))
-        .await;
+    let count: i64 = app.query(|conn| Ok(api_keys::table.count().get_result(conn)?)).await;
     assert_eq!(count, 0);
 }
 
@@ -295,11 +251,7 @@ async fn the_list_searches_filters_and_counts(app: TestApp) {
 
     let (_, active) = page(&app, BASE).await;
     assert!(active.contains("Flight sync") && !active.contains("Crew roster"));
-    assert!(
-        active.contains("Active (2)")
-            && active.contains("Disabled (1)")
-            && active.contains("All (3)")
-    );
+    assert!(active.contains("Active (2)") && active.contains("Disabled (1)") && active.contains("All (3)"));
     let (_, disabled) = page(&app, &format!("{BASE}?status=disabled")).await;
     assert!(disabled.contains("Crew roster") && !disabled.contains("Flight sync"));
     let (_, search) = page(&app, &format!("{BASE}?q=SYNC&status=all")).await;
@@ -356,11 +308,7 @@ async fn disabling_enabling_editing_and_rotating_a_key(app: TestApp) {
         "{row}"
     );
     let enabled = app
-        .post_form(
-            &app.client,
-            &format!("{BASE}/{id}/enable"),
-            &[("csrf_token", &csrf)],
-        )
+        .post_form(&app.client, &format!("{BASE}/{id}/enable"), &[("csrf_token", &csrf)])
         .await;
     assert_eq!(enabled.status().as_u16(), 303);
 
@@ -397,13 +345,7 @@ async fn disabling_enabling_editing_and_rotating_a_key(app: TestApp) {
         )
         .await;
     assert_eq!(rotated.status().as_u16(), 200);
-    assert!(
-        rotated
-            .text()
-            .await
-            .expect("body")
-            .contains("Your new API key")
-    );
+    assert!(rotated.text().await.expect("body").contains("Your new API key"));
     let secrets: Vec<Option<chrono::NaiveDateTime>> = app
         .query(move |conn| {
             Ok(key_secrets::table
@@ -426,17 +368,11 @@ async fn a_revoked_key_cannot_be_changed_any_more(app: TestApp) {
     let (status, confirm) = page(&app, &format!("{BASE}/{id}/revoke")).await;
     assert_eq!(status, 200);
     assert!(
-        confirm.contains("Revoke API key")
-            && confirm.contains("Flight sync")
-            && confirm.contains("cannot be undone")
+        confirm.contains("Revoke API key") && confirm.contains("Flight sync") && confirm.contains("cannot be undone")
     );
     let csrf = app.csrf_token(&app.client, BASE).await;
     let revoked = app
-        .post_form(
-            &app.client,
-            &format!("{BASE}/{id}/revoke"),
-            &[("csrf_token", &csrf)],
-        )
+        .post_form(&app.client, &format!("{BASE}/{id}/revoke"), &[("csrf_token", &csrf)])
         .await;
     assert_eq!(revoked.status().as_u16(), 303);
     let (_, list) = page(&app, &format!("{BASE}?status=revoked")).await;
@@ -454,10 +390,7 @@ async fn a_revoked_key_cannot_be_changed_any_more(app: TestApp) {
             )
             .await;
         assert_eq!(response.status().as_u16(), 409, "{action}");
-        assert!(
-            response.text().await.expect("body").contains("revoked"),
-            "{action}"
-        );
+        assert!(response.text().await.expect("body").contains("revoked"), "{action}");
     }
 }
 
@@ -469,11 +402,7 @@ async fn a_deleted_key_leaves_the_lists_and_loses_its_digests(app: TestApp) {
     assert!(confirm.contains("Delete API key") && confirm.contains("Flight sync"));
     let csrf = app.csrf_token(&app.client, BASE).await;
     let deleted = app
-        .post_form(
-            &app.client,
-            &format!("{BASE}/{id}/delete"),
-            &[("csrf_token", &csrf)],
-        )
+        .post_form(&app.client, &format!("{BASE}/{id}/delete"), &[("csrf_token", &csrf)])
         .await;
     assert_eq!(deleted.status().as_u16(), 303);
     let (_, all) = page(&app, &format!("{BASE}?status=all")).await;
@@ -523,12 +452,8 @@ async fn another_organizations_key_is_not_found_on_every_route(app: TestApp) {
     app.sign_in_with(&intruder, "gil@globex.test", crate::support::PASSWORD)
         .await;
     let csrf = app.csrf_token(&intruder, BASE).await;
-    app.post_form(
-        &intruder,
-        &format!("{BASE}/setup"),
-        &[("csrf_token", &csrf)],
-    )
-    .await;
+    app.post_form(&intruder, &format!("{BASE}/setup"), &[("csrf_token", &csrf)])
+        .await;
     for path in ["", "/edit", "/rotate", "/revoke", "/delete"] {
         let response = intruder
             .get(app.url(&format!("{BASE}/{id}{path}")))
@@ -553,20 +478,14 @@ async fn another_organizations_key_is_not_found_on_every_route(app: TestApp) {
         assert_eq!(response.status().as_u16(), 404, "POST {path}");
     }
     let (_, list) = page(&app, &format!("{BASE}?status=all")).await;
-    assert!(
-        list.contains("Acme key") && list.contains("Active"),
-        "nothing changed"
-    );
+    assert!(list.contains("Acme key") && list.contains("Active"), "nothing changed");
 }
 
 async fn key_names_are_shown_as_text(app: TestApp) {
     ready(&app).await;
     let created = create(
         &app,
-        &[
-            ("name", "<script>alert(1)</script>"),
-            ("networks", "0.0.0.0/0"),
-        ],
+        &[("name", "<script>alert(1)</script>"), ("networks", "0.0.0.0/0")],
     )
     .await;
     assert_eq!(created.status().as_u16(), 200);
@@ -580,14 +499,7 @@ async fn key_names_are_shown_as_text(app: TestApp) {
 
 async fn the_csv_export_follows_the_filter_and_defuses_formulas(app: TestApp) {
     ready(&app).await;
-    create(
-        &app,
-        &[
-            ("name", "=HYPERLINK(\"http://x\")"),
-            ("networks", "0.0.0.0/0"),
-        ],
-    )
-    .await;
+    create(&app, &[("name", "=HYPERLINK(\"http://x\")"), ("networks", "0.0.0.0/0")]).await;
     create(&app, &[("name", "Crew roster"), ("networks", "0.0.0.0/0")]).await;
     let response = app
         .client
@@ -596,18 +508,10 @@ async fn the_csv_export_follows_the_filter_and_defuses_formulas(app: TestApp) {
         .await
         .expect("request");
     assert_eq!(response.status().as_u16(), 200);
-    assert_eq!(
-        response.headers()["content-type"],
-        "text/csv; charset=utf-8"
-    );
+    assert_eq!(response.headers()["content-type"], "text/csv; charset=utf-8");
     let csv = response.text().await.expect("body");
     let mut lines = csv.lines();
-    assert!(
-        lines
-            .next()
-            .expect("header")
-            .starts_with("name,key_id,status,scopes")
-    );
+    assert!(lines.next().expect("header").starts_with("name,key_id,status,scopes"));
     assert!(csv.contains("\"'=HYPERLINK(\"\"http://x\"\")\""), "{csv}");
     assert!(csv.contains("Crew roster") && csv.contains("* on *"));
     assert_eq!(csv.lines().count(), 3);
@@ -646,13 +550,7 @@ async fn the_demo_seed_has_keys_in_every_status(app: TestApp) {
         .await;
     assert_eq!(signed_in.status().as_u16(), 303);
     let (_, all) = page(&app, &format!("{BASE}?status=all")).await;
-    for status in [
-        "Active (3)",
-        "Disabled (1)",
-        "Expired (1)",
-        "Revoked (1)",
-        "All (6)",
-    ] {
+    for status in ["Active (3)", "Disabled (1)", "Expired (1)", "Revoked (1)", "All (6)"] {
         assert!(all.contains(status), "missing {status}");
     }
     assert!(all.contains("expires in 3 days") || all.contains("expires in 2 days"));
@@ -662,9 +560,7 @@ async fn the_demo_seed_has_keys_in_every_status(app: TestApp) {
         .transaction(move |conn| keyward::provisioning::seed_demo(conn, &secret))
         .await
         .expect("seeded again");
-    let count: i64 = app
-        .query(|conn| Ok(api_keys::table.count().get_result(conn)?))
-        .await;
+    let count: i64 = app.query(|conn| Ok(api_keys::table.count().get_result(conn)?)).await;
     assert_eq!(count, 6);
 }
 
@@ -700,11 +596,7 @@ async fn catalogue_permissions_become_the_keys_scopes(app: TestApp) {
     assert_eq!(created.status().as_u16(), 200);
     let id = key_id_named(&app, "Registry reader").await;
     let (_, detail) = page(&app, &format!("{BASE}/{id}")).await;
-    for scope in [
-        "read on assets",
-        "read on registries/private",
-        "write on flights/sync",
-    ] {
+    for scope in ["read on assets", "read on registries/private", "write on flights/sync"] {
         assert!(detail.contains(scope), "missing {scope}");
     }
     // The edit form shows catalogue scopes ticked and the rest as rows.
@@ -730,8 +622,6 @@ async fn a_double_submitted_create_makes_one_key(app: TestApp) {
     let mut statuses = [first.status().as_u16(), second.status().as_u16()];
     statuses.sort_unstable();
     assert_eq!(statuses, [200, 422]);
-    let count: i64 = app
-        .query(|conn| Ok(api_keys::table.count().get_result(conn)?))
-        .await;
+    let count: i64 = app.query(|conn| Ok(api_keys::table.count().get_result(conn)?)).await;
     assert_eq!(count, 1);
 }

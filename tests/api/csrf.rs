@@ -35,11 +35,7 @@ async fn a_wrong_csrf_token_is_refused(app: TestApp) {
         .post_form(
             &app.client,
             "/login",
-            &[
-                ("csrf_token", "forged"),
-                ("email", "a@b.c"),
-                ("password", "x"),
-            ],
+            &[("csrf_token", "forged"), ("email", "a@b.c"), ("password", "x")],
         )
         .await;
     assert_eq!(response.status().as_u16(), 403);
@@ -68,9 +64,7 @@ async fn a_csrf_token_from_another_session_is_refused(app: TestApp) {
     let before = app.csrf_token(&fresh, "/login").await;
     let signed_in = app.sign_in_with(&fresh, "member@acme.test", PASSWORD).await;
     assert_eq!(signed_in.status().as_u16(), 303);
-    let logout = app
-        .post_form(&fresh, "/logout", &[("csrf_token", &before)])
-        .await;
+    let logout = app.post_form(&fresh, "/logout", &[("csrf_token", &before)]).await;
     assert_eq!(
         logout.status().as_u16(),
         403,
@@ -84,22 +78,12 @@ async fn a_form_from_another_origin_is_refused(app: TestApp) {
         .client
         .post(app.url("/login"))
         .header("Origin", "https://evil.example")
-        .form(&[
-            ("csrf_token", token.as_str()),
-            ("email", "a@b.c"),
-            ("password", "x"),
-        ])
+        .form(&[("csrf_token", token.as_str()), ("email", "a@b.c"), ("password", "x")])
         .send()
         .await
         .expect("request");
     assert_eq!(response.status().as_u16(), 403);
-    assert!(
-        response
-            .text()
-            .await
-            .expect("body")
-            .contains("sent from another site")
-    );
+    assert!(response.text().await.expect("body").contains("sent from another site"));
 }
 
 async fn a_form_without_an_origin_is_refused(app: TestApp) {
@@ -107,11 +91,7 @@ async fn a_form_without_an_origin_is_refused(app: TestApp) {
     let response = app
         .client
         .post(app.url("/login"))
-        .form(&[
-            ("csrf_token", token.as_str()),
-            ("email", "a@b.c"),
-            ("password", "x"),
-        ])
+        .form(&[("csrf_token", token.as_str()), ("email", "a@b.c"), ("password", "x")])
         .send()
         .await
         .expect("request");

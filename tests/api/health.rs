@@ -9,38 +9,20 @@ on_both_backends!(
 );
 
 async fn liveness_and_readiness_answer(app: TestApp) {
-    let live = app
-        .client
-        .get(app.url("/healthz"))
-        .send()
-        .await
-        .expect("request");
+    let live = app.client.get(app.url("/healthz")).send().await.expect("request");
     assert_eq!(live.status().as_u16(), 200);
-    let ready = app
-        .client
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .expect("request");
+    let ready = app.client.get(app.url("/readyz")).send().await.expect("request");
     assert_eq!(ready.status().as_u16(), 200);
     assert_eq!(ready.text().await.expect("body"), "ready");
 }
 
 async fn every_page_carries_the_security_headers(app: TestApp) {
-    let response = app
-        .client
-        .get(app.url("/login"))
-        .send()
-        .await
-        .expect("request");
+    let response = app.client.get(app.url("/login")).send().await.expect("request");
     let headers = response.headers();
     let csp = headers["content-security-policy"].to_str().expect("ascii");
     assert!(csp.contains("script-src 'self'"), "{csp}");
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
-    assert!(
-        !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
-        "{csp}"
-    );
+    assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{csp}");
     assert_eq!(headers["x-content-type-options"], "nosniff");
     assert_eq!(headers["referrer-policy"], "same-origin");
     assert_eq!(headers["cache-control"], "no-store");
@@ -65,10 +47,7 @@ async fn static_assets_are_cached_by_content_hash(app: TestApp) {
     assert!(url.contains("?v="), "{url}");
     let asset = app.client.get(app.url(url)).send().await.expect("request");
     assert_eq!(asset.status().as_u16(), 200);
-    assert_eq!(
-        asset.headers()["cache-control"],
-        "public, max-age=31536000, immutable"
-    );
+    assert_eq!(asset.headers()["cache-control"], "public, max-age=31536000, immutable");
     assert!(
         asset.headers()["content-type"]
             .to_str()
@@ -88,12 +67,7 @@ async fn static_assets_are_cached_by_content_hash(app: TestApp) {
 }
 
 async fn unknown_pages_get_a_404_page_with_a_request_id(app: TestApp) {
-    let response = app
-        .client
-        .get(app.url("/no/such/page"))
-        .send()
-        .await
-        .expect("request");
+    let response = app.client.get(app.url("/no/such/page")).send().await.expect("request");
     assert_eq!(response.status().as_u16(), 404);
     let body = response.text().await.expect("body");
     assert!(body.contains("Not found"), "{body}");

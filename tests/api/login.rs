@@ -14,20 +14,11 @@ on_both_backends!(
 
 async fn signing_in_with_the_right_password_opens_the_backoffice(app: TestApp) {
     let org = app.create_org("Acme Aviation").await;
-    let email = app
-        .create_user(&org, Role::Administrator, "ada@acme.test")
-        .await;
-    let response = app
-        .sign_in_with(&app.client, "  ADA@acme.test ", PASSWORD)
-        .await;
+    let email = app.create_user(&org, Role::Administrator, "ada@acme.test").await;
+    let response = app.sign_in_with(&app.client, "  ADA@acme.test ", PASSWORD).await;
     assert_eq!(response.status().as_u16(), 303);
     assert_eq!(response.headers()["location"], "/backoffice");
-    let home = app
-        .client
-        .get(app.url("/backoffice"))
-        .send()
-        .await
-        .expect("request");
+    let home = app.client.get(app.url("/backoffice")).send().await.expect("request");
     assert_eq!(home.status().as_u16(), 200);
     let body = home.text().await.expect("body");
     assert!(
@@ -40,9 +31,7 @@ async fn signing_in_with_the_right_password_opens_the_backoffice(app: TestApp) {
 async fn a_wrong_password_and_an_unknown_email_get_the_same_answer(app: TestApp) {
     let org = app.create_org("Acme Aviation").await;
     app.create_user(&org, Role::Member, "max@acme.test").await;
-    let wrong = app
-        .sign_in_with(&app.client, "max@acme.test", "not the password")
-        .await;
+    let wrong = app.sign_in_with(&app.client, "max@acme.test", "not the password").await;
     let unknown = app
         .sign_in_with(&app.client, "nobody@acme.test", "not the password")
         .await;
@@ -52,16 +41,8 @@ async fn a_wrong_password_and_an_unknown_email_get_the_same_answer(app: TestApp)
     let unknown = unknown.text().await.expect("body");
     let message = "That email and password do not match an account.";
     assert!(wrong.contains(message) && unknown.contains(message));
-    assert!(
-        wrong.contains("value=\"max@acme.test\""),
-        "the email is kept"
-    );
-    let still_out = app
-        .client
-        .get(app.url("/backoffice"))
-        .send()
-        .await
-        .expect("request");
+    assert!(wrong.contains("value=\"max@acme.test\""), "the email is kept");
+    let still_out = app.client.get(app.url("/backoffice")).send().await.expect("request");
     assert_eq!(still_out.status().as_u16(), 303);
 }
 
@@ -94,23 +75,17 @@ async fn repeated_failures_pause_sign_in_for_the_account(app: TestApp) {
     let org = app.create_org("Acme Aviation").await;
     app.create_user(&org, Role::Member, "max@acme.test").await;
     for _ in 0..5 {
-        let response = app
-            .sign_in_with(&app.client, "max@acme.test", "guess")
-            .await;
+        let response = app.sign_in_with(&app.client, "max@acme.test", "guess").await;
         assert_eq!(response.status().as_u16(), 401);
     }
     // Even the right password is refused while the account is paused.
-    let paused = app
-        .sign_in_with(&app.client, "max@acme.test", PASSWORD)
-        .await;
+    let paused = app.sign_in_with(&app.client, "max@acme.test", PASSWORD).await;
     assert_eq!(paused.status().as_u16(), 429);
     let body = paused.text().await.expect("body");
     assert!(body.contains("Too many failed sign-in attempts"), "{body}");
     // Another account from the same address is not affected yet.
     app.create_user(&org, Role::Member, "mia@acme.test").await;
-    let other = app
-        .sign_in_with(&app.new_client(), "mia@acme.test", PASSWORD)
-        .await;
+    let other = app.sign_in_with(&app.new_client(), "mia@acme.test", PASSWORD).await;
     assert_eq!(other.status().as_u16(), 303);
 }
 
@@ -123,9 +98,7 @@ async fn a_disabled_user_cannot_sign_in(app: TestApp) {
         Ok(())
     })
     .await;
-    let response = app
-        .sign_in_with(&app.client, "max@acme.test", PASSWORD)
-        .await;
+    let response = app.sign_in_with(&app.client, "max@acme.test", PASSWORD).await;
     assert_eq!(response.status().as_u16(), 403);
     assert!(
         response
@@ -138,8 +111,7 @@ async fn a_disabled_user_cannot_sign_in(app: TestApp) {
 
 async fn sign_in_follows_only_local_next_targets(app: TestApp) {
     let org = app.create_org("Acme Aviation").await;
-    app.create_user(&org, Role::SystemAdministrator, "sam@acme.test")
-        .await;
+    app.create_user(&org, Role::SystemAdministrator, "sam@acme.test").await;
     let token = app.csrf_token(&app.client, "/login").await;
     let local = app
         .post_form(

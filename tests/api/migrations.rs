@@ -10,13 +10,7 @@ fn folder_names(backend: &str) -> Vec<String> {
         .join(backend);
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .expect("migration folder")
-        .map(|entry| {
-            entry
-                .expect("entry")
-                .file_name()
-                .to_string_lossy()
-                .into_owned()
-        })
+        .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
     names

@@ -48,17 +48,12 @@ async fn signing_out_ends_the_session_on_the_server(app: TestApp) {
         .await;
     let session = set_session_cookie(&signed_in).expect("a session cookie");
     assert_eq!(
-        get_with_session(&app, &session, "/backoffice")
-            .await
-            .status()
-            .as_u16(),
+        get_with_session(&app, &session, "/backoffice").await.status().as_u16(),
         200
     );
 
     let token = app.csrf_token(&app.client, "/backoffice").await;
-    let out = app
-        .post_form(&app.client, "/logout", &[("csrf_token", &token)])
-        .await;
+    let out = app.post_form(&app.client, "/logout", &[("csrf_token", &token)]).await;
     assert_eq!(out.status().as_u16(), 303);
     assert_eq!(out.headers()["location"], "/login?signed_out=1");
 
@@ -90,22 +85,13 @@ async fn signing_in_issues_a_new_session_id(app: TestApp) {
         )
         .await;
     let second = set_session_cookie(&second).expect("a session cookie");
-    assert_ne!(
-        first, second,
-        "signing in again must not keep the old session id"
-    );
+    assert_ne!(first, second, "signing in again must not keep the old session id");
     assert_eq!(
-        get_with_session(&app, &first, "/backoffice")
-            .await
-            .status()
-            .as_u16(),
+        get_with_session(&app, &first, "/backoffice").await.status().as_u16(),
         303
     );
     assert_eq!(
-        get_with_session(&app, &second, "/backoffice")
-            .await
-            .status()
-            .as_u16(),
+        get_with_session(&app, &second, "/backoffice").await.status().as_u16(),
         200
     );
 }
@@ -120,12 +106,7 @@ async fn an_idle_session_expires(app: TestApp) {
         Ok(())
     })
     .await;
-    let response = app
-        .client
-        .get(app.url("/backoffice"))
-        .send()
-        .await
-        .expect("request");
+    let response = app.client.get(app.url("/backoffice")).send().await.expect("request");
     assert_eq!(response.status().as_u16(), 303);
     assert_eq!(response.headers()["location"], "/login?next=/backoffice");
 }
@@ -133,15 +114,12 @@ async fn an_idle_session_expires(app: TestApp) {
 async fn a_session_past_the_absolute_timeout_must_sign_in_again(app: TestApp) {
     app.signed_in_as(Role::Member).await;
     app.query(|conn| {
-        let states: Vec<(String, String)> = sessions::table
-            .select((sessions::id, sessions::state))
-            .load(conn)?;
+        let states: Vec<(String, String)> = sessions::table.select((sessions::id, sessions::state)).load(conn)?;
         let thirteen_hours_ago = (keyward::store::now() - chrono::TimeDelta::hours(13))
             .and_utc()
             .timestamp();
         for (id, state) in states {
-            let mut state: std::collections::HashMap<String, String> =
-                serde_json::from_str(&state).expect("json");
+            let mut state: std::collections::HashMap<String, String> = serde_json::from_str(&state).expect("json");
             state.insert("signed_in_at".into(), thirteen_hours_ago.to_string());
             let state = serde_json::to_string(&state).expect("json");
             diesel::update(sessions::table.find(id))
@@ -151,12 +129,7 @@ async fn a_session_past_the_absolute_timeout_must_sign_in_again(app: TestApp) {
         Ok(())
     })
     .await;
-    let response = app
-        .client
-        .get(app.url("/backoffice"))
-        .send()
-        .await
-        .expect("request");
+    let response = app.client.get(app.url("/backoffice")).send().await.expect("request");
     assert_eq!(response.status().as_u16(), 303);
 }
 
@@ -178,12 +151,7 @@ async fn disabling_a_user_ends_their_sessions(app: TestApp) {
         Ok(())
     })
     .await;
-    let response = app
-        .client
-        .get(app.url("/backoffice"))
-        .send()
-        .await
-        .expect("request");
+    let response = app.client.get(app.url("/backoffice")).send().await.expect("request");
     assert_eq!(response.status().as_u16(), 303);
 }
 
@@ -195,17 +163,10 @@ async fn session_rows_never_hold_the_cookie_value(app: TestApp) {
         .await;
     let cookie = set_session_cookie(&response).expect("a session cookie");
     let rows: Vec<(String, String)> = app
-        .query(|conn| {
-            Ok(sessions::table
-                .select((sessions::id, sessions::state))
-                .load(conn)?)
-        })
+        .query(|conn| Ok(sessions::table.select((sessions::id, sessions::state)).load(conn)?))
         .await;
     assert_eq!(rows.len(), 1);
-    let decoded = cookie
-        .replace("%2F", "/")
-        .replace("%3D", "=")
-        .replace("%2B", "+");
+    let decoded = cookie.replace("%2F", "/").replace("%3D", "=").replace("%2B", "+");
     for (id, state) in rows {
         assert_eq!(id.len(), 64, "the row id is a SHA-256 digest");
         assert!(!decoded.contains(&id) && !state.contains(&id));

@@ -16,11 +16,7 @@ async fn issue_token(app: &TestApp) -> String {
         .expect("no users yet, so a token")
 }
 
-fn setup_form<'a>(
-    csrf: &'a str,
-    token: &'a str,
-    password_confirmation: &'a str,
-) -> Vec<(&'a str, &'a str)> {
+fn setup_form<'a>(csrf: &'a str, token: &'a str, password_confirmation: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("csrf_token", csrf),
         ("token", token),
@@ -34,9 +30,7 @@ fn setup_form<'a>(
 
 async fn the_setup_link_creates_the_first_system_administrator_once(app: TestApp) {
     let token = issue_token(&app).await;
-    let csrf = app
-        .csrf_token(&app.client, &format!("/setup?token={token}"))
-        .await;
+    let csrf = app.csrf_token(&app.client, &format!("/setup?token={token}")).await;
     let done = app
         .post_form(
             &app.client,
@@ -68,10 +62,7 @@ async fn the_setup_link_creates_the_first_system_administrator_once(app: TestApp
             ))
         })
         .await;
-    assert_eq!(
-        (orgs, roles, audited),
-        (1, vec!["system-administrator".to_owned()], 2)
-    );
+    assert_eq!((orgs, roles, audited), (1, vec!["system-administrator".to_owned()], 2));
 
     // The link is spent: replaying it, or setting up again, changes nothing.
     let other = app.new_client();
@@ -91,11 +82,7 @@ async fn the_setup_link_creates_the_first_system_administrator_once(app: TestApp
         )
         .await;
     assert_eq!(replay.status().as_u16(), 410);
-    assert!(
-        app.query(keyward::provisioning::issue_setup_token)
-            .await
-            .is_none()
-    );
+    assert!(app.query(keyward::provisioning::issue_setup_token).await.is_none());
     let orgs: i64 = app
         .query(|conn| Ok(organizations::table.count().get_result(conn)?))
         .await;
@@ -127,17 +114,13 @@ async fn a_forged_setup_token_is_refused(app: TestApp) {
         )
         .await;
     assert_eq!(post.status().as_u16(), 404);
-    let users: i64 = app
-        .query(|conn| Ok(users::table.count().get_result(conn)?))
-        .await;
+    let users: i64 = app.query(|conn| Ok(users::table.count().get_result(conn)?)).await;
     assert_eq!(users, 0);
 }
 
 async fn setup_errors_are_shown_beside_their_fields_and_nothing_is_written(app: TestApp) {
     let token = issue_token(&app).await;
-    let csrf = app
-        .csrf_token(&app.client, &format!("/setup?token={token}"))
-        .await;
+    let csrf = app.csrf_token(&app.client, &format!("/setup?token={token}")).await;
     let response = app
         .post_form(
             &app.client,

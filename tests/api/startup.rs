@@ -27,10 +27,7 @@ fn an_unknown_database_scheme_is_refused_with_a_message() {
         .expect("runs");
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("unsupported database URL scheme \"mysql\""),
-        "{stderr}"
-    );
+    assert!(stderr.contains("unsupported database URL scheme \"mysql\""), "{stderr}");
 }
 
 #[test]
@@ -116,21 +113,10 @@ fn the_cli_creates_organizations_and_users() {
     let db = dir.path().join("k.db");
     let db = db.to_str().expect("utf-8");
     let org = keyward()
-        .args([
-            "orgs",
-            "create",
-            "--name",
-            "Acme Aviation",
-            "--database-url",
-            db,
-        ])
+        .args(["orgs", "create", "--name", "Acme Aviation", "--database-url", db])
         .output()
         .expect("runs");
-    assert!(
-        org.status.success(),
-        "{}",
-        String::from_utf8_lossy(&org.stderr)
-    );
+    assert!(org.status.success(), "{}", String::from_utf8_lossy(&org.stderr));
     assert_eq!(String::from_utf8_lossy(&org.stdout).trim(), "acme-aviation");
 
     let mut child = keyward()
@@ -142,13 +128,7 @@ fn the_cli_creates_organizations_and_users() {
             "--role",
             "system-administrator",
         ])
-        .args([
-            "--org",
-            "acme-aviation",
-            "--password-stdin",
-            "--database-url",
-            db,
-        ])
+        .args(["--org", "acme-aviation", "--password-stdin", "--database-url", db])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -161,15 +141,8 @@ fn the_cli_creates_organizations_and_users() {
         .write_all(b"correct horse battery staple\n")
         .expect("write");
     let created = child.wait_with_output().expect("waits");
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
-    assert!(
-        String::from_utf8_lossy(&created.stdout)
-            .contains("Created ada@acme.test (System Administrator)")
-    );
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    assert!(String::from_utf8_lossy(&created.stdout).contains("Created ada@acme.test (System Administrator)"));
 
     let generated = keyward()
         .args([
@@ -236,43 +209,21 @@ async fn a_database_that_cannot_serve_gets_a_503_page(backend: Backend) {
         .await
         .expect("join");
 
-    let page = app
-        .client
-        .get(app.url("/backoffice"))
-        .send()
-        .await
-        .expect("request");
+    let page = app.client.get(app.url("/backoffice")).send().await.expect("request");
     assert_eq!(page.status().as_u16(), 503);
     let body = page.text().await.expect("body");
-    assert!(
-        body.contains("The database is unavailable right now"),
-        "{body}"
-    );
+    assert!(body.contains("The database is unavailable right now"), "{body}");
     assert!(body.contains("Request id:"));
 
-    let ready = app
-        .client
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .expect("request");
+    let ready = app.client.get(app.url("/readyz")).send().await.expect("request");
     assert_eq!(ready.status().as_u16(), 503);
     assert_eq!(ready.headers()["content-type"], "application/problem+json");
     let problem: serde_json::Value = ready.json().await.expect("json");
     assert_eq!(problem["code"], "unavailable");
 
     drop(held);
-    let back = app
-        .client
-        .get(app.url("/backoffice"))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(
-        back.status().as_u16(),
-        200,
-        "the session survived the outage"
-    );
+    let back = app.client.get(app.url("/backoffice")).send().await.expect("request");
+    assert_eq!(back.status().as_u16(), 200, "the session survived the outage");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -298,29 +249,16 @@ fn the_cli_provisions_keys_once_the_organization_is_set_up() {
             .expect("runs")
     };
     assert!(
-        run(&[
-            "orgs",
-            "create",
-            "--name",
-            "Acme Aviation",
-            "--slug",
-            "acme"
-        ])
-        .status
-        .success()
+        run(&["orgs", "create", "--name", "Acme Aviation", "--slug", "acme"])
+            .status
+            .success()
     );
 
     let early = run(&["keys", "create", "--org", "acme", "--name", "Sync"]);
     assert!(!early.status.success());
-    assert!(
-        String::from_utf8_lossy(&early.stderr).contains("keyward orgs bootstrap-keys --org acme")
-    );
+    assert!(String::from_utf8_lossy(&early.stderr).contains("keyward orgs bootstrap-keys --org acme"));
 
-    assert!(
-        run(&["orgs", "bootstrap-keys", "--org", "acme"])
-            .status
-            .success()
-    );
+    assert!(run(&["orgs", "bootstrap-keys", "--org", "acme"]).status.success());
     let again = run(&["orgs", "bootstrap-keys", "--org", "acme"]);
     assert!(String::from_utf8_lossy(&again.stdout).contains("already set up"));
 
@@ -341,11 +279,7 @@ fn the_cli_provisions_keys_once_the_organization_is_set_up() {
         "2099-01-01",
         "--allow-query",
     ]);
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
     let secret = String::from_utf8_lossy(&created.stdout).trim().to_owned();
     assert!(
         keyward::domain::token::ApiKeyToken::parse(&secret).is_ok(),
@@ -355,18 +289,12 @@ fn the_cli_provisions_keys_once_the_organization_is_set_up() {
 
     for (args, message) in [
         (vec!["--name", "Sync"], "already exists"),
-        (
-            vec!["--name", "Other", "--scope", "delete:x"],
-            "is not an action",
-        ),
+        (vec!["--name", "Other", "--scope", "delete:x"], "is not an action"),
         (
             vec!["--name", "Other", "--network", "10.0.0.1/8"],
             "did you mean 10.0.0.0/8?",
         ),
-        (
-            vec!["--name", "Other", "--expires", "2001-01-01"],
-            "not in the future",
-        ),
+        (vec!["--name", "Other", "--expires", "2001-01-01"], "not in the future"),
         (vec!["--name", " "], "Enter a name"),
     ] {
         let mut full = vec!["keys", "create", "--org", "acme"];

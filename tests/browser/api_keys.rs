@@ -22,12 +22,7 @@ async fn row_text(driver: &WebDriver, name: &str) -> String {
 
 async fn wait_until_gone(driver: &WebDriver, xpath: &str) {
     for _ in 0..100 {
-        if driver
-            .find_all(By::XPath(xpath))
-            .await
-            .expect("find")
-            .is_empty()
-        {
+        if driver.find_all(By::XPath(xpath)).await.expect("find").is_empty() {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -37,23 +32,15 @@ async fn wait_until_gone(driver: &WebDriver, xpath: &str) {
 
 /// Signs a new organization's System Administrator in and sets the
 /// organization up for API keys through the page's button.
-async fn set_up_api_keys_as_system_administrator(
-    driver: &WebDriver,
-    app: &crate::support::TestApp,
-) {
+async fn set_up_api_keys_as_system_administrator(driver: &WebDriver, app: &crate::support::TestApp) {
     let org = app.create_org("Acme Aviation").await;
-    app.create_user(&org, Role::SystemAdministrator, "sam@acme.test")
-        .await;
+    app.create_user(&org, Role::SystemAdministrator, "sam@acme.test").await;
     sign_in(driver, app, "sam@acme.test").await;
     driver
         .goto(app.url("/backoffice/settings/api-keys"))
         .await
         .expect("goto");
-    button(driver, "Set up API keys")
-        .await
-        .click()
-        .await
-        .expect("click");
+    button(driver, "Set up API keys").await.click().await.expect("click");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -63,11 +50,7 @@ async fn an_administrator_creates_a_key_copies_its_secret_and_toggles_it() {
         sees(&driver, "No API keys yet").await;
 
         // Create with an error, then fixed.
-        button(&driver, "Create API Key")
-            .await
-            .click()
-            .await
-            .expect("click");
+        button(&driver, "Create API Key").await.click().await.expect("click");
         let create = dialog(&driver, "Create API key").await;
         let networks = field(&driver, "Allowed networks").await;
         networks.clear().await.expect("clear");
@@ -97,10 +80,7 @@ async fn an_administrator_creates_a_key_copies_its_secret_and_toggles_it() {
 
         // The one-time secret.
         dialog(&driver, "Your new API key").await;
-        let secret = driver
-            .find(By::Id("new-secret"))
-            .await
-            .expect("secret field");
+        let secret = driver.find(By::Id("new-secret")).await.expect("secret field");
         let value = secret.value().await.expect("value").expect("a key");
         assert!(value.starts_with("ask_") && value.len() == 68);
         let done = button(&driver, "Done").await;
@@ -119,12 +99,7 @@ async fn an_administrator_creates_a_key_copies_its_secret_and_toggles_it() {
         done.click().await.expect("click");
         wait_until_gone(&driver, "//dialog[@open]").await;
         assert!(
-            driver
-                .source()
-                .await
-                .expect("source")
-                .find(&value)
-                .is_none(),
+            driver.source().await.expect("source").find(&value).is_none(),
             "the secret left the page"
         );
         let row = row_text(&driver, "Flight sync").await;
@@ -176,11 +151,7 @@ async fn the_names_qa_relies_on_are_on_the_pages() {
         for label in ["Search", "Status"] {
             field(&driver, label).await;
         }
-        button(&driver, "Create API Key")
-            .await
-            .click()
-            .await
-            .expect("click");
+        button(&driver, "Create API Key").await.click().await.expect("click");
         dialog(&driver, "Create API key").await;
         for label in ["Name", "Expires at", "Allowed networks"] {
             field(&driver, label).await;
@@ -202,14 +173,11 @@ async fn the_names_qa_relies_on_are_on_the_pages() {
 /// through the same lifecycle code the page uses.
 async fn org_with_key(app: &crate::support::TestApp, key_name: &'static str) {
     let org = app.create_org("Acme Aviation").await;
-    app.create_user(&org, Role::SystemAdministrator, "sam@acme.test")
-        .await;
+    app.create_user(&org, Role::SystemAdministrator, "sam@acme.test").await;
     let secret = app.secret.clone();
     app.db
         .transaction(move |conn| {
-            use keyward::domain::{
-                api_key::KeyName, audit::Actor, network::NetworkList, scope::ScopeSet,
-            };
+            use keyward::domain::{api_key::KeyName, audit::Actor, network::NetworkList, scope::ScopeSet};
             keyward::lifecycle::bootstrap(conn, &org, &Actor::Cli, None)?;
             let new = keyward::lifecycle::NewKey {
                 name: KeyName::parse(key_name)?,
@@ -241,12 +209,7 @@ async fn wait_closed(driver: &WebDriver) {
 
 async fn wait_gone(driver: &WebDriver, xpath: &str) {
     for _ in 0..100 {
-        if driver
-            .find_all(By::XPath(xpath))
-            .await
-            .expect("find")
-            .is_empty()
-        {
+        if driver.find_all(By::XPath(xpath)).await.expect("find").is_empty() {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -339,13 +302,7 @@ async fn an_administrator_edits_rotates_revokes_and_deletes_a_key() {
             .await
             .expect("click");
         let confirm = dialog(&driver, "Revoke API key").await;
-        assert!(
-            confirm
-                .text()
-                .await
-                .expect("text")
-                .contains("Flight sync v2")
-        );
+        assert!(confirm.text().await.expect("text").contains("Flight sync v2"));
         sees(&driver, "cannot be undone").await;
         review_screenshot(&driver, "revoke-dialog").await;
         button_in(&driver, "//dialog", "Revoke")
@@ -427,11 +384,7 @@ async fn each_status_filter_shows_only_its_keys() {
             .send_keys(admin.password.expose())
             .await
             .expect("type");
-        button(&driver, "Sign in")
-            .await
-            .click()
-            .await
-            .expect("click");
+        button(&driver, "Sign in").await.click().await.expect("click");
         driver
             .goto(app.url("/backoffice/settings/api-keys"))
             .await
@@ -449,8 +402,7 @@ async fn each_status_filter_shows_only_its_keys() {
             for _ in 0..100 {
                 rows = driver.find_all(By::XPath(rows_xpath)).await.expect("rows");
                 let url = driver.current_url().await.expect("url");
-                if rows.len() == expected_rows && url.as_str().contains(&format!("status={value}"))
-                {
+                if rows.len() == expected_rows && url.as_str().contains(&format!("status={value}")) {
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;

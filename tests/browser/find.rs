@@ -102,12 +102,7 @@ pub async fn heading(driver: &WebDriver, level: u8, name: &str) -> WebElement {
 
 /// The page's main landmark (`<main>` or `role="main"`).
 pub async fn main_content(driver: &WebDriver) -> WebElement {
-    visible(
-        driver,
-        "//*[self::main or @role='main']".to_owned(),
-        "main landmark",
-    )
-    .await
+    visible(driver, "//*[self::main or @role='main']".to_owned(), "main landmark").await
 }
 
 /// A form control by its label: `<label for>`, a wrapping `<label>`,
@@ -188,9 +183,6 @@ mod tests {
     fn any_text_becomes_an_xpath_literal() {
         assert_eq!(literal("Sign in"), "'Sign in'");
         assert_eq!(literal("Ada's keys"), "\"Ada's keys\"");
-        assert_eq!(
-            literal(r#"Ada's "keys""#),
-            r#"concat('Ada', "'", 's "keys"')"#
-        );
+        assert_eq!(literal(r#"Ada's "keys""#), r#"concat('Ada', "'", 's "keys"')"#);
     }
 }

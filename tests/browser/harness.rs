@@ -126,20 +126,14 @@ impl Executables {
         let chromium = executable("KEYWARD_CHROMIUM", "/usr/bin/chromium");
         let chromedriver = executable("KEYWARD_CHROMEDRIVER", "/usr/bin/chromedriver");
         match (chromium, chromedriver) {
-            (Ok(chromium), Ok(chromedriver)) => Some(Self {
-                chromium,
-                chromedriver,
-            }),
+            (Ok(chromium), Ok(chromedriver)) => Some(Self { chromium, chromedriver }),
             (chromium, chromedriver) => {
                 let absent: Vec<String> = [chromium, chromedriver]
                     .into_iter()
                     .filter_map(Result::err)
                     .map(|path| path.display().to_string())
                     .collect();
-                support::missing(
-                    "browser",
-                    &format!("{INSTALL_HINT}; not found: {}", absent.join(", ")),
-                );
+                support::missing("browser", &format!("{INSTALL_HINT}; not found: {}", absent.join(", ")));
                 None
             }
         }
@@ -185,15 +179,8 @@ impl Chromedriver {
             {
                 return;
             }
-            if let Some(status) = self
-                .process
-                .try_wait()
-                .expect("chromedriver's status can be read")
-            {
-                panic!(
-                    "chromedriver exited before listening on port {}: {status}",
-                    self.port
-                );
+            if let Some(status) = self.process.try_wait().expect("chromedriver's status can be read") {
+                panic!("chromedriver exited before listening on port {}: {status}", self.port);
             }
             assert!(
                 Instant::now() < deadline,
@@ -263,8 +250,7 @@ async fn save_failure_evidence(driver: &WebDriver, test: &str) {
 /// `<target>/tmp/screenshots/<name>.png`, the directory created.
 fn screenshot_path(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
-    std::fs::create_dir_all(&dir)
-        .unwrap_or_else(|error| panic!("cannot create {}: {error}", dir.display()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|error| panic!("cannot create {}: {error}", dir.display()));
     dir.join(format!("{name}.png"))
 }
 
@@ -295,10 +281,7 @@ pub async fn console_errors(driver: &WebDriver) -> Vec<String> {
 /// Signs in through the login form as `email` (with the fixtures' password)
 /// and waits for the signed-in page.
 pub async fn sign_in(driver: &WebDriver, app: &TestApp, email: &str) {
-    driver
-        .goto(app.url("/login"))
-        .await
-        .expect("the login page opens");
+    driver.goto(app.url("/login")).await.expect("the login page opens");
     field(driver, "Email")
         .await
         .send_keys(email)

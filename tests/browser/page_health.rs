@@ -13,14 +13,9 @@ use crate::harness::{console_errors, sign_in, with_browser};
 async fn the_pages_run_htmx_under_the_csp_without_console_errors() {
     with_browser(|driver, app| async move {
         let org = app.create_org("Acme Aviation").await;
-        let email = app
-            .create_user(&org, Role::SystemAdministrator, "sam@acme.test")
-            .await;
+        let email = app.create_user(&org, Role::SystemAdministrator, "sam@acme.test").await;
 
-        driver
-            .goto(app.url("/login"))
-            .await
-            .expect("the login page opens");
+        driver.goto(app.url("/login")).await.expect("the login page opens");
         assert_scripts_ran_cleanly(&driver, "the login page").await;
 
         sign_in(&driver, &app, &email).await;
@@ -61,9 +56,7 @@ async fn the_pages_run_htmx_under_the_csp_without_console_errors() {
             .expect("a script runs in the page");
         let errors = console_errors(&driver).await;
         assert!(
-            errors
-                .iter()
-                .any(|error| error.contains("Content Security Policy")),
+            errors.iter().any(|error| error.contains("Content Security Policy")),
             "an inline script should have been refused and reported: {errors:?}"
         );
     })
@@ -83,9 +76,5 @@ async fn assert_scripts_ran_cleanly(driver: &WebDriver, page: &str) {
         "htmx did not load on {page}: the CSP or its integrity hash blocked it"
     );
     let errors = console_errors(driver).await;
-    assert!(
-        errors.is_empty(),
-        "console errors on {page}:\n{}",
-        errors.join("\n")
-    );
+    assert!(errors.is_empty(), "console errors on {page}:\n{}", errors.join("\n"));
 }

@@ -11,14 +11,9 @@ use crate::support::PASSWORD;
 async fn a_system_administrator_signs_in_and_reaches_the_api_keys_page() {
     with_browser(|driver, app| async move {
         let org = app.create_org("Acme Aviation").await;
-        let email = app
-            .create_user(&org, Role::SystemAdministrator, "sam@acme.test")
-            .await;
+        let email = app.create_user(&org, Role::SystemAdministrator, "sam@acme.test").await;
 
-        driver
-            .goto(app.url("/login"))
-            .await
-            .expect("the login page opens");
+        driver.goto(app.url("/login")).await.expect("the login page opens");
         heading(&driver, 1, "Sign in to Keyward").await;
         review_screenshot(&driver, "login").await;
         field(&driver, "Email")
@@ -59,21 +54,14 @@ async fn a_member_sees_the_access_denied_page() {
             .find_all(By::XPath("//nav//a[normalize-space(.)='API Keys']"))
             .await
             .expect("the navigation can be searched");
-        assert!(
-            nav_link.is_empty(),
-            "members are not offered the API Keys page"
-        );
+        assert!(nav_link.is_empty(), "members are not offered the API Keys page");
 
         driver
             .goto(app.url("/backoffice/settings/api-keys"))
             .await
             .expect("the page answers");
         heading(&driver, 1, "Access denied").await;
-        let text = main_content(&driver)
-            .await
-            .text()
-            .await
-            .expect("the page has text");
+        let text = main_content(&driver).await.text().await.expect("the page has text");
         assert!(
             text.contains("System Administrator"),
             "the page names the role that may enter: {text}"
@@ -87,14 +75,9 @@ async fn a_member_sees_the_access_denied_page() {
 async fn wrong_password_shows_the_error_beside_the_form() {
     with_browser(|driver, app| async move {
         let org = app.create_org("Acme Aviation").await;
-        let email = app
-            .create_user(&org, Role::SystemAdministrator, "sam@acme.test")
-            .await;
+        let email = app.create_user(&org, Role::SystemAdministrator, "sam@acme.test").await;
 
-        driver
-            .goto(app.url("/login"))
-            .await
-            .expect("the login page opens");
+        driver.goto(app.url("/login")).await.expect("the login page opens");
         field(&driver, "Email")
             .await
             .send_keys(&email)
@@ -121,21 +104,13 @@ async fn wrong_password_shows_the_error_beside_the_form() {
             .value()
             .await
             .expect("the email field's value");
-        assert_eq!(
-            email_typed.as_deref(),
-            Some(email.as_str()),
-            "the email is kept"
-        );
+        assert_eq!(email_typed.as_deref(), Some(email.as_str()), "the email is kept");
         let password_typed = field(&driver, "Password")
             .await
             .value()
             .await
             .expect("the password field's value");
-        assert_eq!(
-            password_typed.as_deref(),
-            Some(""),
-            "the password is never sent back"
-        );
+        assert_eq!(password_typed.as_deref(), Some(""), "the password is never sent back");
         button(&driver, "Sign in").await;
     })
     .await;
@@ -145,9 +120,7 @@ async fn wrong_password_shows_the_error_beside_the_form() {
 async fn signing_out_returns_to_the_login_page() {
     with_browser(|driver, app| async move {
         let org = app.create_org("Acme Aviation").await;
-        let email = app
-            .create_user(&org, Role::Administrator, "ada@acme.test")
-            .await;
+        let email = app.create_user(&org, Role::Administrator, "ada@acme.test").await;
         sign_in(&driver, &app, &email).await;
 
         button(&driver, "Sign out")

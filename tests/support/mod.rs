@@ -6,10 +6,7 @@
 //! A part that is missing (PostgreSQL, Chromium) makes its tests skip with a
 //! loud message, unless `KEYWARD_TEST_REQUIRE` names it (e.g.
 //! `KEYWARD_TEST_REQUIRE=postgres,browser`): then they fail.
-#![allow(
-    dead_code,
-    reason = "each test binary uses a different part of the harness"
-)]
+#![allow(dead_code, reason = "each test binary uses a different part of the harness")]
 
 use std::net::SocketAddr;
 use std::sync::OnceLock;
@@ -86,24 +83,16 @@ impl TestPostgresDb {
 impl Drop for TestPostgresDb {
     fn drop(&mut self) {
         if let Ok(mut conn) = diesel::PgConnection::establish(&self.admin_url) {
-            let _ = diesel::sql_query(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
-            .execute(&mut conn);
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&mut conn);
         }
     }
 }
 
 /// `postgres://u@h:5432/postgres?x=y` with its database replaced by `name`.
 fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let path_start = base[scheme_end..]
-        .find('/')
-        .map_or(base.len(), |i| scheme_end + i);
+    let path_start = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
     let mut out = format!("{}/{name}", &base[..path_start]);
     if let Some(query) = query {
         out.push('?');
@@ -185,18 +174,13 @@ impl TestApp {
     }
 
     /// Like `spawn`, with the settings adjusted first.
-    pub async fn spawn_with(
-        backend: Backend,
-        adjust: impl FnOnce(&mut Settings),
-    ) -> Option<TestApp> {
+    pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> Option<TestApp> {
         init_logging();
         let (url, database) = test_database(backend)?;
         let mut settings = test_settings(url);
         adjust(&mut settings);
         let secret = settings.secret.clone();
-        let application = Application::build(settings)
-            .await
-            .expect("the application starts");
+        let application = Application::build(settings).await.expect("the application starts");
         let port = application.port();
         let db = application.db().clone();
         tokio::spawn(application.run_until_stopped());
@@ -224,9 +208,7 @@ impl TestApp {
     pub async fn create_org(&self, name: &str) -> Organization {
         let name = OrgName::parse(name).expect("valid name");
         self.db
-            .transaction(move |conn| {
-                keyward::provisioning::create_organization(conn, &name, None, &Actor::Cli, None)
-            })
+            .transaction(move |conn| keyward::provisioning::create_organization(conn, &name, None, &Actor::Cli, None))
             .await
             .expect("organization created")
     }
@@ -235,21 +217,11 @@ impl TestApp {
     pub async fn create_user(&self, org: &Organization, role: Role, email: &str) -> String {
         let org = org.clone();
         let email = Email::parse(email).expect("valid email");
-        let name = DisplayName::parse(email.as_str().split('@').next().unwrap_or("user"))
-            .expect("valid name");
+        let name = DisplayName::parse(email.as_str().split('@').next().unwrap_or("user")).expect("valid name");
         let returned = email.to_string();
         self.db
             .transaction(move |conn| {
-                keyward::provisioning::create_user(
-                    conn,
-                    &org,
-                    &email,
-                    &name,
-                    role,
-                    password_hash(),
-                    &Actor::Cli,
-                    None,
-                )
+                keyward::provisioning::create_user(conn, &org, &email, &name, role, password_hash(), &Actor::Cli, None)
             })
             .await
             .expect("user created");
@@ -270,12 +242,7 @@ impl TestApp {
     }
 
     /// POST a form as a browser would: same-origin `Origin` header.
-    pub async fn post_form(
-        &self,
-        client: &reqwest::Client,
-        path: &str,
-        form: &[(&str, &str)],
-    ) -> reqwest::Response {
+    pub async fn post_form(&self, client: &reqwest::Client, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         client
             .post(self.url(path))
             .header("Origin", &self.address)
@@ -286,21 +253,12 @@ impl TestApp {
     }
 
     /// Signs `client` in through the login form.
-    pub async fn sign_in_with(
-        &self,
-        client: &reqwest::Client,
-        email: &str,
-        password: &str,
-    ) -> reqwest::Response {
+    pub async fn sign_in_with(&self, client: &reqwest::Client, email: &str, password: &str) -> reqwest::Response {
         let token = self.csrf_token(client, "/login").await;
         self.post_form(
             client,
             "/login",
-            &[
-                ("csrf_token", &token),
-                ("email", email),
-                ("password", password),
-            ],
+            &[("csrf_token", &token), ("email", email), ("password", password)],
         )
         .await
     }
@@ -308,11 +266,7 @@ impl TestApp {
     /// Signs the default client in as `email` and checks it worked.
     pub async fn sign_in(&self, email: &str) {
         let response = self.sign_in_with(&self.client, email, PASSWORD).await;
-        assert_eq!(
-            response.status().as_u16(),
-            303,
-            "sign-in as {email} should redirect"
-        );
+        assert_eq!(response.status().as_u16(), 303, "sign-in as {email} should redirect");
     }
 
     /// A new organization with a user of `role`, signed in on the default client.

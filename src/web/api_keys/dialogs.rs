@@ -125,11 +125,7 @@ impl KeyFormView {
         let mut rows: Vec<ScopeRow> = form
             .scope_action
             .iter()
-            .zip(
-                form.scope_resource
-                    .iter()
-                    .chain(std::iter::repeat(&String::new())),
-            )
+            .zip(form.scope_resource.iter().chain(std::iter::repeat(&String::new())))
             .filter(|(a, r)| !a.is_empty() || !r.is_empty())
             .map(|(a, r)| ScopeRow {
                 action: a.clone(),
@@ -154,10 +150,7 @@ impl KeyFormView {
             networks_wildcard: form.networks.contains("/0"),
             networks: form.networks.chars().take(20_000).collect(),
             allow_query_key: form.allow_query_key.is_some(),
-            actions: Action::ALL
-                .iter()
-                .map(|a| (a.as_str(), a.label()))
-                .collect(),
+            actions: Action::ALL.iter().map(|a| (a.as_str(), a.label())).collect(),
             permissions: form.permission.clone(),
         }
     }
@@ -248,22 +241,16 @@ fn parse_scopes(form: &KeyForm) -> Result<ScopeSet, ValidationError> {
 }
 
 /// Validates the whole form, collecting every field's message.
-fn parse_key_form(
-    form: &KeyForm,
-) -> Result<(KeyName, Option<Expiry>, ScopeSet, NetworkList), KeyFormErrors> {
+fn parse_key_form(form: &KeyForm) -> Result<(KeyName, Option<Expiry>, ScopeSet, NetworkList), KeyFormErrors> {
     let mut errors = KeyFormErrors::default();
     if let Err(e) = validator::Validate::validate(form) {
         errors.form = Some(e.to_string());
     }
-    let name = KeyName::parse(&form.name)
-        .map_err(|e| errors.name = Some(e.0))
-        .ok();
+    let name = KeyName::parse(&form.name).map_err(|e| errors.name = Some(e.0)).ok();
     let expiry = Expiry::parse(&form.expires_at, Utc::now())
         .map_err(|e| errors.expires_at = Some(e.0))
         .ok();
-    let scopes = parse_scopes(form)
-        .map_err(|e| errors.scopes = Some(e.0))
-        .ok();
+    let scopes = parse_scopes(form).map_err(|e| errors.scopes = Some(e.0)).ok();
     let networks = NetworkList::parse_lines(&form.networks)
         .map_err(|e| errors.networks = Some(e.0))
         .ok();
@@ -391,9 +378,7 @@ pub async fn create_api_key(
 
 async fn load(ctx: &AppContext, current: &CurrentUser, id: String) -> Result<KeyDetail, AppError> {
     let org_id = current.org.id.clone();
-    ctx.db
-        .run(move |conn| lifecycle::detail(conn, &org_id, &id))
-        .await
+    ctx.db.run(move |conn| lifecycle::detail(conn, &org_id, &id)).await
 }
 
 /// `GET …/{id}/edit`
@@ -427,9 +412,7 @@ pub async fn edit_api_key_form(
 fn changed(hx: HxRequest) -> HttpResponse {
     if hx.wants_fragment() {
         with_trigger(
-            HttpResponse::Ok()
-                .content_type("text/html; charset=utf-8")
-                .finish(),
+            HttpResponse::Ok().content_type("text/html; charset=utf-8").finish(),
             CHANGED,
         )
     } else {
@@ -465,9 +448,7 @@ pub async fn update_api_key(
     let (actor, org_id, key_id) = (current.actor(), current.org.id.clone(), id.clone());
     match ctx
         .db
-        .transaction(move |conn| {
-            lifecycle::update(conn, &org_id, &key_id, &changes, &actor, Some(ip))
-        })
+        .transaction(move |conn| lifecycle::update(conn, &org_id, &key_id, &changes, &actor, Some(ip)))
         .await
     {
         Ok(_) => Ok(changed(hx)),
@@ -545,10 +526,7 @@ pub struct RotateDialog {
 }
 
 fn grace_periods() -> Vec<(&'static str, &'static str)> {
-    GracePeriod::ALL
-        .iter()
-        .map(|g| (g.as_str(), g.label()))
-        .collect()
+    GracePeriod::ALL.iter().map(|g| (g.as_str(), g.label())).collect()
 }
 
 /// `GET …/{id}/rotate`
@@ -668,11 +646,7 @@ pub struct ConfirmDialog {
 fn confirm_dialog(layout: Layout, detail: &KeyDetail, revoke: bool) -> ConfirmDialog {
     ConfirmDialog {
         layout,
-        title: if revoke {
-            "Revoke API key"
-        } else {
-            "Delete API key"
-        },
+        title: if revoke { "Revoke API key" } else { "Delete API key" },
         verb: if revoke { "Revoke" } else { "Delete" },
         key_id: detail.key.id.clone(),
         key_name: detail.key.name.clone(),
@@ -700,8 +674,7 @@ pub async fn revoke_api_key_form(
 }
 
 /// `lifecycle::revoke` or `lifecycle::delete`.
-type ConfirmedStep =
-    fn(&mut DbConnection, &str, &str, &Actor, Option<IpAddr>) -> Result<KeyDetail, AppError>;
+type ConfirmedStep = fn(&mut DbConnection, &str, &str, &Actor, Option<IpAddr>) -> Result<KeyDetail, AppError>;
 
 /// A confirmed revoke or delete: the lifecycle step, then back to the list.
 async fn confirmed(

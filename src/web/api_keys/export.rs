@@ -97,10 +97,7 @@ pub async fn export_api_keys(
             out.into_inner().map_err(AppError::unexpected)
         })
         .await?;
-    let filename = format!(
-        "api-keys-{}.csv",
-        chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
-    );
+    let filename = format!("api-keys-{}.csv", chrono::Utc::now().format("%Y%m%dT%H%M%SZ"));
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((

@@ -88,9 +88,7 @@ impl ListQuery {
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -141,13 +139,8 @@ pub fn daily_usage(
     days: i64,
 ) -> Result<HashMap<String, Vec<i64>>, AppError> {
     let today = now.date();
-    let since = (today - TimeDelta::days(days - 1))
-        .and_hms_opt(0, 0, 0)
-        .unwrap_or(now);
-    let mut by_key: HashMap<String, Vec<i64>> = ids
-        .iter()
-        .map(|id| (id.clone(), vec![0; days as usize]))
-        .collect();
+    let since = (today - TimeDelta::days(days - 1)).and_hms_opt(0, 0, 0).unwrap_or(now);
+    let mut by_key: HashMap<String, Vec<i64>> = ids.iter().map(|id| (id.clone(), vec![0; days as usize])).collect();
     for (id, hour, _, count) in usage::buckets_since(conn, ids, since)? {
         let day = (hour.date() - since.date()).num_days();
         if let (Some(series), Ok(day)) = (by_key.get_mut(&id), usize::try_from(day))
@@ -160,11 +153,7 @@ pub fn daily_usage(
 }
 
 /// Rows for these keys, with their 7-day usage.
-pub fn rows_for(
-    conn: &mut DbConnection,
-    details: &[KeyDetail],
-    now: NaiveDateTime,
-) -> Result<Vec<KeyRow>, AppError> {
+pub fn rows_for(conn: &mut DbConnection, details: &[KeyDetail], now: NaiveDateTime) -> Result<Vec<KeyRow>, AppError> {
     let ids: Vec<String> = details.iter().map(|d| d.key.id.clone()).collect();
     let usage = daily_usage(conn, &ids, now, 7)?;
     Ok(details
@@ -191,18 +180,14 @@ pub async fn list_page(
             let keys = api_keys::list(conn, &org_id, &list_filter, now, page, PER_PAGE)?;
             let details = lifecycle::details(conn, keys)?;
             let rows = rows_for(conn, &details, now)?;
-            let counts =
-                api_keys::count_by_status(conn, &org_id, list_filter.query.as_deref(), now)?;
+            let counts = api_keys::count_by_status(conn, &org_id, list_filter.query.as_deref(), now)?;
             Ok::<_, AppError>((rows, counts))
         })
         .await?;
     let all: i64 = counts.iter().map(|(_, n)| n).sum();
     // Every key has exactly one status, so the counts give the total too.
     let total = match filter.status {
-        Some(status) => counts
-            .iter()
-            .find(|(s, _)| *s == status)
-            .map_or(0, |(_, n)| *n),
+        Some(status) => counts.iter().find(|(s, _)| *s == status).map_or(0, |(_, n)| *n),
         None => all,
     };
     let mut status_options: Vec<StatusOption> = counts
@@ -220,11 +205,7 @@ pub async fn list_page(
         count: all,
         selected: filter.status.is_none(),
     });
-    let first = if total == 0 {
-        0
-    } else {
-        (page - 1) * PER_PAGE + 1
-    };
+    let first = if total == 0 { 0 } else { (page - 1) * PER_PAGE + 1 };
     let last = ((page - 1) * PER_PAGE + rows.len() as i64).max(first);
     let empty_message = match (&filter.query, filter.status) {
         (Some(q), _) => format!("No keys match \"{q}\" here. Clear the search or choose another status."),
@@ -247,9 +228,7 @@ pub async fn list_page(
             next: (page * PER_PAGE < total).then(|| query.url(page + 1)),
         },
         current_url: query.url(page),
-        export_url: query
-            .url(1)
-            .replacen(BASE, &format!("{BASE}/export.csv"), 1),
+        export_url: query.url(1).replacen(BASE, &format!("{BASE}/export.csv"), 1),
         empty_message,
         refresh_counts: false,
     })
@@ -353,9 +332,7 @@ pub async fn show_api_key(
             let detail = lifecycle::detail(conn, &org_id, &id)?;
             let row = rows_for(conn, std::slice::from_ref(&detail), now)?.remove(0);
             let history = audit::list_for_target(conn, &org_id, &id, 200)?;
-            let since = (now.date() - TimeDelta::days(29))
-                .and_hms_opt(0, 0, 0)
-                .unwrap_or(now);
+            let since = (now.date() - TimeDelta::days(29)).and_hms_opt(0, 0, 0).unwrap_or(now);
             let buckets = usage::buckets_since(conn, std::slice::from_ref(&id), since)?;
             Ok::<_, AppError>((detail, row, history, buckets, now))
         })
@@ -379,20 +356,14 @@ pub async fn show_api_key(
             *rejections.entry(outcome).or_default() += count;
         }
     }
-    let usage_max = (0..30)
-        .map(|d| allowed[d] + rejected[d])
-        .max()
-        .unwrap_or(0)
-        .max(1);
+    let usage_max = (0..30).map(|d| allowed[d] + rejected[d]).max().unwrap_or(0).max(1);
     let usage = (0..30)
         .map(|d| {
             let scale = |v: i64| v * 100 / usage_max;
             let allowed_height = scale(allowed[d]);
             let rejected_height = scale(rejected[d]);
             UsageDay {
-                label: (first_day + TimeDelta::days(d as i64))
-                    .format("%Y-%m-%d")
-                    .to_string(),
+                label: (first_day + TimeDelta::days(d as i64)).format("%Y-%m-%d").to_string(),
                 allowed: allowed[d],
                 rejected: rejected[d],
                 x: d as i64 * 20,

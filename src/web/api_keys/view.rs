@@ -92,13 +92,7 @@ pub fn sparkline_points(values: &[i64]) -> String {
     values
         .iter()
         .enumerate()
-        .map(|(i, v)| {
-            format!(
-                "{:.1},{:.1}",
-                i as f64 * step,
-                19.0 - (*v as f64 / max) * 18.0
-            )
-        })
+        .map(|(i, v)| format!("{:.1},{:.1}", i as f64 * step, 19.0 - (*v as f64 / max) * 18.0))
         .collect::<Vec<_>>()
         .join(" ")
 }
