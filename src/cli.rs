@@ -95,6 +95,23 @@ pub struct ServeArgs {
     #[arg(long, env = "KEYWARD_PERMISSIONS")]
     pub permissions: Option<PathBuf>,
 
+    /// Milliseconds a cached key record is trusted; a change made on another
+    /// instance is seen within this time.
+    #[arg(long, env = "KEYWARD_KEY_CACHE_TTL_MS", default_value_t = 1000)]
+    pub key_cache_ttl_ms: u64,
+
+    /// Key records kept in memory.
+    #[arg(long, env = "KEYWARD_KEY_CACHE_CAPACITY", default_value_t = 100_000)]
+    pub key_cache_capacity: u64,
+
+    /// Seconds between writes of usage counts to the database.
+    #[arg(long, env = "KEYWARD_USAGE_FLUSH_SECS", default_value_t = 5)]
+    pub usage_flush_secs: u64,
+
+    /// TOML route map of the gateway check (/auth/check); without it every route is refused.
+    #[arg(long, env = "KEYWARD_GATEWAY_ROUTES")]
+    pub gateway_routes: Option<PathBuf>,
+
     /// Password hashes allowed to run at once (each takes 19 MiB).
     #[arg(long, env = "KEYWARD_PASSWORD_HASH_CONCURRENCY", default_value_t = 2)]
     pub password_hash_concurrency: usize,

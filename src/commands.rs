@@ -14,6 +14,7 @@ use crate::domain::network::NetworkList;
 use crate::domain::organization::{OrgName, OrgSlug};
 use crate::domain::permissions::Catalogue;
 use crate::domain::role::Role;
+use crate::domain::routes::RouteMap;
 use crate::domain::scope::{Scope, ScopeSet};
 use crate::domain::user::{DisplayName, Email, NewPassword};
 use crate::error::AppError;
@@ -59,6 +60,14 @@ pub async fn serve(args: ServeArgs, database: DatabaseArgs) -> CommandResult {
         }
         None => Catalogue::default_catalogue(),
     };
+    let gateway_routes = match &args.gateway_routes {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read the gateway route map {}: {e}", path.display()))?;
+            RouteMap::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => RouteMap::default(),
+    };
     let settings = Settings {
         bind: args.bind,
         database,
@@ -68,6 +77,10 @@ pub async fn serve(args: ServeArgs, database: DatabaseArgs) -> CommandResult {
         workers: args.workers,
         password_hash_concurrency: args.password_hash_concurrency,
         catalogue,
+        key_cache_ttl: Duration::from_millis(args.key_cache_ttl_ms.max(1)),
+        key_cache_capacity: args.key_cache_capacity.max(1),
+        usage_flush_interval: Duration::from_secs(args.usage_flush_secs.max(1)),
+        gateway_routes,
     };
     let database_label = settings.database.url.to_string();
     let settings_secret = settings.secret.clone();

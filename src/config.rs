@@ -30,6 +30,13 @@ pub struct Settings {
     pub password_hash_concurrency: usize,
     /// Named permissions offered as checkboxes in the key form.
     pub catalogue: crate::domain::permissions::Catalogue,
+    /// How long a cached key record is trusted before the database is asked again.
+    pub key_cache_ttl: Duration,
+    pub key_cache_capacity: u64,
+    /// How often in-memory usage is written to the database.
+    pub usage_flush_interval: Duration,
+    /// The gateway check's route → scope map.
+    pub gateway_routes: crate::domain::routes::RouteMap,
 }
 
 #[derive(Debug, Clone)]

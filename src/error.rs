@@ -23,14 +23,13 @@ pub enum AppError {
     #[error("{0}")]
     Forbidden(String),
     #[error("{message}")]
-    TooManyRequests {
-        message: String,
-        retry_after_secs: u64,
-    },
+    TooManyRequests { message: String, retry_after_secs: u64 },
     #[error("The database is unavailable right now. Try again in a minute.")]
     Unavailable,
     #[error("Something went wrong on our side. It has been logged; try again.")]
     Unexpected(#[source] anyhow::Error),
+    #[error("{}", .0.message())]
+    KeyRejected(crate::auth::key_auth::KeyRejection),
 }
 
 impl AppError {
@@ -49,6 +48,7 @@ impl AppError {
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::Unavailable => "unavailable",
             Self::Unexpected(_) => "internal_error",
+            Self::KeyRejected(rejection) => rejection.code(),
         }
     }
 
@@ -63,6 +63,8 @@ impl AppError {
             Self::TooManyRequests { .. } => "Too many attempts",
             Self::Unavailable => "Temporarily unavailable",
             Self::Unexpected(_) => "Something went wrong",
+            Self::KeyRejected(rejection) if rejection.status() == StatusCode::FORBIDDEN => "Not allowed",
+            Self::KeyRejected(_) => "Authentication required",
         }
     }
 }
@@ -75,8 +77,9 @@ impl From<diesel::result::Error> for AppError {
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
                 Self::Conflict("That already exists.".to_owned())
             }
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
-            | Error::BrokenTransactionManager => Self::Unavailable,
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) | Error::BrokenTransactionManager => {
+                Self::Unavailable
+            }
             other => Self::unexpected(other),
         }
     }
@@ -112,6 +115,7 @@ impl ResponseError for AppError {
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::KeyRejected(rejection) => rejection.status(),
         }
     }
 
@@ -126,11 +130,14 @@ impl ResponseError for AppError {
         };
         let mut response = HttpResponse::build(status);
         response.content_type("application/problem+json");
-        if let Self::TooManyRequests {
-            retry_after_secs, ..
-        } = self
-        {
+        if let Self::TooManyRequests { retry_after_secs, .. } = self {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from(*retry_after_secs)));
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            let challenge = format!("Bearer realm=\"keyward\", error=\"{}\"", self.code());
+            if let Ok(value) = HeaderValue::from_str(&challenge) {
+                response.insert_header((header::WWW_AUTHENTICATE, value));
+            }
         }
         response.json(problem)
     }

@@ -2,6 +2,7 @@
 //! Administrators manage their organization's API keys, and the
 //! authentication of requests made with those keys.
 
+pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod commands;

@@ -9,7 +9,9 @@ use actix_web::{App, HttpServer, web};
 use ipnet::IpNet;
 use tracing_actix_web::TracingLogger;
 
+use crate::auth::cache::KeyCache;
 use crate::auth::password::PasswordHasher;
+use crate::auth::usage::{UsageBuffer, spawn_flusher};
 use crate::config::{DatabaseSettings, ServerSecret, Settings};
 use crate::error::AppError;
 use crate::store::{self, Db, DbPool, migrations, sessions, users};
@@ -24,6 +26,23 @@ pub struct AppContext {
     pub secure_cookies: bool,
     pub secret: ServerSecret,
     pub catalogue: crate::domain::permissions::Catalogue,
+    pub key_cache: KeyCache,
+    pub usage: UsageBuffer,
+    pub gateway_routes: crate::domain::routes::RouteMap,
+}
+
+impl AppContext {
+    /// Runs a change to keys in one write transaction, then drops this
+    /// instance's cached key records so the very next request sees it.
+    pub async fn change_keys<T, F>(&self, work: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut store::DbConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let result = self.db.transaction(work).await;
+        self.key_cache.invalidate_all();
+        result
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +119,7 @@ pub async fn migrate(pool: &DbPool) -> Result<Vec<String>, StartupError> {
 pub struct Application {
     port: u16,
     db: Db,
+    usage: UsageBuffer,
     server: Server,
 }
 
@@ -127,6 +147,8 @@ impl Application {
             .map_err(|e| StartupError::Other(e.to_string()))?
             .port();
 
+        let usage = UsageBuffer::default();
+        spawn_flusher(usage.clone(), db.clone(), settings.usage_flush_interval);
         let ctx = web::Data::new(AppContext {
             db: db.clone(),
             passwords,
@@ -135,6 +157,9 @@ impl Application {
             secure_cookies: !settings.insecure_cookies,
             secret: settings.secret.clone(),
             catalogue: settings.catalogue.clone(),
+            key_cache: KeyCache::new(settings.key_cache_capacity, settings.key_cache_ttl),
+            usage: usage.clone(),
+            gateway_routes: settings.gateway_routes.clone(),
         });
 
         spawn_housekeeping(db.clone());
@@ -149,6 +174,7 @@ impl Application {
                 .route("/healthz", web::get().to(crate::web::health::healthz))
                 .route("/readyz", web::get().to(crate::web::health::readyz))
                 .route("/static/{path:.*}", web::get().to(crate::web::assets::serve_static))
+                .configure(crate::api::routes)
                 .configure(|cfg| crate::web::routes(cfg, &ctx))
         })
         .listen(listener)
@@ -162,6 +188,7 @@ impl Application {
         Ok(Self {
             port,
             db,
+            usage,
             server: server.run(),
         })
     }
@@ -174,8 +201,15 @@ impl Application {
         &self.db
     }
 
+    /// Serves until stopped (SIGINT/SIGTERM stop gracefully), then writes
+    /// the usage still in memory.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        match self.usage.flush(&self.db).await {
+            Ok(buckets) => tracing::info!(buckets, "flushed usage at shutdown"),
+            Err(error) => tracing::error!(%error, "could not flush usage at shutdown"),
+        }
+        served
     }
 }
 

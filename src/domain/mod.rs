@@ -7,6 +7,7 @@ pub mod network;
 pub mod organization;
 pub mod permissions;
 pub mod role;
+pub mod routes;
 pub mod scope;
 pub mod token;
 pub mod user;

@@ -70,9 +70,7 @@ impl ApiKeyToken {
         }
         if raw.len() != TOKEN_LEN
             || !raw.starts_with(PREFIX)
-            || !raw[PREFIX.len()..]
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric())
+            || !raw[PREFIX.len()..].bytes().all(|b| b.is_ascii_alphanumeric())
         {
             return Err(TokenError::Malformed);
         }
@@ -97,8 +95,7 @@ impl ApiKeyToken {
     /// HMAC-SHA-256 of the whole key under the organization's signing key,
     /// hex: the only form in which a key is stored.
     pub fn digest(&self, signing_key: &OrgSigningKey) -> String {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&signing_key.0)
-            .expect("HMAC takes any key length");
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&signing_key.0).expect("HMAC takes any key length");
         mac.update(self.0.as_bytes());
         hex::encode(mac.finalize().into_bytes())
     }
@@ -147,11 +144,11 @@ pub struct OrgSigningKey([u8; 32]);
 
 impl OrgSigningKey {
     pub fn derive(secret: &crate::config::ServerSecret, org_id: &str, salt: &str) -> Self {
-        Self(secret.derive(&[
-            b"keyward org signing v1",
-            org_id.as_bytes(),
-            salt.as_bytes(),
-        ]))
+        Self(secret.derive(&[b"keyward org signing v1", org_id.as_bytes(), salt.as_bytes()]))
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
     }
 }
 
@@ -179,10 +176,7 @@ mod tests {
         assert_eq!(token.expose().len(), 68);
         assert!(token.expose().starts_with("ask_"));
         assert_eq!(token.key_id().as_str().len(), 12);
-        assert_eq!(
-            token.key_id().hint(),
-            format!("ask_{}", &token.expose()[4..16])
-        );
+        assert_eq!(token.key_id().hint(), format!("ask_{}", &token.expose()[4..16]));
         assert!(!format!("{token:?}").contains(&token.expose()[16..]));
     }
 

@@ -80,10 +80,7 @@ pub struct NewKeySecret<'a> {
 pub type StoredScope = (String, String);
 
 pub fn insert(conn: &mut DbConnection, key: &NewApiKey<'_>) -> QueryResult<()> {
-    diesel::insert_into(api_keys::table)
-        .values(key)
-        .execute(conn)
-        .map(drop)
+    diesel::insert_into(api_keys::table).values(key).execute(conn).map(drop)
 }
 
 pub fn insert_secret(conn: &mut DbConnection, secret: &NewKeySecret<'_>) -> QueryResult<()> {
@@ -95,8 +92,7 @@ pub fn insert_secret(conn: &mut DbConnection, secret: &NewKeySecret<'_>) -> Quer
 
 /// Replaces a key's scopes.
 pub fn set_scopes(conn: &mut DbConnection, api_key_id: &str, scopes: &ScopeSet) -> QueryResult<()> {
-    diesel::delete(key_scopes::table.filter(key_scopes::api_key_id.eq(api_key_id)))
-        .execute(conn)?;
+    diesel::delete(key_scopes::table.filter(key_scopes::api_key_id.eq(api_key_id))).execute(conn)?;
     // One insert per row: MultiConnection cannot batch inserts.
     for (position, scope) in (0i32..).zip(scopes.iter()) {
         diesel::insert_into(key_scopes::table)
@@ -112,13 +108,8 @@ pub fn set_scopes(conn: &mut DbConnection, api_key_id: &str, scopes: &ScopeSet) 
 }
 
 /// Replaces a key's allowed networks.
-pub fn set_networks(
-    conn: &mut DbConnection,
-    api_key_id: &str,
-    networks: &NetworkList,
-) -> QueryResult<()> {
-    diesel::delete(key_networks::table.filter(key_networks::api_key_id.eq(api_key_id)))
-        .execute(conn)?;
+pub fn set_networks(conn: &mut DbConnection, api_key_id: &str, networks: &NetworkList) -> QueryResult<()> {
+    diesel::delete(key_networks::table.filter(key_networks::api_key_id.eq(api_key_id))).execute(conn)?;
     for (position, network) in (0i32..).zip(networks.iter()) {
         diesel::insert_into(key_networks::table)
             .values((
@@ -143,12 +134,7 @@ pub fn find(conn: &mut DbConnection, org_id: &str, id: &str) -> QueryResult<Opti
 }
 
 /// Whether a live key of `org_id` already has `name` (other than `except`).
-pub fn name_taken(
-    conn: &mut DbConnection,
-    org_id: &str,
-    name: &str,
-    except: Option<&str>,
-) -> QueryResult<bool> {
+pub fn name_taken(conn: &mut DbConnection, org_id: &str, name: &str, except: Option<&str>) -> QueryResult<bool> {
     let mut query = api_keys::table
         .filter(api_keys::org_id.eq(org_id))
         .filter(api_keys::name.eq(name))
@@ -160,24 +146,15 @@ pub fn name_taken(
     Ok(query.count().get_result::<i64>(conn)? > 0)
 }
 
-pub fn scopes_of(
-    conn: &mut DbConnection,
-    api_key_ids: &[String],
-) -> QueryResult<Vec<(String, StoredScope)>> {
+pub fn scopes_of(conn: &mut DbConnection, api_key_ids: &[String]) -> QueryResult<Vec<(String, StoredScope)>> {
     key_scopes::table
         .filter(key_scopes::api_key_id.eq_any(api_key_ids))
         .order((key_scopes::api_key_id, key_scopes::position))
-        .select((
-            key_scopes::api_key_id,
-            (key_scopes::action, key_scopes::resource),
-        ))
+        .select((key_scopes::api_key_id, (key_scopes::action, key_scopes::resource)))
         .load(conn)
 }
 
-pub fn networks_of(
-    conn: &mut DbConnection,
-    api_key_ids: &[String],
-) -> QueryResult<Vec<(String, String)>> {
+pub fn networks_of(conn: &mut DbConnection, api_key_ids: &[String]) -> QueryResult<Vec<(String, String)>> {
     key_networks::table
         .filter(key_networks::api_key_id.eq_any(api_key_ids))
         .order((key_networks::api_key_id, key_networks::position))
@@ -217,21 +194,12 @@ fn escape_like(text: &str) -> String {
 }
 
 /// The live keys of `org_id` that match `filter`, as a query to refine.
-fn filtered<'a>(
-    org_id: &'a str,
-    filter: &'a KeyListFilter,
-    now: NaiveDateTime,
-) -> api_keys::BoxedQuery<'a, Backend> {
+fn filtered<'a>(org_id: &'a str, filter: &'a KeyListFilter, now: NaiveDateTime) -> api_keys::BoxedQuery<'a, Backend> {
     let mut query = api_keys::table
         .filter(api_keys::org_id.eq(org_id))
         .filter(api_keys::deleted_at.is_null())
         .into_boxed();
-    if let Some(text) = filter
-        .query
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-    {
+    if let Some(text) = filter.query.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         let name_pattern = format!("%{}%", escape_like(&text.to_lowercase()));
         let id_text = text
             .strip_prefix(crate::domain::token::PREFIX)
@@ -249,9 +217,7 @@ fn filtered<'a>(
                 .or(api_keys::id.eq_any(by_key_id)),
         );
     }
-    let live = api_keys::expires_at
-        .is_null()
-        .or(api_keys::expires_at.gt(now));
+    let live = api_keys::expires_at.is_null().or(api_keys::expires_at.gt(now));
     query = match filter.status {
         None => query,
         Some(KeyStatus::Revoked) => query.filter(api_keys::revoked_at.is_not_null()),
@@ -307,10 +273,7 @@ pub fn count_by_status(
                 query: query.map(str::to_owned),
                 status: Some(status),
             };
-            Ok((
-                status,
-                filtered(org_id, &filter, now).count().get_result(conn)?,
-            ))
+            Ok((status, filtered(org_id, &filter, now).count().get_result(conn)?))
         })
         .collect()
 }
@@ -357,38 +320,22 @@ pub fn set_enabled(
 }
 
 /// Revokes a live key once; returns rows changed (0 if already revoked).
-pub fn revoke(
-    conn: &mut DbConnection,
-    org_id: &str,
-    id: &str,
-    now: NaiveDateTime,
-) -> QueryResult<usize> {
+pub fn revoke(conn: &mut DbConnection, org_id: &str, id: &str, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(changeable_key(org_id, id))
-        .set((
-            api_keys::revoked_at.eq(Some(now)),
-            api_keys::updated_at.eq(now),
-        ))
+        .set((api_keys::revoked_at.eq(Some(now)), api_keys::updated_at.eq(now)))
         .execute(conn)
 }
 
 /// Deletes a key: gone from lists and unusable; the row and its history stay
 /// for auditors, the secret digests are erased.
-pub fn delete(
-    conn: &mut DbConnection,
-    org_id: &str,
-    id: &str,
-    now: NaiveDateTime,
-) -> QueryResult<usize> {
+pub fn delete(conn: &mut DbConnection, org_id: &str, id: &str, now: NaiveDateTime) -> QueryResult<usize> {
     let changed = diesel::update(
         api_keys::table
             .filter(api_keys::org_id.eq(org_id))
             .filter(api_keys::id.eq(id))
             .filter(api_keys::deleted_at.is_null()),
     )
-    .set((
-        api_keys::deleted_at.eq(Some(now)),
-        api_keys::updated_at.eq(now),
-    ))
+    .set((api_keys::deleted_at.eq(Some(now)), api_keys::updated_at.eq(now)))
     .execute(conn)?;
     if changed > 0 {
         diesel::update(key_secrets::table.filter(key_secrets::api_key_id.eq(id)))
@@ -399,11 +346,7 @@ pub fn delete(
 }
 
 /// Ends every current secret of a key at `not_after` (if it would outlive it).
-pub fn retire_secrets(
-    conn: &mut DbConnection,
-    api_key_id: &str,
-    not_after: NaiveDateTime,
-) -> QueryResult<usize> {
+pub fn retire_secrets(conn: &mut DbConnection, api_key_id: &str, not_after: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(
         key_secrets::table
             .filter(key_secrets::api_key_id.eq(api_key_id))
@@ -425,21 +368,13 @@ pub fn set_expiry(
     now: NaiveDateTime,
 ) -> QueryResult<()> {
     diesel::update(api_keys::table.find(id))
-        .set((
-            api_keys::expires_at.eq(expires_at),
-            api_keys::updated_at.eq(now),
-        ))
+        .set((api_keys::expires_at.eq(expires_at), api_keys::updated_at.eq(now)))
         .execute(conn)
         .map(drop)
 }
 
 /// Provisions an organization's key-signing salt once; false if it had one.
-pub fn bootstrap_org(
-    conn: &mut DbConnection,
-    org_id: &str,
-    salt: &str,
-    now: NaiveDateTime,
-) -> QueryResult<bool> {
+pub fn bootstrap_org(conn: &mut DbConnection, org_id: &str, salt: &str, now: NaiveDateTime) -> QueryResult<bool> {
     let changed = diesel::update(
         organizations::table
             .filter(organizations::id.eq(org_id))
@@ -451,4 +386,13 @@ pub fn bootstrap_org(
     ))
     .execute(conn)?;
     Ok(changed == 1)
+}
+
+/// The secret with this public key id, whatever its key's state.
+pub fn find_secret(conn: &mut DbConnection, key_id: &str) -> QueryResult<Option<KeySecret>> {
+    key_secrets::table
+        .filter(key_secrets::key_id.eq(key_id))
+        .select(KeySecret::as_select())
+        .first(conn)
+        .optional()
 }

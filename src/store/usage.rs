@@ -23,3 +23,56 @@ pub fn buckets_since(
         ))
         .load(conn)
 }
+
+/// Counts to add to one hourly bucket.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = usage_buckets)]
+pub struct UsageDelta {
+    pub api_key_id: String,
+    pub org_id: String,
+    pub hour: NaiveDateTime,
+    pub outcome: String,
+    pub count: i64,
+}
+
+/// Adds each delta to its bucket (insert, or add to what is there), so
+/// several instances can flush into one database without losing counts.
+pub fn add(conn: &mut DbConnection, deltas: &[UsageDelta]) -> QueryResult<()> {
+    use diesel::upsert::excluded;
+    // MultiConnection has no ON CONFLICT; both inner connections do, with the
+    // same statement.
+    macro_rules! upsert {
+        ($conn:expr, $delta:expr) => {
+            diesel::insert_into(usage_buckets::table)
+                .values($delta)
+                .on_conflict((
+                    usage_buckets::api_key_id,
+                    usage_buckets::hour,
+                    usage_buckets::outcome,
+                ))
+                .do_update()
+                .set(usage_buckets::count.eq(usage_buckets::count + excluded(usage_buckets::count)))
+                .execute($conn)
+        };
+    }
+    for delta in deltas {
+        match conn {
+            DbConnection::Postgres(c) => upsert!(c, delta)?,
+            DbConnection::Sqlite(c) => upsert!(c, delta)?,
+        };
+    }
+    Ok(())
+}
+
+/// Moves a key's "last used" forward (never back: instances flush in any order).
+pub fn touch_last_used(conn: &mut DbConnection, api_key_id: &str, at: NaiveDateTime, ip: &str) -> QueryResult<()> {
+    use super::schema::api_keys;
+    diesel::update(
+        api_keys::table
+            .filter(api_keys::id.eq(api_key_id))
+            .filter(api_keys::last_used_at.is_null().or(api_keys::last_used_at.lt(at))),
+    )
+    .set((api_keys::last_used_at.eq(Some(at)), api_keys::last_used_ip.eq(Some(ip))))
+    .execute(conn)
+    .map(drop)
+}

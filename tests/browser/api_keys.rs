@@ -397,23 +397,29 @@ async fn each_status_filter_shows_only_its_keys() {
             ("all", "", 6),
         ] {
             choose_status(&driver, value).await;
+            // The table is replaced in place: read all rows' text in one go and
+            // retry until the new one, with this filter's rows, is there.
             let rows_xpath = "//table[@aria-label='API keys']/tbody/tr";
-            let mut rows = Vec::new();
+            let mut texts: Vec<String> = Vec::new();
             for _ in 0..100 {
-                rows = driver.find_all(By::XPath(rows_xpath)).await.expect("rows");
                 let url = driver.current_url().await.expect("url");
-                if rows.len() == expected_rows && url.as_str().contains(&format!("status={value}")) {
+                let rows = driver.find_all(By::XPath(rows_xpath)).await.expect("rows");
+                let mut read = Vec::new();
+                for row in &rows {
+                    match row.text().await {
+                        Ok(text) => read.push(text),
+                        Err(_) => break, // replaced while reading
+                    }
+                }
+                let settled = read.len() == rows.len() && url.as_str().contains(&format!("status={value}"));
+                texts = read;
+                if settled && texts.len() == expected_rows && texts.iter().all(|t| t.contains(label)) {
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            assert_eq!(rows.len(), expected_rows, "{value}");
-            if !label.is_empty() {
-                for row in rows {
-                    let text = row.text().await.expect("text");
-                    assert!(text.contains(label), "{value}: {text}");
-                }
-            }
+            assert_eq!(texts.len(), expected_rows, "{value}: {texts:?}");
+            assert!(texts.iter().all(|t| t.contains(label)), "{value}: {texts:?}");
             review_screenshot(&driver, &format!("list-{value}")).await;
         }
     })

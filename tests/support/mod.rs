@@ -151,6 +151,10 @@ pub fn test_settings(url: DatabaseUrl) -> Settings {
         workers: Some(1),
         password_hash_concurrency: 2,
         catalogue: keyward::domain::permissions::Catalogue::default_catalogue(),
+        key_cache_ttl: Duration::from_secs(1),
+        key_cache_capacity: 10_000,
+        usage_flush_interval: Duration::from_millis(200),
+        gateway_routes: keyward::domain::routes::RouteMap::default(),
     }
 }
 
@@ -330,6 +334,70 @@ macro_rules! on_both_backends {
             }
         }
     )*};
+}
+
+/// How a test key is made; `TestKey::default()` is full access from anywhere.
+pub struct TestKey {
+    pub name: &'static str,
+    pub scopes: &'static [&'static str],
+    pub networks: &'static str,
+    pub allow_query_key: bool,
+}
+
+impl Default for TestKey {
+    fn default() -> Self {
+        Self {
+            name: "Test key",
+            scopes: &["*:*"],
+            networks: "0.0.0.0/0\n::/0",
+            allow_query_key: false,
+        }
+    }
+}
+
+impl TestApp {
+    /// A set-up organization with one key; returns its id and the secret.
+    pub async fn org_with_api_key(&self, org_name: &str, key: TestKey) -> (Organization, String, String) {
+        let org = self.create_org(org_name).await;
+        let secret = self.secret.clone();
+        let org_for_key = org.clone();
+        let (id, token) = self
+            .db
+            .transaction(move |conn| {
+                use keyward::domain::api_key::KeyName;
+                use keyward::domain::network::NetworkList;
+                use keyward::domain::scope::{Scope, ScopeSet};
+                keyward::lifecycle::bootstrap(conn, &org_for_key, &Actor::Cli, None)?;
+                let scopes = key
+                    .scopes
+                    .iter()
+                    .map(|s| Scope::parse_pair(s))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let new = keyward::lifecycle::NewKey {
+                    name: KeyName::parse(key.name)?,
+                    expiry: None,
+                    scopes: ScopeSet::new(scopes)?,
+                    networks: NetworkList::parse_lines(key.networks)?,
+                    allow_query_key: key.allow_query_key,
+                };
+                let (detail, token) =
+                    keyward::lifecycle::create(conn, &secret, &org_for_key.id, &new, &Actor::Cli, None)?;
+                Ok((detail.key.id, token.expose().to_owned()))
+            })
+            .await
+            .expect("key created");
+        (org, id, token)
+    }
+
+    /// GET `path` with the key in `X-API-Key`.
+    pub async fn get_with_key(&self, path: &str, key: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .header("X-API-Key", key)
+            .send()
+            .await
+            .expect("request")
+    }
 }
 
 #[cfg(test)]

@@ -360,8 +360,7 @@ pub async fn create_api_key(
     let ip = client_ip::of_request(&req, &ctx.trusted_proxies);
     let (actor, org_id, secret) = (current.actor(), current.org.id.clone(), ctx.secret.clone());
     match ctx
-        .db
-        .transaction(move |conn| lifecycle::create(conn, &secret, &org_id, &new, &actor, Some(ip)))
+        .change_keys(move |conn| lifecycle::create(conn, &secret, &org_id, &new, &actor, Some(ip)))
         .await
     {
         Ok((detail, token)) => secret_response(hx, layout, &detail, &token, false),
@@ -447,8 +446,7 @@ pub async fn update_api_key(
     let ip = client_ip::of_request(&req, &ctx.trusted_proxies);
     let (actor, org_id, key_id) = (current.actor(), current.org.id.clone(), id.clone());
     match ctx
-        .db
-        .transaction(move |conn| lifecycle::update(conn, &org_id, &key_id, &changes, &actor, Some(ip)))
+        .change_keys(move |conn| lifecycle::update(conn, &org_id, &key_id, &changes, &actor, Some(ip)))
         .await
     {
         Ok(_) => Ok(changed(hx)),
@@ -475,8 +473,7 @@ async fn toggle(
     let ip = client_ip::of_request(&req, &ctx.trusted_proxies);
     let (actor, org_id) = (current.actor(), current.org.id.clone());
     let row = ctx
-        .db
-        .transaction(move |conn| {
+        .change_keys(move |conn| {
             let detail = lifecycle::set_enabled(conn, &org_id, &id, enabled, &actor, Some(ip))?;
             Ok(rows_for(conn, &[detail], store::now())?.remove(0))
         })
@@ -612,8 +609,7 @@ pub async fn rotate_api_key(
         detail.key.id.clone(),
     );
     match ctx
-        .db
-        .transaction(move |conn| {
+        .change_keys(move |conn| {
             lifecycle::rotate(
                 conn,
                 &secret,
@@ -687,8 +683,7 @@ async fn confirmed(
 ) -> Result<HttpResponse, AppError> {
     let ip = client_ip::of_request(&req, &ctx.trusted_proxies);
     let (actor, org_id) = (current.actor(), current.org.id.clone());
-    ctx.db
-        .transaction(move |conn| step(conn, &org_id, &id, &actor, Some(ip)))
+    ctx.change_keys(move |conn| step(conn, &org_id, &id, &actor, Some(ip)))
         .await?;
     Ok(changed(hx))
 }

@@ -268,8 +268,7 @@ pub async fn set_up_api_keys(
     let ip = client_ip::of_request(&req, &ctx.trusted_proxies);
     let actor = current.actor();
     let org = current.org.clone();
-    ctx.db
-        .transaction(move |conn| lifecycle::bootstrap(conn, &org, &actor, Some(ip)))
+    ctx.change_keys(move |conn| lifecycle::bootstrap(conn, &org, &actor, Some(ip)))
         .await?;
     // Done now or already: either way the list is what comes next.
     Ok(see_other(BASE))

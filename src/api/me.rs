@@ -1,0 +1,49 @@
+//! `GET /api/v1/me`: who the calling key is.
+
+use actix_web::web::Json;
+use serde::Serialize;
+
+use crate::auth::key_auth::KeyPrincipal;
+
+#[derive(Debug, Serialize)]
+pub struct Organization {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Me {
+    pub organization: Organization,
+    /// The key's `id` in the management API.
+    pub id: String,
+    pub name: String,
+    /// The public key id of the secret used.
+    pub key_id: String,
+    pub scopes: Vec<String>,
+    pub allowed_networks: Vec<String>,
+    /// RFC 3339, UTC; absent when the key never expires.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+}
+
+pub async fn show_me(principal: KeyPrincipal) -> Json<Me> {
+    let record = &principal.record;
+    Json(Me {
+        organization: Organization {
+            id: record.org_id.clone(),
+            name: record.org_name.clone(),
+        },
+        id: record.api_key_id.clone(),
+        name: record.name.clone(),
+        key_id: record.key_id.clone(),
+        scopes: record
+            .scopes
+            .iter()
+            .map(|s| format!("{}:{}", s.action.as_str(), s.filter))
+            .collect(),
+        allowed_networks: record.networks.iter().map(ToString::to_string).collect(),
+        expires_at: record
+            .expires_at
+            .map(|t| t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+    })
+}

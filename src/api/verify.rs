@@ -1,0 +1,96 @@
+//! `POST /api/v1/verify`: a service of the platform asks whether a key may
+//! do an action on a resource from a client address.
+
+use std::net::IpAddr;
+
+use actix_web::web::{self, Json};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::key_auth::{self, KeyPrincipal, KeyRejection, KeySource, Need};
+use crate::domain::scope::{Action, ResourceFilter};
+use crate::error::AppError;
+use crate::startup::AppContext;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    /// The key the service was given.
+    pub key: String,
+    /// read, write, admin or *.
+    pub action: String,
+    /// The resource path the request is about, e.g. `registries/private/items/42`.
+    pub resource: String,
+    /// The address of the client that presented the key.
+    pub client_ip: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Verdict {
+    pub allowed: bool,
+    /// `ok`, or the refusal's code (as the API itself would answer).
+    pub code: &'static str,
+    /// The HTTP status the API itself would answer.
+    pub status: u16,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organization_id: Option<String>,
+}
+
+pub async fn verify_key(
+    ctx: web::Data<AppContext>,
+    caller: KeyPrincipal,
+    Json(request): Json<VerifyRequest>,
+) -> Result<Json<Verdict>, AppError> {
+    let mut problems = Vec::new();
+    let action = Action::parse(&request.action)
+        .map_err(|e| problems.push(format!("action: {e}")))
+        .ok();
+    let resource = ResourceFilter::parse(&request.resource)
+        .map_err(|e| problems.push(format!("resource: {e}")))
+        .ok();
+    let client_ip = request
+        .client_ip
+        .trim()
+        .parse::<IpAddr>()
+        .map_err(|_| problems.push(format!("client_ip: \"{}\" is not an IP address", request.client_ip)))
+        .ok();
+    let (Some(action), Some(resource), Some(client_ip)) = (action, resource, client_ip) else {
+        return Err(AppError::Validation(problems.join("; ")));
+    };
+    let outcome = key_auth::authenticate(
+        &ctx,
+        &request.key,
+        KeySource::Header,
+        client_ip,
+        Need::Scope(action, resource.as_str()),
+    )
+    .await?
+    // A service sees only keys of its own organization.
+    .and_then(|principal| {
+        if principal.record.org_id == caller.record.org_id {
+            Ok(principal)
+        } else {
+            Err(KeyRejection::InvalidKey("no such key".into()))
+        }
+    });
+    Ok(Json(match outcome {
+        Ok(principal) => Verdict {
+            allowed: true,
+            code: "ok",
+            status: 200,
+            message: "The key may do this.".into(),
+            key_id: Some(principal.record.key_id.clone()),
+            organization_id: Some(principal.record.org_id.clone()),
+        },
+        Err(rejection) => Verdict {
+            allowed: false,
+            code: rejection.code(),
+            status: rejection.status().as_u16(),
+            message: rejection.message(),
+            key_id: None,
+            organization_id: None,
+        },
+    }))
+}

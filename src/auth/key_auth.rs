@@ -1,0 +1,334 @@
+//! The one authenticator of API keys, used by every API route, the verify
+//! endpoint and the gateway check. Checks run in this order and stop at the
+//! first refusal: syntax and checksum (no database) → look-up by key id
+//! (cached) → constant-time digest comparison → unknown or deleted → key sent
+//! in the query without permission → revoked → secret past its `not_after` →
+//! expired → disabled → network → scope. Every answer about a known key is
+//! counted in the usage buffer.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use actix_web::dev::{Payload, ServiceRequest};
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpMessage as _, HttpRequest};
+
+use crate::auth::cache::{self, KeyRecord};
+use crate::domain::scope::Action;
+use crate::domain::token::{ApiKeyToken, TokenError};
+use crate::error::AppError;
+use crate::startup::AppContext;
+use crate::store;
+
+/// Why a request's key was refused. Codes are a stable contract.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyRejection {
+    MissingKey,
+    ConflictingKeys,
+    QueryKeyNotAllowed,
+    InvalidKey(String),
+    KeyRevoked,
+    KeyExpired(String),
+    KeyDisabled,
+    IpNotAllowed(IpAddr),
+    InsufficientScope {
+        action: Action,
+        resource: String,
+    },
+    /// The gateway check: no route of the route map matches the request.
+    RouteNotMapped {
+        method: String,
+        uri: String,
+    },
+}
+
+impl KeyRejection {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::MissingKey => "missing_key",
+            Self::ConflictingKeys => "conflicting_keys",
+            Self::QueryKeyNotAllowed => "query_key_not_allowed",
+            Self::InvalidKey(_) => "invalid_key",
+            Self::KeyRevoked => "key_revoked",
+            Self::KeyExpired(_) => "key_expired",
+            Self::KeyDisabled => "key_disabled",
+            Self::IpNotAllowed(_) => "ip_not_allowed",
+            Self::InsufficientScope { .. } => "insufficient_scope",
+            Self::RouteNotMapped { .. } => "route_not_mapped",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::ConflictingKeys => StatusCode::BAD_REQUEST,
+            Self::IpNotAllowed(_) | Self::InsufficientScope { .. } | Self::RouteNotMapped { .. } => {
+                StatusCode::FORBIDDEN
+            }
+            _ => StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            Self::MissingKey => "No API key was sent. Send it in the X-API-Key header (or as Authorization: Bearer).".into(),
+            Self::ConflictingKeys => "Two different API keys were sent in one request. Send exactly one.".into(),
+            Self::QueryKeyNotAllowed => "This key may not be sent in the URL, where it would end up in logs and histories. Send it in the X-API-Key header.".into(),
+            Self::InvalidKey(why) => format!("The API key is not valid: {why}."),
+            Self::KeyRevoked => "This API key has been revoked. Ask an administrator for a new key.".into(),
+            Self::KeyExpired(why) => why.clone(),
+            Self::KeyDisabled => "This API key is disabled. An administrator can enable it again.".into(),
+            Self::IpNotAllowed(ip) => format!("This API key may not be used from {ip}. An administrator can add your network to the key's allowed networks."),
+            Self::InsufficientScope { action, resource } => format!(
+                "This API key lacks the scope this request needs: {} on {resource}.",
+                action.as_str()
+            ),
+            Self::RouteNotMapped { method, uri } => {
+                format!("No gateway route allows {method} {uri}. Routes without an entry in the route map are refused.")
+            }
+        }
+    }
+}
+
+/// Where the key came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySource {
+    Header,
+    Bearer,
+    Query,
+}
+
+/// The presented key, from `X-API-Key`, `Authorization: Bearer` or the
+/// `api_key` query parameter; two different ones are a conflict.
+pub fn presented_key(req: &HttpRequest) -> Result<(String, KeySource), KeyRejection> {
+    presented_key_in(req.headers(), req.query_string())
+}
+
+/// The same, from headers and a query string given apart (the gateway check
+/// reads the query of the original URI).
+pub fn presented_key_in(
+    headers: &actix_web::http::header::HeaderMap,
+    query: &str,
+) -> Result<(String, KeySource), KeyRejection> {
+    let mut found: Vec<(String, KeySource)> = Vec::new();
+    for value in headers.get_all("x-api-key") {
+        found.push((
+            value
+                .to_str()
+                .map_err(|_| KeyRejection::InvalidKey("it contains characters a key never has".into()))?
+                .to_owned(),
+            KeySource::Header,
+        ));
+    }
+    for value in headers.get_all(actix_web::http::header::AUTHORIZATION) {
+        let value = value.to_str().unwrap_or_default();
+        if let Some(token) = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")) {
+            found.push((token.to_owned(), KeySource::Bearer));
+        }
+    }
+    for (name, value) in form_urlencoded_pairs(query) {
+        if name == "api_key" {
+            found.push((value, KeySource::Query));
+        }
+    }
+    let Some((first, source)) = found.first().cloned() else {
+        return Err(KeyRejection::MissingKey);
+    };
+    if found.iter().any(|(key, _)| *key != first) {
+        return Err(KeyRejection::ConflictingKeys);
+    }
+    if first.is_empty() {
+        return Err(KeyRejection::MissingKey);
+    }
+    Ok((first, source))
+}
+
+fn form_urlencoded_pairs(query: &str) -> Vec<(String, String)> {
+    serde_html_form::from_str::<Vec<(String, String)>>(query).unwrap_or_default()
+}
+
+/// What a request needs of its key beyond being valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need<'a> {
+    AnyValidKey,
+    Scope(Action, &'a str),
+    /// The gateway check found no route for the request: refused once the
+    /// key itself is known to be good.
+    UnmappedRoute {
+        method: &'a str,
+        uri: &'a str,
+    },
+}
+
+/// A caller whose key passed every check.
+#[derive(Debug, Clone)]
+pub struct KeyPrincipal {
+    pub record: Arc<KeyRecord>,
+    pub client_ip: IpAddr,
+}
+
+/// Looks a key id up, through the cache.
+pub async fn lookup(ctx: &AppContext, key_id: &str) -> Result<Arc<Option<KeyRecord>>, AppError> {
+    if let Some(hit) = ctx.key_cache.get(key_id) {
+        return Ok(hit);
+    }
+    let secret = ctx.secret.clone();
+    let id = key_id.to_owned();
+    let record = Arc::new(ctx.db.run(move |conn| cache::load(conn, &secret, &id)).await?);
+    ctx.key_cache.insert(key_id.to_owned(), record.clone());
+    Ok(record)
+}
+
+/// Runs every check on a presented key for `need`,
+/// from `client_ip`; counts the outcome for a known key.
+pub async fn authenticate(
+    ctx: &AppContext,
+    presented: &str,
+    source: KeySource,
+    client_ip: IpAddr,
+    need: Need<'_>,
+) -> Result<Result<KeyPrincipal, KeyRejection>, AppError> {
+    let token = match ApiKeyToken::parse(presented) {
+        Ok(token) => token,
+        Err(TokenError::Empty) => return Ok(Err(KeyRejection::MissingKey)),
+        Err(error) => return Ok(Err(KeyRejection::InvalidKey(error.to_string()))),
+    };
+    let looked_up = lookup(ctx, token.key_id().as_str()).await?;
+    let record = match looked_up.as_ref() {
+        Some(record) if record.matches(&token) => record.clone(),
+        _ => return Ok(Err(KeyRejection::InvalidKey("no such key".into()))),
+    };
+    let verdict = check(&record, source, client_ip, need, store::now());
+    ctx.usage.record(
+        &record.api_key_id,
+        &record.org_id,
+        verdict.as_ref().err().map_or("allowed", KeyRejection::code),
+        client_ip,
+    );
+    Ok(verdict.map(|()| KeyPrincipal {
+        record: Arc::new(record),
+        client_ip,
+    }))
+}
+
+/// The checks after identification, in their order.
+pub fn check(
+    record: &KeyRecord,
+    source: KeySource,
+    client_ip: IpAddr,
+    need: Need<'_>,
+    now: chrono::NaiveDateTime,
+) -> Result<(), KeyRejection> {
+    if source == KeySource::Query && !record.allow_query_key {
+        return Err(KeyRejection::QueryKeyNotAllowed);
+    }
+    if record.revoked_at.is_some() {
+        return Err(KeyRejection::KeyRevoked);
+    }
+    if let Some(at) = record.not_after.filter(|at| *at <= now) {
+        return Err(KeyRejection::KeyExpired(format!(
+            "This secret was replaced by a rotation and stopped working at {} UTC. Use the key's new secret.",
+            at.format("%Y-%m-%d %H:%M")
+        )));
+    }
+    if let Some(at) = record.expires_at.filter(|at| *at <= now) {
+        return Err(KeyRejection::KeyExpired(format!(
+            "This API key expired at {} UTC. An administrator can rotate it with a new expiry.",
+            at.format("%Y-%m-%d %H:%M")
+        )));
+    }
+    if !record.enabled {
+        return Err(KeyRejection::KeyDisabled);
+    }
+    if !record.networks.allows(client_ip) {
+        return Err(KeyRejection::IpNotAllowed(crate::auth::client_ip::canonical(client_ip)));
+    }
+    match need {
+        Need::AnyValidKey => Ok(()),
+        Need::Scope(action, resource) if record.scopes.allows(action, resource) => Ok(()),
+        Need::Scope(action, resource) => Err(KeyRejection::InsufficientScope {
+            action,
+            resource: resource.to_owned(),
+        }),
+        Need::UnmappedRoute { method, uri } => Err(KeyRejection::RouteNotMapped {
+            method: method.to_owned(),
+            uri: uri.to_owned(),
+        }),
+    }
+}
+
+/// Middleware for an API route: authenticates the request's key for `need`
+/// and puts the `KeyPrincipal` into the request.
+pub async fn require(
+    need: Need<'static>,
+    req: ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let ctx = req
+        .app_data::<actix_web::web::Data<AppContext>>()
+        .cloned()
+        .ok_or_else(|| AppError::unexpected(anyhow::anyhow!("no application context")))?;
+    let (presented, source) = presented_key(req.request()).map_err(AppError::KeyRejected)?;
+    let ip = crate::auth::client_ip::of_request(req.request(), &ctx.trusted_proxies);
+    let principal = authenticate(&ctx, &presented, source, ip, need)
+        .await?
+        .map_err(AppError::KeyRejected)?;
+    req.extensions_mut().insert(principal);
+    next.call(req).await
+}
+
+impl FromRequest for KeyPrincipal {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(
+            req.extensions()
+                .get::<KeyPrincipal>()
+                .cloned()
+                .ok_or(AppError::KeyRejected(KeyRejection::MissingKey)),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    #[test]
+    fn keys_are_read_from_header_bearer_or_query() {
+        let header = TestRequest::default()
+            .insert_header(("X-API-Key", "k1"))
+            .to_http_request();
+        assert_eq!(presented_key(&header), Ok(("k1".into(), KeySource::Header)));
+        let bearer = TestRequest::default()
+            .insert_header(("Authorization", "Bearer k1"))
+            .to_http_request();
+        assert_eq!(presented_key(&bearer), Ok(("k1".into(), KeySource::Bearer)));
+        let query = TestRequest::with_uri("/x?api_key=k1").to_http_request();
+        assert_eq!(presented_key(&query), Ok(("k1".into(), KeySource::Query)));
+        let same = TestRequest::with_uri("/x?api_key=k1")
+            .insert_header(("X-API-Key", "k1"))
+            .to_http_request();
+        assert_eq!(presented_key(&same), Ok(("k1".into(), KeySource::Header)));
+    }
+
+    #[test]
+    fn missing_and_conflicting_keys_are_refused() {
+        assert_eq!(
+            presented_key(&TestRequest::default().to_http_request()),
+            Err(KeyRejection::MissingKey)
+        );
+        let empty = TestRequest::default()
+            .insert_header(("X-API-Key", ""))
+            .to_http_request();
+        assert_eq!(presented_key(&empty), Err(KeyRejection::MissingKey));
+        let two = TestRequest::with_uri("/x?api_key=k2")
+            .insert_header(("X-API-Key", "k1"))
+            .to_http_request();
+        assert_eq!(presented_key(&two), Err(KeyRejection::ConflictingKeys));
+        let repeated = TestRequest::with_uri("/x?api_key=k1&api_key=k2").to_http_request();
+        assert_eq!(presented_key(&repeated), Err(KeyRejection::ConflictingKeys));
+    }
+}

@@ -1,0 +1,505 @@
+//! Requests authenticated by API keys: where the key may come from, the order
+//! of the checks, their problem+json answers, and what is recorded.
+
+use std::time::Duration;
+
+use diesel::prelude::*;
+use keyward::domain::role::Role;
+use keyward::store::schema::{api_keys, usage_buckets};
+
+use crate::on_both_backends;
+use crate::support::{TestApp, TestKey};
+
+on_both_backends!(
+    a_valid_key_in_the_header_or_as_bearer_identifies_the_caller,
+    missing_and_malformed_keys_get_problem_answers,
+    the_query_parameter_works_only_for_keys_that_allow_it,
+    backoffice_changes_apply_to_the_very_next_request,
+    a_rotated_out_secret_works_until_its_grace_period_ends,
+    networks_are_matched_per_address_family,
+    scopes_are_enforced_and_named,
+    verify_answers_for_keys_of_the_callers_organization_only,
+    verify_refuses_bad_bodies_with_problems,
+    usage_and_last_use_are_flushed_without_a_write_per_request
+);
+
+async fn problem(response: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = response.status().as_u16();
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json",
+        "{}",
+        response.url()
+    );
+    (status, response.json().await.expect("json"))
+}
+
+async fn a_valid_key_in_the_header_or_as_bearer_identifies_the_caller(app: TestApp) {
+    let (org, id, key) = app.org_with_api_key("Acme Aviation", TestKey::default()).await;
+    let me = app.get_with_key("/api/v1/me", &key).await;
+    assert_eq!(me.status().as_u16(), 200);
+    let me: serde_json::Value = me.json().await.expect("json");
+    assert_eq!(me["organization"]["name"], "Acme Aviation");
+    assert_eq!(me["organization"]["id"], org.id.as_str());
+    assert_eq!(me["id"], id.as_str());
+    assert_eq!(me["key_id"], &key[4..16]);
+    assert_eq!(me["scopes"][0], "*:*");
+    let bearer = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(bearer.status().as_u16(), 200);
+}
+
+async fn missing_and_malformed_keys_get_problem_answers(app: TestApp) {
+    let (_, _, key) = app.org_with_api_key("Acme Aviation", TestKey::default()).await;
+    let missing = app.client.get(app.url("/api/v1/me")).send().await.expect("request");
+    assert!(
+        missing.headers()["www-authenticate"]
+            .to_str()
+            .expect("ascii")
+            .contains("missing_key")
+    );
+    let (status, body) = problem(missing).await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("missing_key")));
+
+    let mut typo = key.clone().into_bytes();
+    typo[20] = if typo[20] == b'a' { b'b' } else { b'a' };
+    let typo = String::from_utf8(typo).expect("ascii");
+    let unknown = keyward::domain::token::ApiKeyToken::generate();
+    for bad in [
+        typo.as_str(),
+        "ask_short",
+        " ",
+        &"x".repeat(10_000),
+        unknown.expose(),
+        &format!("{} {}", &key[..30], &key[31..]),
+    ] {
+        let (status, body) = problem(app.get_with_key("/api/v1/me", bad).await).await;
+        assert_eq!(status, 401, "{}", &bad[..bad.len().min(20)]);
+        assert!(
+            matches!(body["code"].as_str(), Some("invalid_key" | "missing_key")),
+            "{body}"
+        );
+    }
+    let conflict = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .header("X-API-Key", &key)
+        .bearer_auth(unknown.expose())
+        .send()
+        .await
+        .expect("request");
+    let (status, body) = problem(conflict).await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("conflicting_keys")));
+    let (status, body) = problem(app.get_with_key("/api/v1/nothing-here", &key).await).await;
+    assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
+}
+
+async fn the_query_parameter_works_only_for_keys_that_allow_it(app: TestApp) {
+    let (org, _, header_only) = app.org_with_api_key("Acme Aviation", TestKey::default()).await;
+    let refused = app
+        .client
+        .get(app.url(&format!("/api/v1/me?api_key={header_only}")))
+        .send()
+        .await
+        .expect("request");
+    let (status, body) = problem(refused).await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("query_key_not_allowed")));
+    assert!(body["detail"].as_str().expect("detail").contains("X-API-Key header"));
+
+    let secret = app.secret.clone();
+    let org_id = org.id.clone();
+    let query_key = app
+        .db
+        .transaction(move |conn| {
+            use keyward::domain::{api_key::KeyName, audit::Actor, network::NetworkList, scope::ScopeSet};
+            let new = keyward::lifecycle::NewKey {
+                name: KeyName::parse("Legacy poller")?,
+                expiry: None,
+                scopes: ScopeSet::full_access(),
+                networks: NetworkList::allow_all(),
+                allow_query_key: true,
+            };
+            Ok(
+                keyward::lifecycle::create(conn, &secret, &org_id, &new, &Actor::Cli, None)?
+                    .1
+                    .expose()
+                    .to_owned(),
+            )
+        })
+        .await
+        .expect("key");
+    let allowed = app
+        .client
+        .get(app.url(&format!("/api/v1/me?api_key={query_key}")))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(allowed.status().as_u16(), 200);
+    let repeated = app
+        .client
+        .get(app.url(&format!("/api/v1/me?api_key={query_key}&api_key={header_only}")))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(problem(repeated).await.1["code"], "conflicting_keys");
+}
+
+async fn backoffice_changes_apply_to_the_very_next_request(app: TestApp) {
+    let org = app.create_org("Acme Aviation").await;
+    app.create_user(&org, Role::SystemAdministrator, "sam@acme.test").await;
+    app.sign_in("sam@acme.test").await;
+    let base = "/backoffice/settings/api-keys";
+    let csrf = app.csrf_token(&app.client, base).await;
+    app.post_form(&app.client, &format!("{base}/setup"), &[("csrf_token", &csrf)])
+        .await;
+    let created = app
+        .post_form(
+            &app.client,
+            base,
+            &[("csrf_token", &csrf), ("name", "Sync"), ("networks", "0.0.0.0/0")],
+        )
+        .await
+        .text()
+        .await
+        .expect("body");
+    let start = created.find("value=\"ask_").expect("secret") + 7;
+    let key = created[start..start + 68].to_owned();
+    let id: String = app
+        .query(|conn| Ok(api_keys::table.select(api_keys::id).first(conn)?))
+        .await;
+
+    assert_eq!(
+        app.get_with_key("/api/v1/me", &key).await.status().as_u16(),
+        200,
+        "now cached"
+    );
+    app.post_form(&app.client, &format!("{base}/{id}/disable"), &[("csrf_token", &csrf)])
+        .await;
+    assert_eq!(
+        problem(app.get_with_key("/api/v1/me", &key).await).await.1["code"],
+        "key_disabled"
+    );
+    app.post_form(&app.client, &format!("{base}/{id}/enable"), &[("csrf_token", &csrf)])
+        .await;
+    assert_eq!(app.get_with_key("/api/v1/me", &key).await.status().as_u16(), 200);
+    app.post_form(&app.client, &format!("{base}/{id}/revoke"), &[("csrf_token", &csrf)])
+        .await;
+    assert_eq!(
+        problem(app.get_with_key("/api/v1/me", &key).await).await.1["code"],
+        "key_revoked"
+    );
+    app.post_form(&app.client, &format!("{base}/{id}/delete"), &[("csrf_token", &csrf)])
+        .await;
+    assert_eq!(
+        problem(app.get_with_key("/api/v1/me", &key).await).await.1["code"],
+        "invalid_key"
+    );
+}
+
+/// Rotates through the lifecycle on the database (not through the server).
+async fn rotate(app: &TestApp, org_id: &str, id: &str, grace: keyward::lifecycle::GracePeriod) -> String {
+    let (secret, org_id, id) = (app.secret.clone(), org_id.to_owned(), id.to_owned());
+    app.db
+        .transaction(move |conn| {
+            let rotation = keyward::lifecycle::Rotation {
+                grace,
+                new_expiry: None,
+            };
+            let actor = keyward::domain::audit::Actor::Cli;
+            Ok(
+                keyward::lifecycle::rotate(conn, &secret, &org_id, &id, rotation, &actor, None)?
+                    .1
+                    .expose()
+                    .to_owned(),
+            )
+        })
+        .await
+        .expect("rotated")
+}
+
+async fn a_rotated_out_secret_works_until_its_grace_period_ends(app: TestApp) {
+    let (org, id, old) = app.org_with_api_key("Acme Aviation", TestKey::default()).await;
+    let newer = rotate(&app, &org.id, &id, keyward::lifecycle::GracePeriod::OneHour).await;
+    assert_eq!(
+        app.get_with_key("/api/v1/me", &old).await.status().as_u16(),
+        200,
+        "within the grace period"
+    );
+    assert_eq!(app.get_with_key("/api/v1/me", &newer).await.status().as_u16(), 200);
+    let newest = rotate(&app, &org.id, &id, keyward::lifecycle::GracePeriod::Now).await;
+    // Rotated on the database directly (not through this instance): within the cache's 1 s.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (status, body) = problem(app.get_with_key("/api/v1/me", &newer).await).await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("key_expired")));
+    assert!(
+        body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("replaced by a rotation")
+    );
+    assert_eq!(app.get_with_key("/api/v1/me", &newest).await.status().as_u16(), 200);
+}
+
+async fn networks_are_matched_per_address_family(app: TestApp) {
+    let (_, _, v4_elsewhere) = app
+        .org_with_api_key(
+            "Acme Aviation",
+            TestKey {
+                networks: "10.0.0.0/8",
+                ..TestKey::default()
+            },
+        )
+        .await;
+    let (status, body) = problem(app.get_with_key("/api/v1/me", &v4_elsewhere).await).await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("ip_not_allowed")));
+    assert!(body["detail"].as_str().expect("detail").contains("127.0.0.1"));
+    let (_, _, v6_only) = app
+        .org_with_api_key(
+            "Globex Airways",
+            TestKey {
+                networks: "::/0",
+                ..TestKey::default()
+            },
+        )
+        .await;
+    assert_eq!(
+        problem(app.get_with_key("/api/v1/me", &v6_only).await).await.1["code"],
+        "ip_not_allowed"
+    );
+    let (_, _, loopback) = app
+        .org_with_api_key(
+            "Initech Air",
+            TestKey {
+                networks: "127.0.0.0/8",
+                ..TestKey::default()
+            },
+        )
+        .await;
+    assert_eq!(app.get_with_key("/api/v1/me", &loopback).await.status().as_u16(), 200);
+    // X-Forwarded-For is not believed from an untrusted peer.
+    let forwarded = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .header("X-API-Key", &v4_elsewhere)
+        .header("X-Forwarded-For", "10.1.2.3")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(forwarded.status().as_u16(), 403);
+}
+
+async fn scopes_are_enforced_and_named(app: TestApp) {
+    let (_, _, reader) = app
+        .org_with_api_key(
+            "Acme Aviation",
+            TestKey {
+                scopes: &["read:assets"],
+                ..TestKey::default()
+            },
+        )
+        .await;
+    let body = serde_json::json!({ "key": reader, "action": "read", "resource": "assets", "client_ip": "10.0.0.1" });
+    let refused = app
+        .client
+        .post(app.url("/api/v1/verify"))
+        .header("X-API-Key", &reader)
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    let (status, problem_body) = problem(refused).await;
+    assert_eq!(
+        (status, problem_body["code"].as_str()),
+        (403, Some("insufficient_scope"))
+    );
+    assert!(
+        problem_body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("read on verify")
+    );
+    assert_eq!(
+        app.get_with_key("/api/v1/me", &reader).await.status().as_u16(),
+        200,
+        "any valid key may ask who it is"
+    );
+}
+
+async fn verify(app: &TestApp, caller: &str, body: serde_json::Value) -> serde_json::Value {
+    let response = app
+        .client
+        .post(app.url("/api/v1/verify"))
+        .header("X-API-Key", caller)
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status().as_u16(), 200);
+    response.json().await.expect("json")
+}
+
+async fn verify_answers_for_keys_of_the_callers_organization_only(app: TestApp) {
+    let (org, _, service) = app
+        .org_with_api_key(
+            "Acme Aviation",
+            TestKey {
+                scopes: &["read:verify"],
+                ..TestKey::default()
+            },
+        )
+        .await;
+    let secret = app.secret.clone();
+    let org_id = org.id.clone();
+    let client_key = app
+        .db
+        .transaction(move |conn| {
+            use keyward::domain::{api_key::KeyName, audit::Actor, network::NetworkList, scope::*};
+            let new = keyward::lifecycle::NewKey {
+                name: KeyName::parse("Registry client")?,
+                expiry: None,
+                scopes: ScopeSet::new(vec![Scope::parse_pair("read:registries/private")?])?,
+                networks: NetworkList::parse_lines("10.0.0.0/8")?,
+                allow_query_key: false,
+            };
+            Ok(
+                keyward::lifecycle::create(conn, &secret, &org_id, &new, &Actor::Cli, None)?
+                    .1
+                    .expose()
+                    .to_owned(),
+            )
+        })
+        .await
+        .expect("key");
+    let ok = verify(
+        &app,
+        &service,
+        serde_json::json!({ "key": client_key, "action": "read", "resource": "registries/private/items/42", "client_ip": "10.1.2.3" }),
+    )
+    .await;
+    assert_eq!(ok["allowed"], true);
+    assert_eq!(ok["key_id"], &client_key[4..16]);
+    for (action, resource, ip, code) in [
+        ("write", "registries/private/items/42", "10.1.2.3", "insufficient_scope"),
+        ("read", "registries/public", "10.1.2.3", "insufficient_scope"),
+        ("read", "registries/private", "192.0.2.1", "ip_not_allowed"),
+        ("read", "registries/private", "::ffff:10.9.9.9", "ok"),
+    ] {
+        let verdict = verify(
+            &app,
+            &service,
+            serde_json::json!({ "key": client_key, "action": action, "resource": resource, "client_ip": ip }),
+        )
+        .await;
+        assert_eq!(verdict["code"], code, "{action} {resource} {ip}");
+    }
+    let (_, _, foreign) = app.org_with_api_key("Globex Airways", TestKey::default()).await;
+    let other = verify(
+        &app,
+        &service,
+        serde_json::json!({ "key": foreign, "action": "read", "resource": "x", "client_ip": "10.0.0.1" }),
+    )
+    .await;
+    assert_eq!(
+        (other["allowed"].as_bool(), other["code"].as_str()),
+        (Some(false), Some("invalid_key"))
+    );
+}
+
+async fn verify_refuses_bad_bodies_with_problems(app: TestApp) {
+    let (_, _, service) = app.org_with_api_key("Acme Aviation", TestKey::default()).await;
+    let post = |body: &'static str| {
+        app.client
+            .post(app.url("/api/v1/verify"))
+            .header("X-API-Key", &service)
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+    };
+    for body in [
+        "{not json",
+        r#"{"key": 1, "action": "read", "resource": "x", "client_ip": "10.0.0.1"}"#,
+        r#"{"action": "read"}"#,
+    ] {
+        let (status, problem_body) = problem(post(body).await.expect("request")).await;
+        assert_eq!(
+            (status, problem_body["code"].as_str()),
+            (400, Some("invalid_request")),
+            "{body}"
+        );
+    }
+    let (status, problem_body) = problem(
+        post(r#"{"key": "k", "action": "fly", "resource": "A//b", "client_ip": "nowhere"}"#)
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let detail = problem_body["detail"].as_str().expect("detail");
+    assert!(
+        detail.contains("action:") && detail.contains("resource:") && detail.contains("client_ip:"),
+        "{detail}"
+    );
+}
+
+async fn usage_and_last_use_are_flushed_without_a_write_per_request(app: TestApp) {
+    let (_, id, key) = app
+        .org_with_api_key(
+            "Acme Aviation",
+            TestKey {
+                scopes: &["read:assets"],
+                ..TestKey::default()
+            },
+        )
+        .await;
+    for _ in 0..3 {
+        assert_eq!(app.get_with_key("/api/v1/me", &key).await.status().as_u16(), 200);
+    }
+    let verify_body = serde_json::json!({ "key": key, "action": "read", "resource": "x", "client_ip": "10.0.0.1" });
+    let refused = app
+        .client
+        .post(app.url("/api/v1/verify"))
+        .header("X-API-Key", &key)
+        .json(&verify_body)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(refused.status().as_u16(), 403);
+    // The flusher runs every 200 ms in tests.
+    let mut counts: Vec<(String, i64)> = Vec::new();
+    for _ in 0..50 {
+        let key_id = id.clone();
+        counts = app
+            .query(move |conn| {
+                Ok(usage_buckets::table
+                    .filter(usage_buckets::api_key_id.eq(key_id))
+                    .order(usage_buckets::outcome)
+                    .select((usage_buckets::outcome, usage_buckets::count))
+                    .load(conn)?)
+            })
+            .await;
+        if counts.iter().map(|(_, n)| n).sum::<i64>() == 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        counts,
+        vec![("allowed".to_owned(), 3), ("insufficient_scope".to_owned(), 1)]
+    );
+    let key_id = id.clone();
+    let (used_at, ip): (Option<chrono::NaiveDateTime>, Option<String>) = app
+        .query(move |conn| {
+            Ok(api_keys::table
+                .find(key_id)
+                .select((api_keys::last_used_at, api_keys::last_used_ip))
+                .first(conn)?)
+        })
+        .await;
+    assert!(used_at.is_some());
+    assert_eq!(ip.as_deref(), Some("127.0.0.1"));
+}
