@@ -97,7 +97,7 @@ pub struct ServeArgs {
 
     /// Milliseconds a cached key record is trusted; a change made on another
     /// instance is seen within this time.
-    #[arg(long, env = "KEYWARD_KEY_CACHE_TTL_MS", default_value_t = 1000)]
+    #[arg(long, env = "KEYWARD_KEY_CACHE_TTL_MS", default_value_t = 800)]
     pub key_cache_ttl_ms: u64,
 
     /// Key records kept in memory.

@@ -8,6 +8,7 @@ mod access;
 mod api_keys;
 mod csrf;
 mod health;
+mod instances;
 mod key_auth;
 mod login;
 mod migrations;

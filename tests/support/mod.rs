@@ -105,6 +105,8 @@ fn with_database(url: &str, name: &str) -> String {
 pub enum TestDatabase {
     Sqlite(tempfile::TempDir),
     Postgres(TestPostgresDb),
+    /// Another instance's database: that instance drops it.
+    Shared,
 }
 
 /// A database for one test on `backend`, or `None` when PostgreSQL is not
@@ -151,7 +153,7 @@ pub fn test_settings(url: DatabaseUrl) -> Settings {
         workers: Some(1),
         password_hash_concurrency: 2,
         catalogue: keyward::domain::permissions::Catalogue::default_catalogue(),
-        key_cache_ttl: Duration::from_secs(1),
+        key_cache_ttl: Duration::from_millis(800),
         key_cache_capacity: 10_000,
         usage_flush_interval: Duration::from_millis(200),
         gateway_routes: keyward::domain::routes::RouteMap::default(),
@@ -164,6 +166,7 @@ pub struct TestApp {
     pub port: u16,
     pub backend: Backend,
     pub db: Db,
+    pub db_url: DatabaseUrl,
     /// The server's secret, for arranging keys the server can verify.
     pub secret: ServerSecret,
     pub client: reqwest::Client,
@@ -183,20 +186,34 @@ impl TestApp {
         let (url, database) = test_database(backend)?;
         let mut settings = test_settings(url);
         adjust(&mut settings);
+        Some(Self::start(backend, settings, database).await)
+    }
+
+    /// A second instance of this deployment: same database, same secret.
+    pub async fn another_instance(&self) -> TestApp {
+        let url = self.db_url.clone();
+        let mut settings = test_settings(url);
+        settings.secret = self.secret.clone();
+        Self::start(self.backend, settings, TestDatabase::Shared).await
+    }
+
+    async fn start(backend: Backend, settings: Settings, database: TestDatabase) -> TestApp {
         let secret = settings.secret.clone();
+        let db_url = settings.database.url.clone();
         let application = Application::build(settings).await.expect("the application starts");
         let port = application.port();
         let db = application.db().clone();
         tokio::spawn(application.run_until_stopped());
-        Some(TestApp {
+        TestApp {
             address: format!("http://127.0.0.1:{port}"),
             port,
             backend,
             db,
+            db_url,
             secret,
             client: new_client(),
             database,
-        })
+        }
     }
 
     pub fn url(&self, path: &str) -> String {

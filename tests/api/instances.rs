@@ -1,0 +1,112 @@
+//! Two instances of one deployment on one PostgreSQL database.
+
+use std::time::{Duration, Instant};
+
+use diesel::prelude::*;
+use keyward::domain::role::Role;
+use keyward::store::Backend;
+use keyward::store::schema::usage_buckets;
+
+use crate::support::{PASSWORD, TestApp};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_share_keys_changes_and_usage() {
+    let Some(a) = TestApp::spawn(Backend::Postgres).await else {
+        return;
+    };
+    let b = a.another_instance().await;
+    let org = a.create_org("Acme Aviation").await;
+    a.create_user(&org, Role::SystemAdministrator, "sam@acme.test").await;
+
+    // Created on A, through A's backoffice.
+    let signed_in = a.sign_in_with(&a.client, "sam@acme.test", PASSWORD).await;
+    assert_eq!(signed_in.status().as_u16(), 303);
+    let base = "/backoffice/settings/api-keys";
+    let csrf = a.csrf_token(&a.client, base).await;
+    a.post_form(&a.client, &format!("{base}/setup"), &[("csrf_token", &csrf)])
+        .await;
+    let body = a
+        .post_form(
+            &a.client,
+            base,
+            &[("csrf_token", &csrf), ("name", "Sync"), ("networks", "0.0.0.0/0")],
+        )
+        .await
+        .text()
+        .await
+        .expect("body");
+    let start = body.find("value=\"ask_").expect("secret") + 7;
+    let key = body[start..start + 68].to_owned();
+
+    // Used on B.
+    for _ in 0..3 {
+        assert_eq!(b.get_with_key("/api/v1/me", &key).await.status().as_u16(), 200);
+    }
+    for _ in 0..2 {
+        assert_eq!(a.get_with_key("/api/v1/me", &key).await.status().as_u16(), 200);
+    }
+
+    // The session made on A works on B too.
+    let cookie_client = &a.client;
+    let on_b = cookie_client.get(b.url("/backoffice")).send().await.expect("request");
+    assert_eq!(on_b.status().as_u16(), 200, "sessions live in the shared database");
+
+    // Disabled on A: refused on A at once, on B once its cached record ages out.
+    let id: String = a
+        .query(|conn| {
+            Ok(keyward::store::schema::api_keys::table
+                .select(keyward::store::schema::api_keys::id)
+                .first(conn)?)
+        })
+        .await;
+    a.post_form(&a.client, &format!("{base}/{id}/disable"), &[("csrf_token", &csrf)])
+        .await;
+    assert_eq!(a.get_with_key("/api/v1/me", &key).await.status().as_u16(), 401);
+    let disabled_at = Instant::now();
+    let mut refused_after = None;
+    let mut allowed_while_cached = 0;
+    while disabled_at.elapsed() < Duration::from_secs(3) {
+        if b.get_with_key("/api/v1/me", &key).await.status().as_u16() == 401 {
+            refused_after = Some(disabled_at.elapsed());
+            break;
+        }
+        allowed_while_cached += 1;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let refused_after = refused_after.expect("B refuses the disabled key");
+    eprintln!(
+        "instance B refused the disabled key {} ms after A disabled it",
+        refused_after.as_millis()
+    );
+    // The cache TTL is 800 ms so changes arrive within the promised second;
+    // the extra margin is for a loaded two-core test machine.
+    assert!(refused_after < Duration::from_millis(1250), "{refused_after:?}");
+
+    // Usage flushed by both instances adds up in one set of buckets.
+    let mut counts: Vec<(String, i64)> = Vec::new();
+    for _ in 0..50 {
+        let key_id = id.clone();
+        counts = a
+            .query(move |conn| {
+                Ok(usage_buckets::table
+                    .filter(usage_buckets::api_key_id.eq(key_id))
+                    .select((usage_buckets::outcome, usage_buckets::count))
+                    .order(usage_buckets::outcome)
+                    .load(conn)?)
+            })
+            .await;
+        let allowed = counts.iter().find(|(o, _)| o == "allowed").map_or(0, |(_, n)| *n);
+        let disabled = counts.iter().find(|(o, _)| o == "key_disabled").map_or(0, |(_, n)| *n);
+        if allowed == 5 + allowed_while_cached && disabled >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let allowed = counts.iter().find(|(o, _)| o == "allowed").map_or(0, |(_, n)| *n);
+    assert_eq!(
+        allowed,
+        5 + allowed_while_cached,
+        "3 on B + 2 on A, and B's until it saw the change: {counts:?}"
+    );
+    assert!(counts.iter().any(|(o, n)| o == "key_disabled" && *n >= 2), "{counts:?}");
+}
