@@ -30,6 +30,9 @@ pub enum AppError {
     Unexpected(#[source] anyhow::Error),
     #[error("{}", .0.message())]
     KeyRejected(crate::auth::key_auth::KeyRejection),
+    /// Several fields of a JSON body are wrong: (field, what is wrong).
+    #[error("Some fields are not valid: {}", .0.iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>().join("; "))]
+    InvalidFields(Vec<(String, String)>),
 }
 
 impl AppError {
@@ -49,6 +52,7 @@ impl AppError {
             Self::Unavailable => "unavailable",
             Self::Unexpected(_) => "internal_error",
             Self::KeyRejected(rejection) => rejection.code(),
+            Self::InvalidFields(_) => "invalid_fields",
         }
     }
 
@@ -65,6 +69,7 @@ impl AppError {
             Self::Unexpected(_) => "Something went wrong",
             Self::KeyRejected(rejection) if rejection.status() == StatusCode::FORBIDDEN => "Not allowed",
             Self::KeyRejected(_) => "Authentication required",
+            Self::InvalidFields(_) => "Some fields are not valid",
         }
     }
 }
@@ -102,6 +107,15 @@ pub struct Problem<'a> {
     pub status: u16,
     pub detail: String,
     pub code: &'a str,
+    /// For `invalid_fields`: each field and what is wrong with it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FieldError<'a> {
+    pub field: &'a str,
+    pub message: &'a str,
 }
 
 impl ResponseError for AppError {
@@ -116,6 +130,7 @@ impl ResponseError for AppError {
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::KeyRejected(rejection) => rejection.status(),
+            Self::InvalidFields(_) => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }
 
@@ -127,6 +142,13 @@ impl ResponseError for AppError {
             status: status.as_u16(),
             detail: self.to_string(),
             code: self.code(),
+            errors: match self {
+                Self::InvalidFields(fields) => fields
+                    .iter()
+                    .map(|(field, message)| FieldError { field, message })
+                    .collect(),
+                _ => Vec::new(),
+            },
         };
         let mut response = HttpResponse::build(status);
         response.content_type("application/problem+json");

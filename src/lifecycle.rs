@@ -180,7 +180,7 @@ pub fn create(
             enabled: true,
             allow_query_key: new.allow_query_key,
             expires_at: new.expiry.map(Expiry::naive_utc),
-            created_by_user_id: actor.id(),
+            created_by_user_id: actor.user_id(),
             created_by: &actor_label,
             created_at: now,
             updated_at: now,

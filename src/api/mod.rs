@@ -2,7 +2,9 @@
 //! Every route states here, once, what it needs of the caller's key.
 
 pub mod check;
+pub mod keys;
 pub mod me;
+pub mod reports;
 pub mod verify;
 
 use actix_web::middleware::from_fn;
@@ -34,6 +36,35 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         key_auth::require(Need::Scope(Action::Read, "verify"), req, next)
                     }))
                     .route(web::post().to(verify::verify_key)),
+            )
+            .service(
+                web::resource("/usage")
+                    .wrap(from_fn(|req, next| {
+                        key_auth::require(Need::Scope(Action::Read, "usage"), req, next)
+                    }))
+                    .route(web::get().to(reports::show_usage)),
+            )
+            .service(
+                web::resource("/audit-events")
+                    .wrap(from_fn(|req, next| {
+                        key_auth::require(Need::Scope(Action::Read, "audit-events"), req, next)
+                    }))
+                    .route(web::get().to(reports::list_audit_events)),
+            )
+            .service(
+                web::scope("/api-keys")
+                    .wrap(from_fn(|req, next| {
+                        key_auth::require(Need::Scope(Action::Admin, "api-keys"), req, next)
+                    }))
+                    .route("", web::get().to(keys::list_keys))
+                    .route("", web::post().to(keys::create_key))
+                    .route("/{id}", web::get().to(keys::get_key))
+                    .route("/{id}", web::patch().to(keys::update_key))
+                    .route("/{id}", web::delete().to(keys::delete_key))
+                    .route("/{id}/enable", web::post().to(keys::enable_key))
+                    .route("/{id}/disable", web::post().to(keys::disable_key))
+                    .route("/{id}/rotate", web::post().to(keys::rotate_key))
+                    .route("/{id}/revoke", web::post().to(keys::revoke_key)),
             )
             .default_service(web::to(not_found)),
     )

@@ -101,6 +101,11 @@ impl Expiry {
         self.0.naive_utc()
     }
 
+    /// An expiry already accepted once (stored), kept as it is.
+    pub fn at_instant(at: DateTime<Utc>) -> Self {
+        Self(at)
+    }
+
     /// `now + days`, at the same time of day.
     pub fn in_days(now: DateTime<Utc>, days: i64) -> Self {
         Self(now + TimeDelta::days(days))

@@ -7,6 +7,12 @@ use std::fmt;
 pub enum Actor {
     /// A signed-in person: id and email.
     User { id: String, email: String },
+    /// An API key using the management API.
+    ApiKey {
+        api_key_id: String,
+        key_id: String,
+        name: String,
+    },
     /// A provisioning command on the server.
     Cli,
     /// Keyward itself (first-run setup, demo seeding).
@@ -17,6 +23,7 @@ impl Actor {
     pub fn kind(&self) -> &'static str {
         match self {
             Actor::User { .. } => "user",
+            Actor::ApiKey { .. } => "api_key",
             Actor::Cli => "cli",
             Actor::System => "system",
         }
@@ -25,7 +32,16 @@ impl Actor {
     pub fn id(&self) -> Option<&str> {
         match self {
             Actor::User { id, .. } => Some(id),
+            Actor::ApiKey { api_key_id, .. } => Some(api_key_id),
             Actor::Cli | Actor::System => None,
+        }
+    }
+
+    /// The acting person, if a person acts.
+    pub fn user_id(&self) -> Option<&str> {
+        match self {
+            Actor::User { id, .. } => Some(id),
+            _ => None,
         }
     }
 }
@@ -34,6 +50,7 @@ impl fmt::Display for Actor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Actor::User { email, .. } => f.write_str(email),
+            Actor::ApiKey { key_id, name, .. } => write!(f, "API key ask_{key_id}… ({name})"),
             Actor::Cli => f.write_str("command line"),
             Actor::System => f.write_str("Keyward"),
         }

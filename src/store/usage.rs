@@ -76,3 +76,21 @@ pub fn touch_last_used(conn: &mut DbConnection, api_key_id: &str, at: NaiveDateT
     .execute(conn)
     .map(drop)
 }
+
+/// (key, hour, outcome, count) rows of one organization since `since`.
+pub fn org_buckets_since(
+    conn: &mut DbConnection,
+    org_id: &str,
+    since: NaiveDateTime,
+) -> QueryResult<Vec<(String, NaiveDateTime, String, i64)>> {
+    usage_buckets::table
+        .filter(usage_buckets::org_id.eq(org_id))
+        .filter(usage_buckets::hour.ge(since))
+        .select((
+            usage_buckets::api_key_id,
+            usage_buckets::hour,
+            usage_buckets::outcome,
+            usage_buckets::count,
+        ))
+        .load(conn)
+}

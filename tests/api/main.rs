@@ -12,6 +12,7 @@ mod health;
 mod instances;
 mod key_auth;
 mod login;
+mod management;
 mod migrations;
 mod sessions;
 mod setup;

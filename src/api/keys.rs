@@ -1,0 +1,451 @@
+//! Key management over the API (`admin` on `api-keys`): the same lifecycle
+//! and audit events as the backoffice, with the calling key as the actor.
+
+use actix_web::{HttpResponse, web};
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::key_auth::KeyPrincipal;
+use crate::domain::api_key::{Expiry, KeyName};
+use crate::domain::audit::Actor;
+use crate::domain::network::NetworkList;
+use crate::domain::scope::{Scope, ScopeSet};
+use crate::error::AppError;
+use crate::lifecycle::{self, GracePeriod, KeyChanges, KeyDetail, NewKey, Rotation};
+use crate::startup::AppContext;
+use crate::store::{self, api_keys};
+use crate::web::api_keys::list::{ListQuery, PER_PAGE};
+
+fn rfc3339(at: NaiveDateTime) -> String {
+    at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+#[derive(Debug, Serialize)]
+pub struct SecretJson {
+    pub key_id: String,
+    pub created_at: String,
+    pub not_after: Option<String>,
+}
+
+/// A key as the API shows it; never its secret.
+#[derive(Debug, Serialize)]
+pub struct KeyJson {
+    pub id: String,
+    pub name: String,
+    pub key_id: String,
+    pub status: &'static str,
+    pub scopes: Vec<String>,
+    pub allowed_networks: Vec<String>,
+    pub allow_query_key: bool,
+    pub expires_at: Option<String>,
+    pub revoked_at: Option<String>,
+    pub created_at: String,
+    pub created_by: String,
+    pub last_used_at: Option<String>,
+    pub last_used_ip: Option<String>,
+    pub secrets: Vec<SecretJson>,
+}
+
+impl KeyJson {
+    pub fn of(detail: &KeyDetail) -> Self {
+        let key = &detail.key;
+        Self {
+            id: key.id.clone(),
+            name: key.name.clone(),
+            key_id: detail.secrets.first().map(|s| s.key_id.clone()).unwrap_or_default(),
+            status: key.status(store::now()).as_str(),
+            scopes: detail
+                .scopes
+                .iter()
+                .map(|s| format!("{}:{}", s.action.as_str(), s.filter))
+                .collect(),
+            allowed_networks: detail.networks.iter().map(ToString::to_string).collect(),
+            allow_query_key: key.allow_query_key,
+            expires_at: key.expires_at.map(rfc3339),
+            revoked_at: key.revoked_at.map(rfc3339),
+            created_at: rfc3339(key.created_at),
+            created_by: key.created_by.clone(),
+            last_used_at: key.last_used_at.map(rfc3339),
+            last_used_ip: key.last_used_ip.clone(),
+            secrets: detail
+                .secrets
+                .iter()
+                .map(|s| SecretJson {
+                    key_id: s.key_id.clone(),
+                    created_at: rfc3339(s.created_at),
+                    not_after: s.not_after.map(rfc3339),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A key with its secret: the one response that carries it.
+#[derive(Debug, Serialize)]
+pub struct KeyWithSecret {
+    #[serde(flatten)]
+    pub key: KeyJson,
+    pub secret: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct KeyPage {
+    pub items: Vec<KeyJson>,
+    pub page: i64,
+    pub per_page: i64,
+    pub total: i64,
+}
+
+fn actor(principal: &KeyPrincipal) -> Actor {
+    Actor::ApiKey {
+        api_key_id: principal.record.api_key_id.clone(),
+        key_id: principal.record.key_id.clone(),
+        name: principal.record.name.clone(),
+    }
+}
+
+/// Collects each field's problem, so one answer names them all.
+#[derive(Default)]
+struct Problems(Vec<(String, String)>);
+
+impl Problems {
+    fn check<T, E: std::fmt::Display>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
+        result.map_err(|e| self.0.push((field.to_owned(), e.to_string()))).ok()
+    }
+
+    fn into_result(self) -> Result<(), AppError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::InvalidFields(self.0))
+        }
+    }
+}
+
+fn parse_scopes(problems: &mut Problems, scopes: Option<&[String]>) -> Option<ScopeSet> {
+    match scopes {
+        None => Some(ScopeSet::full_access()),
+        Some(list) => {
+            let parsed = problems.check(
+                "scopes",
+                list.iter().map(|s| Scope::parse_pair(s)).collect::<Result<Vec<_>, _>>(),
+            )?;
+            problems.check("scopes", ScopeSet::new(parsed))
+        }
+    }
+}
+
+fn parse_networks(problems: &mut Problems, networks: Option<&[String]>) -> Option<NetworkList> {
+    match networks {
+        None => Some(NetworkList::allow_all()),
+        Some(list) => problems.check("allowed_networks", NetworkList::parse_lines(&list.join("\n"))),
+    }
+}
+
+/// `GET /api/v1/api-keys?q=&status=&page=`
+pub async fn list_keys(
+    ctx: web::Data<AppContext>,
+    principal: KeyPrincipal,
+    query: web::Query<ListQuery>,
+) -> Result<web::Json<KeyPage>, AppError> {
+    let filter = query.filter()?;
+    let page = query.page.unwrap_or(1).clamp(1, 1_000_000);
+    let org_id = principal.record.org_id.clone();
+    let (items, total) = ctx
+        .db
+        .run(move |conn| {
+            let now = store::now();
+            let keys = api_keys::list(conn, &org_id, &filter, now, page, PER_PAGE)?;
+            let counts = api_keys::count_by_status(conn, &org_id, filter.query.as_deref(), now)?;
+            let total = match filter.status {
+                Some(status) => counts.iter().find(|(s, _)| *s == status).map_or(0, |(_, n)| *n),
+                None => counts.iter().map(|(_, n)| n).sum(),
+            };
+            let items = lifecycle::details(conn, keys)?.iter().map(KeyJson::of).collect();
+            Ok::<_, AppError>((items, total))
+        })
+        .await?;
+    Ok(web::Json(KeyPage {
+        items,
+        page,
+        per_page: PER_PAGE,
+        total,
+    }))
+}
+
+/// `GET /api/v1/api-keys/{id}`
+pub async fn get_key(
+    ctx: web::Data<AppContext>,
+    principal: KeyPrincipal,
+    id: web::Path<String>,
+) -> Result<web::Json<KeyJson>, AppError> {
+    let org_id = principal.record.org_id.clone();
+    let id = id.into_inner();
+    let detail = ctx.db.run(move |conn| lifecycle::detail(conn, &org_id, &id)).await?;
+    Ok(web::Json(KeyJson::of(&detail)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateKey {
+    pub name: String,
+    /// RFC 3339, `YYYY-MM-DD` (00:00 UTC) or absent/null for never.
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    /// `ACTION:FILTER` each; absent = full access (`*:*`).
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+    /// CIDRs; absent = any address.
+    #[serde(default)]
+    pub allowed_networks: Option<Vec<String>>,
+    #[serde(default)]
+    pub allow_query_key: bool,
+}
+
+/// `POST /api/v1/api-keys`
+pub async fn create_key(
+    ctx: web::Data<AppContext>,
+    principal: KeyPrincipal,
+    web::Json(body): web::Json<CreateKey>,
+) -> Result<HttpResponse, AppError> {
+    let mut problems = Problems::default();
+    let name = problems.check("name", KeyName::parse(&body.name));
+    let expiry = problems.check(
+        "expires_at",
+        Expiry::parse(body.expires_at.as_deref().unwrap_or(""), chrono::Utc::now()),
+    );
+    let scopes = parse_scopes(&mut problems, body.scopes.as_deref());
+    let networks = parse_networks(&mut problems, body.allowed_networks.as_deref());
+    problems.into_result()?;
+    let (Some(name), Some(expiry), Some(scopes), Some(networks)) = (name, expiry, scopes, networks) else {
+        return Err(AppError::Validation("The key could not be read.".into()));
+    };
+    let new = NewKey {
+        name,
+        expiry,
+        scopes,
+        networks,
+        allow_query_key: body.allow_query_key,
+    };
+    let (actor, org_id, secret, ip) = (
+        actor(&principal),
+        principal.record.org_id.clone(),
+        ctx.secret.clone(),
+        principal.client_ip,
+    );
+    let (detail, token) = ctx
+        .change_keys(move |conn| lifecycle::create(conn, &secret, &org_id, &new, &actor, Some(ip)))
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(KeyWithSecret {
+            key: KeyJson::of(&detail),
+            secret: token.expose().to_owned(),
+        }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateKey {
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Absent: unchanged; null: never expires; a date: that expiry.
+    #[serde(default, deserialize_with = "present")]
+    pub expires_at: Option<Option<String>>,
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+    #[serde(default)]
+    pub allowed_networks: Option<Vec<String>>,
+}
+
+/// Tells a field sent as `null` (Some(None)) from one left out (None).
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(Some)
+}
+
+/// `PATCH /api/v1/api-keys/{id}`
+pub async fn update_key(
+    ctx: web::Data<AppContext>,
+    principal: KeyPrincipal,
+    id: web::Path<String>,
+    web::Json(body): web::Json<UpdateKey>,
+) -> Result<web::Json<KeyJson>, AppError> {
+    let org_id = principal.record.org_id.clone();
+    let id = id.into_inner();
+    let current = {
+        let (org_id, id) = (org_id.clone(), id.clone());
+        ctx.db.run(move |conn| lifecycle::detail(conn, &org_id, &id)).await?
+    };
+    let mut problems = Problems::default();
+    let name = match &body.name {
+        Some(name) => problems.check("name", KeyName::parse(name)),
+        None => problems.check("name", KeyName::parse(&current.key.name)),
+    };
+    let expiry = match &body.expires_at {
+        Some(value) => problems.check(
+            "expires_at",
+            Expiry::parse(value.as_deref().unwrap_or(""), chrono::Utc::now()),
+        ),
+        None => Some(current.key.expires_at.map(|t| Expiry::at_instant(t.and_utc()))),
+    };
+    let scopes = match &body.scopes {
+        Some(list) => parse_scopes(&mut problems, Some(list)),
+        None => Some(current.scopes.clone()),
+    };
+    let networks = match &body.allowed_networks {
+        Some(list) => parse_networks(&mut problems, Some(list)),
+        None => Some(current.networks.clone()),
+    };
+    problems.into_result()?;
+    let (Some(name), Some(expiry), Some(scopes), Some(networks)) = (name, expiry, scopes, networks) else {
+        return Err(AppError::Validation("The changes could not be read.".into()));
+    };
+    let changes = KeyChanges {
+        name,
+        expiry,
+        scopes,
+        networks,
+    };
+    let (actor, ip) = (actor(&principal), principal.client_ip);
+    let detail = ctx
+        .change_keys(move |conn| lifecycle::update(conn, &org_id, &id, &changes, &actor, Some(ip)))
+        .await?;
+    Ok(web::Json(KeyJson::of(&detail)))
+}
+
+async fn toggle(
+    ctx: web::Data<AppContext>,
+    principal: KeyPrincipal,
+    id: String,
+    enabled: bool,
+) -> Result<web::Json<KeyJson>, AppError> {
+    let (actor, org_id, ip) = (actor(&principal), principal.record.org_id.clone(), principal.client_ip);
+    let detail = ctx
+        .change_keys(move |conn| lifecycle::set_enabled(conn, &org_id, &id, enabled, &actor, Some(ip)))
+        .await?;
+    Ok(web::Json(KeyJson::of(&detail)))
+}
+
+/// `POST /api/v1/api-keys/{id}/enable`
+pub async fn enable_key(
+    ctx: web::Data<AppContext>,
+    principal: KeyPrincipal,
+    id: web::Path<String>,
+) -> Result<web::Json<KeyJson>, AppError> {
+    toggle(ctx, principal, id.into_inner(), true).await
+}
+
+/// `POST /api/v1/api-keys/{id}/disable`
+pub async fn disable_key(
+    ctx: web::Data<AppContext>,
+    principal: KeyPrincipal,
+    id: web::Path<String>,
+) -> Result<web::Json<KeyJson>, AppError> {
+    toggle(ctx, principal, id.into_inner(), false).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateKey {
+    /// now, 1h, 24h (default) or 7d.
+    #[serde(default)]
+    pub grace_period: Option<String>,
+    /// Needed for an expired key: its new expiry (null for never).
+    #[serde(default, deserialize_with = "present")]
+    pub expires_at: Option<Option<String>>,
+}
+
+/// `POST /api/v1/api-keys/{id}/rotate`
+pub async fn rotate_key(
+    ctx: web::Data<AppContext>,
+    principal: KeyPrincipal,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    // The body is optional: an empty one means "24 h grace, same expiry".
+    let body: RotateKey = if body.iter().all(u8::is_ascii_whitespace) {
+        RotateKey::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| AppError::Validation(format!("The JSON body could not be read: {e}")))?
+    };
+    let mut problems = Problems::default();
+    let grace = problems.check(
+        "grace_period",
+        GracePeriod::parse(body.grace_period.as_deref().unwrap_or("24h")),
+    );
+    let new_expiry = match &body.expires_at {
+        Some(value) => problems
+            .check(
+                "expires_at",
+                Expiry::parse(value.as_deref().unwrap_or(""), chrono::Utc::now()),
+            )
+            .map(Some),
+        None => Some(None),
+    };
+    problems.into_result()?;
+    let (Some(grace), Some(new_expiry)) = (grace, new_expiry) else {
+        return Err(AppError::Validation("The rotation could not be read.".into()));
+    };
+    let (actor, org_id, secret, ip, id) = (
+        actor(&principal),
+        principal.record.org_id.clone(),
+        ctx.secret.clone(),
+        principal.client_ip,
+        id.into_inner(),
+    );
+    let (detail, token) = ctx
+        .change_keys(move |conn| {
+            lifecycle::rotate(
+                conn,
+                &secret,
+                &org_id,
+                &id,
+                Rotation { grace, new_expiry },
+                &actor,
+                Some(ip),
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(KeyWithSecret {
+            key: KeyJson::of(&detail),
+            secret: token.expose().to_owned(),
+        }))
+}
+
+/// `POST /api/v1/api-keys/{id}/revoke`
+pub async fn revoke_key(
+    ctx: web::Data<AppContext>,
+    principal: KeyPrincipal,
+    id: web::Path<String>,
+) -> Result<web::Json<KeyJson>, AppError> {
+    let (actor, org_id, ip, id) = (
+        actor(&principal),
+        principal.record.org_id.clone(),
+        principal.client_ip,
+        id.into_inner(),
+    );
+    let detail = ctx
+        .change_keys(move |conn| lifecycle::revoke(conn, &org_id, &id, &actor, Some(ip)))
+        .await?;
+    Ok(web::Json(KeyJson::of(&detail)))
+}
+
+/// `DELETE /api/v1/api-keys/{id}`
+pub async fn delete_key(
+    ctx: web::Data<AppContext>,
+    principal: KeyPrincipal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (actor, org_id, ip, id) = (
+        actor(&principal),
+        principal.record.org_id.clone(),
+        principal.client_ip,
+        id.into_inner(),
+    );
+    ctx.change_keys(move |conn| lifecycle::delete(conn, &org_id, &id, &actor, Some(ip)))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

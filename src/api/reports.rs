@@ -1,0 +1,155 @@
+//! `GET /api/v1/usage` and `GET /api/v1/audit-events` (`read`), for the
+//! calling key's organization.
+
+use std::collections::BTreeMap;
+
+use actix_web::web;
+use chrono::TimeDelta;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::key_auth::KeyPrincipal;
+use crate::error::AppError;
+use crate::startup::AppContext;
+use crate::store::{self, audit, usage};
+
+#[derive(Debug, Deserialize)]
+pub struct UsageQuery {
+    /// Days back from today (UTC), 1–90; default 30.
+    pub days: Option<i64>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct UsageDay {
+    pub date: String,
+    pub allowed: i64,
+    /// Rejected requests by code.
+    pub rejected: BTreeMap<String, i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Usage {
+    pub days: Vec<UsageDay>,
+    /// Requests per key id over the period, most first.
+    pub keys: Vec<KeyUsage>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct KeyUsage {
+    pub id: String,
+    pub requests: i64,
+}
+
+/// `GET /api/v1/usage?days=30`
+pub async fn show_usage(
+    ctx: web::Data<AppContext>,
+    principal: KeyPrincipal,
+    query: web::Query<UsageQuery>,
+) -> Result<web::Json<Usage>, AppError> {
+    let days = query.days.unwrap_or(30);
+    if !(1..=90).contains(&days) {
+        return Err(AppError::InvalidFields(vec![(
+            "days".into(),
+            "use a number of days from 1 to 90".into(),
+        )]));
+    }
+    let org_id = principal.record.org_id.clone();
+    let now = store::now();
+    let first = now.date() - TimeDelta::days(days - 1);
+    let since = first.and_hms_opt(0, 0, 0).unwrap_or(now);
+    let buckets = ctx
+        .db
+        .run(move |conn| usage::org_buckets_since(conn, &org_id, since))
+        .await?;
+    let mut by_day: BTreeMap<String, UsageDay> = (0..days)
+        .map(|d| {
+            let date = (first + TimeDelta::days(d)).format("%Y-%m-%d").to_string();
+            (
+                date.clone(),
+                UsageDay {
+                    date,
+                    ..UsageDay::default()
+                },
+            )
+        })
+        .collect();
+    let mut by_key: BTreeMap<String, i64> = BTreeMap::new();
+    for (key, hour, outcome, count) in buckets {
+        if let Some(day) = by_day.get_mut(&hour.format("%Y-%m-%d").to_string()) {
+            if outcome == "allowed" {
+                day.allowed += count;
+            } else {
+                *day.rejected.entry(outcome).or_default() += count;
+            }
+        }
+        *by_key.entry(key).or_default() += count;
+    }
+    let mut keys: Vec<KeyUsage> = by_key
+        .into_iter()
+        .map(|(id, requests)| KeyUsage { id, requests })
+        .collect();
+    keys.sort_by(|a, b| b.requests.cmp(&a.requests).then(a.id.cmp(&b.id)));
+    Ok(web::Json(Usage {
+        days: by_day.into_values().collect(),
+        keys,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AuditQuery {
+    /// 1–500; default 100.
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AuditEventJson {
+    pub id: String,
+    pub at: String,
+    pub actor_kind: String,
+    pub actor: String,
+    pub action: String,
+    pub target_kind: Option<String>,
+    pub target_id: Option<String>,
+    pub target: Option<String>,
+    pub client_ip: Option<String>,
+    pub details: serde_json::Value,
+}
+
+/// `GET /api/v1/audit-events?limit=100`: newest first.
+pub async fn list_audit_events(
+    ctx: web::Data<AppContext>,
+    principal: KeyPrincipal,
+    query: web::Query<AuditQuery>,
+) -> Result<web::Json<Vec<AuditEventJson>>, AppError> {
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(AppError::InvalidFields(vec![(
+            "limit".into(),
+            "use a limit from 1 to 500".into(),
+        )]));
+    }
+    let org_id = principal.record.org_id.clone();
+    let events = ctx
+        .db
+        .run(move |conn| audit::list_for_org(conn, &org_id, limit))
+        .await?;
+    Ok(web::Json(
+        events
+            .into_iter()
+            .map(|e| AuditEventJson {
+                id: e.id,
+                at: e
+                    .created_at
+                    .and_utc()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                actor_kind: e.actor_kind,
+                actor: e.actor_label,
+                action: e.action,
+                target_kind: e.target_kind,
+                target_id: e.target_id,
+                target: e.target_label,
+                client_ip: e.client_ip,
+                details: serde_json::from_str(&e.details).unwrap_or(serde_json::Value::Null),
+            })
+            .collect(),
+    ))
+}
