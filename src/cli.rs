@@ -95,10 +95,14 @@ pub struct ServeArgs {
     #[arg(long, env = "KEYWARD_PERMISSIONS")]
     pub permissions: Option<PathBuf>,
 
-    /// Milliseconds a cached key record is trusted; a change made on another
-    /// instance is seen within this time.
-    #[arg(long, env = "KEYWARD_KEY_CACHE_TTL_MS", default_value_t = 800)]
-    pub key_cache_ttl_ms: u64,
+    /// Milliseconds between this instance's looks for key changes made on
+    /// other instances; such a change is enforced here within about this time.
+    #[arg(long, env = "KEYWARD_KEY_REFRESH_MS", default_value_t = 500)]
+    pub key_refresh_ms: u64,
+
+    /// Seconds a cached key record is kept at most.
+    #[arg(long, env = "KEYWARD_KEY_CACHE_TTL_SECS", default_value_t = 300)]
+    pub key_cache_ttl_secs: u64,
 
     /// Key records kept in memory.
     #[arg(long, env = "KEYWARD_KEY_CACHE_CAPACITY", default_value_t = 100_000)]

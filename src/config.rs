@@ -30,8 +30,10 @@ pub struct Settings {
     pub password_hash_concurrency: usize,
     /// Named permissions offered as checkboxes in the key form.
     pub catalogue: crate::domain::permissions::Catalogue,
-    /// How long a cached key record is trusted before the database is asked again.
+    /// Longest a cached key record is kept (a safety net: changes arrive sooner).
     pub key_cache_ttl: Duration,
+    /// How often each instance asks the database which keys changed.
+    pub key_change_poll: Duration,
     pub key_cache_capacity: u64,
     /// How often in-memory usage is written to the database.
     pub usage_flush_interval: Duration,

@@ -407,6 +407,7 @@ pub fn rotate(
     let org = organizations::find(conn, org_id)?;
     let signing_key = signing_key(secret, &org)?;
     api_keys::retire_secrets(conn, id, now + grace.duration())?;
+    api_keys::touch(conn, id, now)?;
     let token = add_secret(conn, &signing_key, org_id, id, now)?;
     let after = detail(conn, org_id, id)?;
     let details = json!({

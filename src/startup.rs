@@ -9,7 +9,7 @@ use actix_web::{App, HttpServer, web};
 use ipnet::IpNet;
 use tracing_actix_web::TracingLogger;
 
-use crate::auth::cache::KeyCache;
+use crate::auth::cache::{KeyCache, spawn_change_watcher};
 use crate::auth::password::PasswordHasher;
 use crate::auth::usage::{UsageBuffer, spawn_flusher};
 use crate::config::{DatabaseSettings, ServerSecret, Settings};
@@ -147,6 +147,8 @@ impl Application {
             .map_err(|e| StartupError::Other(e.to_string()))?
             .port();
 
+        let key_cache = KeyCache::new(settings.key_cache_capacity, settings.key_cache_ttl);
+        spawn_change_watcher(db.clone(), key_cache.clone(), settings.key_change_poll);
         let usage = UsageBuffer::default();
         spawn_flusher(usage.clone(), db.clone(), settings.usage_flush_interval);
         let ctx = web::Data::new(AppContext {
@@ -157,7 +159,7 @@ impl Application {
             secure_cookies: !settings.insecure_cookies,
             secret: settings.secret.clone(),
             catalogue: settings.catalogue.clone(),
-            key_cache: KeyCache::new(settings.key_cache_capacity, settings.key_cache_ttl),
+            key_cache: key_cache.clone(),
             usage: usage.clone(),
             gateway_routes: settings.gateway_routes.clone(),
         });

@@ -47,3 +47,8 @@ pub async fn show_me(principal: KeyPrincipal) -> Json<Me> {
             .map(|t| t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
     })
 }
+
+/// `GET /api/v1/ping`: the cheapest way for an integration to check its key.
+pub async fn ping() -> &'static str {
+    "pong"
+}

@@ -26,6 +26,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::scope("/api/v1")
             .app_data(json_config())
             .service(
+                web::resource("/ping")
+                    .wrap(from_fn(|req, next| key_auth::require(Need::AnyValidKey, req, next)))
+                    .route(web::get().to(me::ping)),
+            )
+            .service(
                 web::resource("/me")
                     .wrap(from_fn(|req, next| key_auth::require(Need::AnyValidKey, req, next)))
                     .route(web::get().to(me::show_me)),

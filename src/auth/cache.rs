@@ -1,11 +1,12 @@
-//! The in-memory cache of key records on the hot path. Bounded; each entry
-//! lives at most `ttl` (default 1 s), so a change made on another instance is
-//! seen within that time, and a change on this instance clears it at once.
+//! The in-memory cache of key records on the hot path. Bounded. A change on
+//! this instance clears it at once; changes made on other instances are found
+//! by a watcher that asks the database twice a second which keys changed.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDateTime, TimeDelta};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq as _;
@@ -15,7 +16,7 @@ use crate::domain::scope::ScopeSet;
 use crate::domain::token::{ApiKeyToken, OrgSigningKey};
 use crate::error::AppError;
 use crate::lifecycle;
-use crate::store::{DbConnection, api_keys, organizations};
+use crate::store::{Db, DbConnection, api_keys, organizations};
 
 /// What authentication needs to know about one secret and its key.
 #[derive(Debug, Clone)]
@@ -32,16 +33,16 @@ pub struct KeyRecord {
     pub not_after: Option<NaiveDateTime>,
     pub scopes: ScopeSet,
     pub networks: NetworkList,
-    signing_key: OrgSigningKey,
+    /// HMAC state already keyed with the organization's signing key: cloning
+    /// it is cheaper than keying anew on every request.
+    keyed_mac: Hmac<Sha256>,
     digest: [u8; 32],
 }
 
 impl KeyRecord {
     /// Constant-time check that `token` is this secret.
     pub fn matches(&self, token: &ApiKeyToken) -> bool {
-        let Ok(mut mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(self.signing_key.as_bytes()) else {
-            return false;
-        };
+        let mut mac = self.keyed_mac.clone();
         mac.update(token.expose().as_bytes());
         let computed: [u8; 32] = mac.finalize().into_bytes().into();
         computed.ct_eq(&self.digest).into()
@@ -83,7 +84,8 @@ pub fn load(
         not_after: stored.not_after,
         scopes: detail.scopes,
         networks: detail.networks,
-        signing_key: OrgSigningKey::derive(secret, &org.id, salt),
+        keyed_mac: <Hmac<Sha256> as KeyInit>::new_from_slice(OrgSigningKey::derive(secret, &org.id, salt).as_bytes())
+            .map_err(AppError::unexpected)?,
         digest,
     }))
 }
@@ -91,30 +93,77 @@ pub fn load(
 /// Key records by key id, including "no such key" answers.
 #[derive(Clone)]
 pub struct KeyCache {
-    entries: moka::sync::Cache<String, Arc<Option<KeyRecord>>>,
+    entries: moka::sync::Cache<String, Option<Arc<KeyRecord>>>,
 }
 
 impl KeyCache {
-    pub fn new(capacity: u64, ttl: Duration) -> Self {
+    /// `max_age` is a safety net: changes arrive through `invalidate_keys`
+    /// (this instance at once, others through the change watcher).
+    pub fn new(capacity: u64, max_age: Duration) -> Self {
         Self {
             entries: moka::sync::Cache::builder()
                 .max_capacity(capacity)
-                .time_to_live(ttl)
+                .time_to_live(max_age)
+                .support_invalidation_closures()
                 .build(),
         }
     }
 
-    pub fn get(&self, key_id: &str) -> Option<Arc<Option<KeyRecord>>> {
+    pub fn get(&self, key_id: &str) -> Option<Option<Arc<KeyRecord>>> {
         self.entries.get(key_id)
     }
 
-    pub fn insert(&self, key_id: String, record: Arc<Option<KeyRecord>>) {
+    pub fn insert(&self, key_id: String, record: Option<Arc<KeyRecord>>) {
         self.entries.insert(key_id, record);
     }
 
-    /// After any key change on this instance: the next request reads afresh.
-    /// Changes are rare next to lookups, so clearing everything is simplest.
+    /// After a key change on this instance: the next request reads afresh.
     pub fn invalidate_all(&self) {
         self.entries.invalidate_all();
     }
+
+    /// Drops the cached records of these keys (all their secrets).
+    pub fn invalidate_keys(&self, api_key_ids: HashSet<String>) {
+        if api_key_ids.is_empty() {
+            return;
+        }
+        let result = self.entries.invalidate_entries_if(move |_, record| {
+            record.as_ref().is_some_and(|r| api_key_ids.contains(&r.api_key_id))
+        });
+        if let Err(error) = result {
+            tracing::error!(%error, "could not invalidate changed keys; clearing the whole cache");
+            self.entries.invalidate_all();
+        }
+    }
+}
+
+/// How far back each poll looks: covers commits that land after their
+/// `updated_at` was stamped, and clocks of instances that differ a little.
+const CHANGE_OVERLAP: TimeDelta = TimeDelta::seconds(5);
+
+/// Every `every`, asks the database which keys changed (on any instance) and
+/// drops them from this instance's cache: one query per poll, however many
+/// keys are cached.
+pub fn spawn_change_watcher(db: Db, cache: KeyCache, every: Duration) {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut since = crate::store::now();
+        loop {
+            interval.tick().await;
+            let started = crate::store::now();
+            let query_since = since - CHANGE_OVERLAP;
+            match db.run(move |conn| api_keys::changed_since(conn, query_since)).await {
+                Ok(ids) => {
+                    cache.invalidate_keys(ids.into_iter().collect());
+                    since = started;
+                }
+                Err(error) => {
+                    // Nothing can be trusted while changes cannot be seen.
+                    tracing::warn!(%error, "could not look for key changes; clearing the key cache");
+                    cache.invalidate_all();
+                }
+            }
+        }
+    });
 }

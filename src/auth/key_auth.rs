@@ -143,6 +143,10 @@ pub fn presented_key_in(
 }
 
 fn form_urlencoded_pairs(query: &str) -> Vec<(String, String)> {
+    // Most requests have no query string at all: skip the parse.
+    if query.is_empty() {
+        return Vec::new();
+    }
     serde_html_form::from_str::<Vec<(String, String)>>(query).unwrap_or_default()
 }
 
@@ -167,13 +171,17 @@ pub struct KeyPrincipal {
 }
 
 /// Looks a key id up, through the cache.
-pub async fn lookup(ctx: &AppContext, key_id: &str) -> Result<Arc<Option<KeyRecord>>, AppError> {
+pub async fn lookup(ctx: &AppContext, key_id: &str) -> Result<Option<Arc<KeyRecord>>, AppError> {
     if let Some(hit) = ctx.key_cache.get(key_id) {
         return Ok(hit);
     }
     let secret = ctx.secret.clone();
     let id = key_id.to_owned();
-    let record = Arc::new(ctx.db.run(move |conn| cache::load(conn, &secret, &id)).await?);
+    let record = ctx
+        .db
+        .run(move |conn| cache::load(conn, &secret, &id))
+        .await?
+        .map(Arc::new);
     ctx.key_cache.insert(key_id.to_owned(), record.clone());
     Ok(record)
 }
@@ -192,9 +200,8 @@ pub async fn authenticate(
         Err(TokenError::Empty) => return Ok(Err(KeyRejection::MissingKey)),
         Err(error) => return Ok(Err(KeyRejection::InvalidKey(error.to_string()))),
     };
-    let looked_up = lookup(ctx, token.key_id().as_str()).await?;
-    let record = match looked_up.as_ref() {
-        Some(record) if record.matches(&token) => record.clone(),
+    let record = match lookup(ctx, token.key_id().as_str()).await? {
+        Some(record) if record.matches(&token) => record,
         _ => return Ok(Err(KeyRejection::InvalidKey("no such key".into()))),
     };
     let verdict = check(&record, source, client_ip, need, store::now());
@@ -204,10 +211,7 @@ pub async fn authenticate(
         verdict.as_ref().err().map_or("allowed", KeyRejection::code),
         client_ip,
     );
-    Ok(verdict.map(|()| KeyPrincipal {
-        record: Arc::new(record),
-        client_ip,
-    }))
+    Ok(verdict.map(|()| KeyPrincipal { record, client_ip }))
 }
 
 /// The checks after identification, in their order.

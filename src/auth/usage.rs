@@ -12,31 +12,41 @@ use chrono::{DurationRound as _, NaiveDateTime, TimeDelta};
 use crate::error::AppError;
 use crate::store::{self, Db, usage};
 
-type BucketKey = (String, String, NaiveDateTime, &'static str);
-
-#[derive(Debug, Default)]
-struct Pending {
-    /// (api key id, org id, hour, outcome) → count
-    counts: HashMap<BucketKey, i64>,
-    /// api key id → (last use, client address)
-    last_used: HashMap<String, (NaiveDateTime, IpAddr)>,
+/// What one key gathered since the last flush.
+#[derive(Debug)]
+struct KeyUsage {
+    org_id: String,
+    /// (hour, outcome) → count
+    buckets: HashMap<(NaiveDateTime, &'static str), i64>,
+    last_used: Option<(NaiveDateTime, IpAddr)>,
 }
+
+/// api key id → its usage. Keyed by the key alone so the hot path finds an
+/// existing entry without allocating.
+#[derive(Debug, Default)]
+struct Pending(HashMap<String, KeyUsage>);
 
 impl Pending {
     fn merge(&mut self, other: Pending) {
-        for (key, count) in other.counts {
-            *self.counts.entry(key).or_default() += count;
-        }
-        for (id, (at, ip)) in other.last_used {
-            let entry = self.last_used.entry(id).or_insert((at, ip));
-            if at > entry.0 {
-                *entry = (at, ip);
+        for (id, usage) in other.0 {
+            match self.0.get_mut(&id) {
+                None => {
+                    self.0.insert(id, usage);
+                }
+                Some(mine) => {
+                    for (bucket, count) in usage.buckets {
+                        *mine.buckets.entry(bucket).or_default() += count;
+                    }
+                    if usage.last_used.map(|u| u.0) > mine.last_used.map(|u| u.0) {
+                        mine.last_used = usage.last_used;
+                    }
+                }
             }
         }
     }
 
     fn is_empty(&self) -> bool {
-        self.counts.is_empty() && self.last_used.is_empty()
+        self.0.is_empty()
     }
 }
 
@@ -55,12 +65,17 @@ impl UsageBuffer {
         let Ok(mut pending) = self.pending.lock() else {
             return;
         };
-        *pending
-            .counts
-            .entry((api_key_id.to_owned(), org_id.to_owned(), hour, outcome))
-            .or_default() += 1;
+        let usage = match pending.0.get_mut(api_key_id) {
+            Some(usage) => usage,
+            None => pending.0.entry(api_key_id.to_owned()).or_insert_with(|| KeyUsage {
+                org_id: org_id.to_owned(),
+                buckets: HashMap::new(),
+                last_used: None,
+            }),
+        };
+        *usage.buckets.entry((hour, outcome)).or_default() += 1;
         if outcome == "allowed" {
-            pending.last_used.insert(api_key_id.to_owned(), (now, ip));
+            usage.last_used = Some((now, ip));
         }
     }
 
@@ -84,20 +99,25 @@ impl UsageBuffer {
             return Ok(0);
         }
         let deltas: Vec<usage::UsageDelta> = pending
-            .counts
+            .0
             .iter()
-            .map(|((api_key_id, org_id, hour, outcome), count)| usage::UsageDelta {
-                api_key_id: api_key_id.clone(),
-                org_id: org_id.clone(),
-                hour: *hour,
-                outcome: (*outcome).to_owned(),
-                count: *count,
+            .flat_map(|(api_key_id, usage)| {
+                usage
+                    .buckets
+                    .iter()
+                    .map(move |((hour, outcome), count)| usage::UsageDelta {
+                        api_key_id: api_key_id.clone(),
+                        org_id: usage.org_id.clone(),
+                        hour: *hour,
+                        outcome: (*outcome).to_owned(),
+                        count: *count,
+                    })
             })
             .collect();
         let last_used: Vec<(String, NaiveDateTime, String)> = pending
-            .last_used
+            .0
             .iter()
-            .map(|(id, (at, ip))| (id.clone(), *at, ip.to_string()))
+            .filter_map(|(id, usage)| usage.last_used.map(|(at, ip)| (id.clone(), at, ip.to_string())))
             .collect();
         let buckets = deltas.len();
         let result = db
@@ -144,15 +164,12 @@ mod tests {
         buffer.record("k1", "o1", "allowed", ip);
         buffer.record("k1", "o1", "allowed", ip);
         buffer.record("k1", "o1", "ip_not_allowed", ip);
+        let total = |pending: &Pending| pending.0.values().flat_map(|u| u.buckets.values()).sum::<i64>();
         let pending = buffer.take();
-        assert_eq!(pending.counts.len(), 2);
-        assert_eq!(pending.counts.values().sum::<i64>(), 3);
-        assert_eq!(pending.last_used.len(), 1);
+        assert_eq!(pending.0["k1"].buckets.len(), 2);
+        assert_eq!(total(&pending), 3);
+        assert!(pending.0["k1"].last_used.is_some());
         buffer.restore(pending);
-        assert_eq!(
-            buffer.take().counts.values().sum::<i64>(),
-            3,
-            "a failed flush keeps its counts"
-        );
+        assert_eq!(total(&buffer.take()), 3, "a failed flush keeps its counts");
     }
 }

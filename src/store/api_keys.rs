@@ -396,3 +396,19 @@ pub fn find_secret(conn: &mut DbConnection, key_id: &str) -> QueryResult<Option<
         .first(conn)
         .optional()
 }
+
+/// Marks a key as changed (for other instances' caches) without other edits.
+pub fn touch(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(api_keys::table.find(id))
+        .set(api_keys::updated_at.eq(now))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Ids of keys changed at or after `since`.
+pub fn changed_since(conn: &mut DbConnection, since: NaiveDateTime) -> QueryResult<Vec<String>> {
+    api_keys::table
+        .filter(api_keys::updated_at.ge(since))
+        .select(api_keys::id)
+        .load(conn)
+}

@@ -51,7 +51,7 @@ async fn two_instances_share_keys_changes_and_usage() {
     let on_b = cookie_client.get(b.url("/backoffice")).send().await.expect("request");
     assert_eq!(on_b.status().as_u16(), 200, "sessions live in the shared database");
 
-    // Disabled on A: refused on A at once, on B once its cached record ages out.
+    // Disabled on A: refused on A at once, on B at its next look for changes.
     let id: String = a
         .query(|conn| {
             Ok(keyward::store::schema::api_keys::table
@@ -78,8 +78,8 @@ async fn two_instances_share_keys_changes_and_usage() {
         "instance B refused the disabled key {} ms after A disabled it",
         refused_after.as_millis()
     );
-    // The cache TTL is 800 ms so changes arrive within the promised second;
-    // the extra margin is for a loaded two-core test machine.
+    // Instances look for changes every 500 ms, well within the promised
+    // second; the extra margin is for a loaded two-core test machine.
     assert!(refused_after < Duration::from_millis(1250), "{refused_after:?}");
 
     // Usage flushed by both instances adds up in one set of buckets.

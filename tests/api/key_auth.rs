@@ -232,7 +232,7 @@ async fn a_rotated_out_secret_works_until_its_grace_period_ends(app: TestApp) {
     );
     assert_eq!(app.get_with_key("/api/v1/me", &newer).await.status().as_u16(), 200);
     let newest = rotate(&app, &org.id, &id, keyward::lifecycle::GracePeriod::Now).await;
-    // Rotated on the database directly (not through this instance): seen once the cached record ages out.
+    // Rotated on the database directly, as another instance would: seen at the next change poll.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let (status, body) = problem(app.get_with_key("/api/v1/me", &newer).await).await;
     assert_eq!((status, body["code"].as_str()), (401, Some("key_expired")));

@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""Throughput of the key check on the hot path, measured with wrk.
+
+Starts the release server on loopback against a fresh SQLite database with
+10 000 keys (made the way Keyward makes them: ask_ + base62 + CRC32, stored as
+HMAC-SHA-256 under the organization's signing key), then drives:
+
+  (a) GET /healthz            no key check
+  (b) GET /api/v1/ping        the full key check, one key
+  (c) GET /api/v1/ping        the full key check, 10 000 keys in rotation
+
+and prints req/s, p50, p99 and the ratios b/a and c/a (median of RUNS runs).
+
+    cargo build --release && python3 bench/auth_throughput.py
+
+Environment: RUNS (3), DURATION (10s), CONNECTIONS (32), WORKERS (1), KEYS (10000).
+wrk shares the machine's cores with the server: compare ratios, not absolutes.
+"""
+import base64
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import tempfile
+import time
+import urllib.request
+import uuid
+import zlib
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BINARY = os.environ.get("KEYWARD_BIN", os.path.join(ROOT, "target", "release", "keyward"))
+KEYS = int(os.environ.get("KEYS", "10000"))
+RUNS = int(os.environ.get("RUNS", "3"))
+DURATION = os.environ.get("DURATION", "10s")
+CONNECTIONS = os.environ.get("CONNECTIONS", "32")
+WORKERS = os.environ.get("WORKERS", "1")
+PORT = int(os.environ.get("PORT", "18094"))
+BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def base62_checksum(body):
+    value = zlib.crc32(body.encode())
+    out = []
+    for _ in range(6):
+        out.append(BASE62[value % 62])
+        value //= 62
+    return "".join(reversed(out))
+
+
+def new_key():
+    body = "ask_" + "".join(secrets.choice(BASE62) for _ in range(58))
+    return body + base62_checksum(body)
+
+
+def run(*args):
+    return subprocess.run([BINARY, *args], capture_output=True, text=True, check=True)
+
+
+def wrk(url, lua=None, keys_file=None):
+    cmd = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{DURATION}", "--latency"]
+    if lua:
+        cmd += ["-s", lua]
+    env = {**os.environ, "KEYS_FILE": keys_file or ""}
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, env=env, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non2xx:
+        raise SystemExit(f"{url}: {non2xx.group(1)} non-2xx answers\n{out}")
+
+    def latency(p):
+        value, unit = re.search(rf"\s{p}%\s+([\d.]+)(\w+)", out).groups()
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    return rps, latency(50), latency(99)
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="keyward-bench-")
+    db = os.path.join(work, "keyward.db")
+    try:
+        run("orgs", "create", "--name", "Bench Air", "--slug", "bench", "--database-url", db)
+        run("orgs", "bootstrap-keys", "--org", "bench", "--database-url", db)
+        template = run("keys", "create", "--org", "bench", "--name", "template", "--database-url", db).stdout.strip()
+        server_secret = base64.b64decode(open(db + ".secret").read().strip())
+        conn = sqlite3.connect(db)
+        org_id, salt = conn.execute("SELECT id, key_salt FROM organizations").fetchone()
+        signing_key = hmac.new(server_secret, b"keyward org signing v1" + org_id.encode() + salt.encode(),
+                               hashlib.sha256).digest()
+        key_row = conn.execute("SELECT * FROM api_keys").fetchone()
+        key_cols = [d[0] for d in conn.execute("SELECT * FROM api_keys").description]
+        secret_row = conn.execute("SELECT * FROM key_secrets").fetchone()
+        secret_cols = [d[0] for d in conn.execute("SELECT * FROM key_secrets").description]
+        assert hmac.new(signing_key, template.encode(), hashlib.sha256).hexdigest() == \
+            dict(zip(secret_cols, secret_row))["digest"], "the digest construction matches Keyward's"
+        tokens = []
+        with conn:
+            for i in range(KEYS):
+                token = new_key()
+                tokens.append(token)
+                row = dict(zip(key_cols, key_row))
+                row.update(id=str(uuid.uuid4()), name=f"bench {i}")
+                conn.execute(f"INSERT INTO api_keys ({','.join(key_cols)}) VALUES ({','.join('?' * len(key_cols))})",
+                             [row[c] for c in key_cols])
+                srow = dict(zip(secret_cols, secret_row))
+                srow.update(id=str(uuid.uuid4()), api_key_id=row["id"], key_id=token[4:16],
+                            digest=hmac.new(signing_key, token.encode(), hashlib.sha256).hexdigest())
+                conn.execute(f"INSERT INTO key_secrets ({','.join(secret_cols)}) VALUES ({','.join('?' * len(secret_cols))})",
+                             [srow[c] for c in secret_cols])
+                conn.execute("INSERT INTO key_scopes (api_key_id, action, resource, position) VALUES (?, '*', '*', 0)", [row["id"]])
+                conn.execute("INSERT INTO key_networks (api_key_id, cidr, position) VALUES (?, '0.0.0.0/0', 0)", [row["id"]])
+        conn.close()
+        keys_file = os.path.join(work, "keys.txt")
+        with open(keys_file, "w") as f:
+            f.write("\n".join(tokens) + "\n")
+        one_key_file = os.path.join(work, "one-key.txt")
+        with open(one_key_file, "w") as f:
+            f.write(template + "\n")
+
+        server = subprocess.Popen(
+            [BINARY, "serve", "--bind", f"127.0.0.1:{PORT}", "--workers", WORKERS, "--database-url", db],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "KEYWARD_LOG": "warn"})
+        try:
+            base = f"http://127.0.0.1:{PORT}"
+            for _ in range(100):
+                try:
+                    urllib.request.urlopen(base + "/healthz")
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            lua = os.path.join(ROOT, "bench", "auth.lua")
+            cases = [
+                ("(a) /healthz, no key", base + "/healthz", None, None),
+                ("(b) /api/v1/ping, one key", base + "/api/v1/ping", lua, one_key_file),
+                (f"(c) /api/v1/ping, {KEYS} keys", base + "/api/v1/ping", lua, keys_file),
+            ]
+            for _, url, script, file in cases:  # warm-up: caches, connections
+                subprocess.run(["wrk", "-t1", f"-c{CONNECTIONS}", "-d2s"] + (["-s", script] if script else []) + [url],
+                               capture_output=True, env={**os.environ, "KEYS_FILE": file or ""})
+            results = {}
+            for _ in range(RUNS):
+                for label, url, script, file in cases:
+                    results.setdefault(label, []).append(wrk(url, script, file))
+            print(f"wrk -t1 -c{CONNECTIONS} -d{DURATION}, server workers={WORKERS}, median of {RUNS} runs")
+            print(f"{'case':34} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>7}")
+            base_rps = statistics.median(r[0] for r in results[cases[0][0]])
+            for label, _, _, _ in cases:
+                runs = results[label]
+                rps = statistics.median(r[0] for r in runs)
+                p50 = statistics.median(r[1] for r in runs)
+                p99 = statistics.median(r[2] for r in runs)
+                print(f"{label:34} {rps:10.0f} {p50:8.2f} {p99:8.2f} {rps / base_rps:7.2f}")
+        finally:
+            server.terminate()
+            server.wait(timeout=15)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
