@@ -53,7 +53,9 @@ fn key_check(c: &mut Criterion) {
 
     let cache = KeyCache::new(100_000, Duration::from_secs(300));
     for token in &tokens {
-        let record = cache::load(&mut conn, &secret, token.key_id().as_str()).expect("load").map(Arc::new);
+        let record = cache::load(&mut conn, &secret, token.key_id().as_str())
+            .expect("load")
+            .map(Arc::new);
         cache.insert(token.key_id().as_str().to_owned(), record);
     }
 
@@ -72,7 +74,13 @@ fn key_check(c: &mut Criterion) {
             let token = ApiKeyToken::parse(&presented[i]).expect("valid");
             let record = cache.get(token.key_id().as_str()).flatten().expect("cached");
             assert!(record.matches(&token));
-            black_box(key_auth::check(&record, KeySource::Header, ip, Need::Scope(Action::Read, "assets"), store::now()))
+            black_box(key_auth::check(
+                &record,
+                KeySource::Header,
+                ip,
+                Need::Scope(Action::Read, "assets"),
+                store::now(),
+            ))
         })
     });
     group.bench_function("parse + verify, cache miss (SQLite)", |b| {
@@ -80,9 +88,17 @@ fn key_check(c: &mut Criterion) {
         b.iter(|| {
             i = (i + 1) % KEYS;
             let token = ApiKeyToken::parse(&presented[i]).expect("valid");
-            let record = cache::load(&mut conn, &secret, token.key_id().as_str()).expect("load").expect("exists");
+            let record = cache::load(&mut conn, &secret, token.key_id().as_str())
+                .expect("load")
+                .expect("exists");
             assert!(record.matches(&token));
-            black_box(key_auth::check(&record, KeySource::Header, ip, Need::Scope(Action::Read, "assets"), store::now()))
+            black_box(key_auth::check(
+                &record,
+                KeySource::Header,
+                ip,
+                Need::Scope(Action::Read, "assets"),
+                store::now(),
+            ))
         })
     });
     group.finish();

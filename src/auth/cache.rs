@@ -16,7 +16,7 @@ use crate::domain::scope::ScopeSet;
 use crate::domain::token::{ApiKeyToken, OrgSigningKey};
 use crate::error::AppError;
 use crate::lifecycle;
-use crate::store::{Db, DbConnection, api_keys, organizations};
+use crate::store::{Db, DbConnection, api_keys};
 
 /// What authentication needs to know about one secret and its key.
 #[derive(Debug, Clone)]
@@ -55,35 +55,28 @@ pub fn load(
     secret: &crate::config::ServerSecret,
     key_id: &str,
 ) -> Result<Option<KeyRecord>, AppError> {
-    let Some(stored) = api_keys::find_secret(conn, key_id)? else {
+    let Some((stored, key, org)) = api_keys::find_for_auth(conn, key_id)? else {
         return Ok(None);
     };
-    let Some(digest_hex) = stored.digest.as_deref() else {
-        return Ok(None);
-    };
-    let Some(key) = api_keys::find(conn, &stored.org_id, &stored.api_key_id)? else {
-        return Ok(None);
-    };
-    let org = organizations::find(conn, &stored.org_id)?;
-    let Some(salt) = org.key_salt.as_deref() else {
+    let (Some(digest_hex), Some(salt)) = (stored.digest.as_deref(), org.key_salt.as_deref()) else {
         return Ok(None);
     };
     let mut digest = [0u8; 32];
     hex::decode_to_slice(digest_hex, &mut digest).map_err(AppError::unexpected)?;
-    let detail = lifecycle::details(conn, vec![key])?.pop().ok_or(AppError::NotFound)?;
+    let (scopes, networks) = lifecycle::settings(conn, &key.id)?;
     Ok(Some(KeyRecord {
-        api_key_id: detail.key.id.clone(),
+        api_key_id: key.id,
         org_id: org.id.clone(),
         org_name: org.name.clone(),
-        name: detail.key.name.clone(),
-        key_id: stored.key_id.clone(),
-        enabled: detail.key.enabled,
-        allow_query_key: detail.key.allow_query_key,
-        expires_at: detail.key.expires_at,
-        revoked_at: detail.key.revoked_at,
+        name: key.name,
+        key_id: stored.key_id,
+        enabled: key.enabled,
+        allow_query_key: key.allow_query_key,
+        expires_at: key.expires_at,
+        revoked_at: key.revoked_at,
         not_after: stored.not_after,
-        scopes: detail.scopes,
-        networks: detail.networks,
+        scopes,
+        networks,
         keyed_mac: <Hmac<Sha256> as KeyInit>::new_from_slice(OrgSigningKey::derive(secret, &org.id, salt).as_bytes())
             .map_err(AppError::unexpected)?,
         digest,

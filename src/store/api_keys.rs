@@ -146,6 +146,25 @@ pub fn name_taken(conn: &mut DbConnection, org_id: &str, name: &str, except: Opt
     Ok(query.count().get_result::<i64>(conn)? > 0)
 }
 
+/// One key's scopes, by plain equality so diesel can reuse the prepared
+/// statement (an `IN (…)` list is prepared anew each time).
+pub fn scopes_of_key(conn: &mut DbConnection, api_key_id: &str) -> QueryResult<Vec<(String, StoredScope)>> {
+    key_scopes::table
+        .filter(key_scopes::api_key_id.eq(api_key_id))
+        .order(key_scopes::position)
+        .select((key_scopes::api_key_id, (key_scopes::action, key_scopes::resource)))
+        .load(conn)
+}
+
+/// One key's networks, likewise.
+pub fn networks_of_key(conn: &mut DbConnection, api_key_id: &str) -> QueryResult<Vec<(String, String)>> {
+    key_networks::table
+        .filter(key_networks::api_key_id.eq(api_key_id))
+        .order(key_networks::position)
+        .select((key_networks::api_key_id, key_networks::cidr))
+        .load(conn)
+}
+
 pub fn scopes_of(conn: &mut DbConnection, api_key_ids: &[String]) -> QueryResult<Vec<(String, StoredScope)>> {
     key_scopes::table
         .filter(key_scopes::api_key_id.eq_any(api_key_ids))
@@ -388,15 +407,6 @@ pub fn bootstrap_org(conn: &mut DbConnection, org_id: &str, salt: &str, now: Nai
     Ok(changed == 1)
 }
 
-/// The secret with this public key id, whatever its key's state.
-pub fn find_secret(conn: &mut DbConnection, key_id: &str) -> QueryResult<Option<KeySecret>> {
-    key_secrets::table
-        .filter(key_secrets::key_id.eq(key_id))
-        .select(KeySecret::as_select())
-        .first(conn)
-        .optional()
-}
-
 /// Marks a key as changed (for other instances' caches) without other edits.
 pub fn touch(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<()> {
     diesel::update(api_keys::table.find(id))
@@ -411,4 +421,24 @@ pub fn changed_since(conn: &mut DbConnection, since: NaiveDateTime) -> QueryResu
         .filter(api_keys::updated_at.ge(since))
         .select(api_keys::id)
         .load(conn)
+}
+
+/// A live secret by its public key id, with its key and organization, in one
+/// query: what authentication needs on a cache miss.
+pub fn find_for_auth(
+    conn: &mut DbConnection,
+    key_id: &str,
+) -> QueryResult<Option<(KeySecret, ApiKey, crate::store::organizations::Organization)>> {
+    key_secrets::table
+        .inner_join(api_keys::table.inner_join(organizations::table))
+        .filter(key_secrets::key_id.eq(key_id))
+        .filter(key_secrets::digest.is_not_null())
+        .filter(api_keys::deleted_at.is_null())
+        .select((
+            KeySecret::as_select(),
+            ApiKey::as_select(),
+            crate::store::organizations::Organization::as_select(),
+        ))
+        .first(conn)
+        .optional()
 }
