@@ -111,28 +111,16 @@ async fn the_query_parameter_works_only_for_keys_that_allow_it(app: TestApp) {
     assert_eq!((status, body["code"].as_str()), (401, Some("query_key_not_allowed")));
     assert!(body["detail"].as_str().expect("detail").contains("X-API-Key header"));
 
-    let secret = app.secret.clone();
-    let org_id = org.id.clone();
-    let query_key = app
-        .db
-        .transaction(move |conn| {
-            use keyward::domain::{api_key::KeyName, audit::Actor, network::NetworkList, scope::ScopeSet};
-            let new = keyward::lifecycle::NewKey {
-                name: KeyName::parse("Legacy poller")?,
-                expiry: None,
-                scopes: ScopeSet::full_access(),
-                networks: NetworkList::allow_all(),
+    let (_, query_key) = app
+        .add_api_key(
+            &org,
+            TestKey {
+                name: "Legacy poller",
                 allow_query_key: true,
-            };
-            Ok(
-                keyward::lifecycle::create(conn, &secret, &org_id, &new, &Actor::Cli, None)?
-                    .1
-                    .expose()
-                    .to_owned(),
-            )
-        })
-        .await
-        .expect("key");
+                ..TestKey::default()
+            },
+        )
+        .await;
     let allowed = app
         .client
         .get(app.url(&format!("/api/v1/me?api_key={query_key}")))
@@ -152,23 +140,9 @@ async fn the_query_parameter_works_only_for_keys_that_allow_it(app: TestApp) {
 async fn backoffice_changes_apply_to_the_very_next_request(app: TestApp) {
     let org = app.create_org("Acme Aviation").await;
     app.create_user(&org, Role::SystemAdministrator, "sam@acme.test").await;
-    app.sign_in("sam@acme.test").await;
+    let key = app.create_key_in_backoffice("sam@acme.test", "Sync").await;
     let base = "/backoffice/settings/api-keys";
     let csrf = app.csrf_token(&app.client, base).await;
-    app.post_form(&app.client, &format!("{base}/setup"), &[("csrf_token", &csrf)])
-        .await;
-    let created = app
-        .post_form(
-            &app.client,
-            base,
-            &[("csrf_token", &csrf), ("name", "Sync"), ("networks", "0.0.0.0/0")],
-        )
-        .await
-        .text()
-        .await
-        .expect("body");
-    let start = created.find("value=\"ask_").expect("secret") + 7;
-    let key = created[start..start + 68].to_owned();
     let id: String = app
         .query(|conn| Ok(api_keys::table.select(api_keys::id).first(conn)?))
         .await;
@@ -353,28 +327,17 @@ async fn verify_answers_for_keys_of_the_callers_organization_only(app: TestApp) 
             },
         )
         .await;
-    let secret = app.secret.clone();
-    let org_id = org.id.clone();
-    let client_key = app
-        .db
-        .transaction(move |conn| {
-            use keyward::domain::{api_key::KeyName, audit::Actor, network::NetworkList, scope::*};
-            let new = keyward::lifecycle::NewKey {
-                name: KeyName::parse("Registry client")?,
-                expiry: None,
-                scopes: ScopeSet::new(vec![Scope::parse_pair("read:registries/private")?])?,
-                networks: NetworkList::parse_lines("10.0.0.0/8")?,
+    let (_, client_key) = app
+        .add_api_key(
+            &org,
+            TestKey {
+                name: "Registry client",
+                scopes: &["read:registries/private"],
+                networks: "10.0.0.0/8",
                 allow_query_key: false,
-            };
-            Ok(
-                keyward::lifecycle::create(conn, &secret, &org_id, &new, &Actor::Cli, None)?
-                    .1
-                    .expose()
-                    .to_owned(),
-            )
-        })
-        .await
-        .expect("key");
+            },
+        )
+        .await;
     let ok = verify(
         &app,
         &service,

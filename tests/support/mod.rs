@@ -377,15 +377,23 @@ impl TestApp {
     /// A set-up organization with one key; returns its id and the secret.
     pub async fn org_with_api_key(&self, org_name: &str, key: TestKey) -> (Organization, String, String) {
         let org = self.create_org(org_name).await;
-        let secret = self.secret.clone();
-        let org_for_key = org.clone();
-        let (id, token) = self
-            .db
+        let setup_org = org.clone();
+        self.db
+            .transaction(move |conn| keyward::lifecycle::bootstrap(conn, &setup_org, &Actor::Cli, None).map(drop))
+            .await
+            .expect("set up for keys");
+        let (id, token) = self.add_api_key(&org, key).await;
+        (org, id, token)
+    }
+
+    /// Another key in a set-up organization; returns its id and the secret.
+    pub async fn add_api_key(&self, org: &Organization, key: TestKey) -> (String, String) {
+        let (secret, org_id) = (self.secret.clone(), org.id.clone());
+        self.db
             .transaction(move |conn| {
                 use keyward::domain::api_key::KeyName;
                 use keyward::domain::network::NetworkList;
                 use keyward::domain::scope::{Scope, ScopeSet};
-                keyward::lifecycle::bootstrap(conn, &org_for_key, &Actor::Cli, None)?;
                 let scopes = key
                     .scopes
                     .iter()
@@ -398,13 +406,35 @@ impl TestApp {
                     networks: NetworkList::parse_lines(key.networks)?,
                     allow_query_key: key.allow_query_key,
                 };
-                let (detail, token) =
-                    keyward::lifecycle::create(conn, &secret, &org_for_key.id, &new, &Actor::Cli, None)?;
+                let (detail, token) = keyward::lifecycle::create(conn, &secret, &org_id, &new, &Actor::Cli, None)?;
                 Ok((detail.key.id, token.expose().to_owned()))
             })
             .await
-            .expect("key created");
-        (org, id, token)
+            .expect("key created")
+    }
+
+    /// Signs `email` in on the default client, sets the organization up for
+    /// keys and creates one through the backoffice form; returns the secret
+    /// shown once.
+    pub async fn create_key_in_backoffice(&self, email: &str, name: &str) -> String {
+        let signed_in = self.sign_in_with(&self.client, email, PASSWORD).await;
+        assert_eq!(signed_in.status().as_u16(), 303);
+        let base = "/backoffice/settings/api-keys";
+        let csrf = self.csrf_token(&self.client, base).await;
+        self.post_form(&self.client, &format!("{base}/setup"), &[("csrf_token", &csrf)])
+            .await;
+        let body = self
+            .post_form(
+                &self.client,
+                base,
+                &[("csrf_token", &csrf), ("name", name), ("networks", "0.0.0.0/0")],
+            )
+            .await
+            .text()
+            .await
+            .expect("body");
+        let start = body.find("value=\"ask_").expect("the secret is shown") + 7;
+        body[start..start + 68].to_owned()
     }
 
     /// GET `path` with the key in `X-API-Key`.
