@@ -99,7 +99,7 @@ impl From<r2d2::Error> for AppError {
 }
 
 /// RFC 9457 problem document.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem<'a> {
     #[serde(rename = "type")]
     pub kind: &'static str,
@@ -112,7 +112,7 @@ pub struct Problem<'a> {
     pub errors: Vec<FieldError<'a>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FieldError<'a> {
     pub field: &'a str,
     pub message: &'a str,

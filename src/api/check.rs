@@ -17,6 +17,7 @@ fn header<'a>(req: &'a HttpRequest, names: &[&str]) -> Option<&'a str> {
         .find_map(|name| req.headers().get(*name).and_then(|v| v.to_str().ok()))
 }
 
+#[utoipa::path(get, path = "/auth/check", tag = "gateway", responses((status = 204, description = "Allowed; X-Keyward-Org and X-Keyward-Key-Id name the organization and key"), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "Not allowed from this address, lacks the scope, or no route matches", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn check_request(req: HttpRequest, ctx: web::Data<AppContext>) -> Result<HttpResponse, AppError> {
     let method = header(&req, &["x-original-method", "x-forwarded-method"])
         .unwrap_or("GET")

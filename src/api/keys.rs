@@ -20,7 +20,7 @@ fn rfc3339(at: NaiveDateTime) -> String {
     at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SecretJson {
     pub key_id: String,
     pub created_at: String,
@@ -28,7 +28,7 @@ pub struct SecretJson {
 }
 
 /// A key as the API shows it; never its secret.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct KeyJson {
     pub id: String,
     pub name: String,
@@ -81,14 +81,14 @@ impl KeyJson {
 }
 
 /// A key with its secret: the one response that carries it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct KeyWithSecret {
     #[serde(flatten)]
     pub key: KeyJson,
     pub secret: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct KeyPage {
     pub items: Vec<KeyJson>,
     pub page: i64,
@@ -143,6 +143,7 @@ fn parse_networks(problems: &mut Problems, networks: Option<&[String]>) -> Optio
 }
 
 /// `GET /api/v1/api-keys?q=&status=&page=`
+#[utoipa::path(get, path = "/api/v1/api-keys", tag = "api-keys", params(crate::web::api_keys::list::ListQuery), responses((status = 200, body = KeyPage), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, or lacks the scope", body = crate::error::Problem, content_type = "application/problem+json"), (status = 400, description = "Unknown status filter", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn list_keys(
     ctx: web::Data<AppContext>,
     principal: KeyPrincipal,
@@ -174,6 +175,7 @@ pub async fn list_keys(
 }
 
 /// `GET /api/v1/api-keys/{id}`
+#[utoipa::path(get, path = "/api/v1/api-keys/{id}", tag = "api-keys", params(("id" = String, Path)), responses((status = 200, body = KeyJson), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, or lacks the scope", body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such key in this organization", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn get_key(
     ctx: web::Data<AppContext>,
     principal: KeyPrincipal,
@@ -185,7 +187,7 @@ pub async fn get_key(
     Ok(web::Json(KeyJson::of(&detail)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKey {
     pub name: String,
@@ -203,6 +205,7 @@ pub struct CreateKey {
 }
 
 /// `POST /api/v1/api-keys`
+#[utoipa::path(post, path = "/api/v1/api-keys", tag = "api-keys", request_body = CreateKey, responses((status = 201, body = KeyWithSecret, description = "Created; `secret` is in this response only"), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, or lacks the scope", body = crate::error::Problem, content_type = "application/problem+json"), (status = 400, description = "The body could not be read", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "The name is taken, or keys are not set up", body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Fields that are not valid, each named", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn create_key(
     ctx: web::Data<AppContext>,
     principal: KeyPrincipal,
@@ -244,13 +247,14 @@ pub async fn create_key(
         }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateKey {
     #[serde(default)]
     pub name: Option<String>,
     /// Absent: unchanged; null: never expires; a date: that expiry.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     pub expires_at: Option<Option<String>>,
     #[serde(default)]
     pub scopes: Option<Vec<String>>,
@@ -264,6 +268,7 @@ fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<O
 }
 
 /// `PATCH /api/v1/api-keys/{id}`
+#[utoipa::path(patch, path = "/api/v1/api-keys/{id}", tag = "api-keys", params(("id" = String, Path)), request_body = UpdateKey, responses((status = 200, body = KeyJson), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, or lacks the scope", body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such key", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Revoked, or the name is taken", body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Fields that are not valid", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn update_key(
     ctx: web::Data<AppContext>,
     principal: KeyPrincipal,
@@ -327,6 +332,7 @@ async fn toggle(
 }
 
 /// `POST /api/v1/api-keys/{id}/enable`
+#[utoipa::path(post, path = "/api/v1/api-keys/{id}/enable", tag = "api-keys", params(("id" = String, Path)), responses((status = 200, body = KeyJson), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, or lacks the scope", body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such key", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Revoked", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn enable_key(
     ctx: web::Data<AppContext>,
     principal: KeyPrincipal,
@@ -336,6 +342,7 @@ pub async fn enable_key(
 }
 
 /// `POST /api/v1/api-keys/{id}/disable`
+#[utoipa::path(post, path = "/api/v1/api-keys/{id}/disable", tag = "api-keys", params(("id" = String, Path)), responses((status = 200, body = KeyJson), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, or lacks the scope", body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such key", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Revoked", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn disable_key(
     ctx: web::Data<AppContext>,
     principal: KeyPrincipal,
@@ -344,7 +351,7 @@ pub async fn disable_key(
     toggle(ctx, principal, id.into_inner(), false).await
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RotateKey {
     /// now, 1h, 24h (default) or 7d.
@@ -352,10 +359,12 @@ pub struct RotateKey {
     pub grace_period: Option<String>,
     /// Needed for an expired key: its new expiry (null for never).
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     pub expires_at: Option<Option<String>>,
 }
 
 /// `POST /api/v1/api-keys/{id}/rotate`
+#[utoipa::path(post, path = "/api/v1/api-keys/{id}/rotate", tag = "api-keys", params(("id" = String, Path)), request_body(content = Option<RotateKey>), responses((status = 200, body = KeyWithSecret, description = "The new `secret`, in this response only"), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, or lacks the scope", body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such key", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Revoked", body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Fields that are not valid", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn rotate_key(
     ctx: web::Data<AppContext>,
     principal: KeyPrincipal,
@@ -416,6 +425,7 @@ pub async fn rotate_key(
 }
 
 /// `POST /api/v1/api-keys/{id}/revoke`
+#[utoipa::path(post, path = "/api/v1/api-keys/{id}/revoke", tag = "api-keys", params(("id" = String, Path)), responses((status = 200, body = KeyJson), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, or lacks the scope", body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such key", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Already revoked", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn revoke_key(
     ctx: web::Data<AppContext>,
     principal: KeyPrincipal,
@@ -434,6 +444,7 @@ pub async fn revoke_key(
 }
 
 /// `DELETE /api/v1/api-keys/{id}`
+#[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "api-keys", params(("id" = String, Path)), responses((status = 204, description = "Deleted"), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, or lacks the scope", body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such key", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn delete_key(
     ctx: web::Data<AppContext>,
     principal: KeyPrincipal,

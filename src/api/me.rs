@@ -5,13 +5,13 @@ use serde::Serialize;
 
 use crate::auth::key_auth::KeyPrincipal;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Organization {
     pub id: String,
     pub name: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Me {
     pub organization: Organization,
     /// The key's `id` in the management API.
@@ -26,6 +26,7 @@ pub struct Me {
     pub expires_at: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/me", tag = "keys", responses((status = 200, body = Me), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, or lacks the scope", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn show_me(principal: KeyPrincipal) -> Json<Me> {
     let record = &principal.record;
     Json(Me {
@@ -49,6 +50,7 @@ pub async fn show_me(principal: KeyPrincipal) -> Json<Me> {
 }
 
 /// `GET /api/v1/ping`: the cheapest way for an integration to check its key.
+#[utoipa::path(get, path = "/api/v1/ping", tag = "keys", responses((status = 200, body = String, description = "pong"), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, or lacks the scope", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn ping() -> &'static str {
     "pong"
 }

@@ -4,6 +4,7 @@
 pub mod check;
 pub mod keys;
 pub mod me;
+pub mod openapi;
 pub mod reports;
 pub mod verify;
 
@@ -21,10 +22,31 @@ fn json_config() -> web::JsonConfig {
         .error_handler(|error, _| AppError::Validation(format!("The JSON body could not be read: {error}")).into())
 }
 
+/// Every route `routes` registers, as (method, path): the OpenAPI test checks
+/// the document against this list. Keep the two side by side.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/api/v1/ping"),
+    ("GET", "/api/v1/me"),
+    ("POST", "/api/v1/verify"),
+    ("GET", "/api/v1/usage"),
+    ("GET", "/api/v1/audit-events"),
+    ("GET", "/api/v1/api-keys"),
+    ("POST", "/api/v1/api-keys"),
+    ("GET", "/api/v1/api-keys/{id}"),
+    ("PATCH", "/api/v1/api-keys/{id}"),
+    ("DELETE", "/api/v1/api-keys/{id}"),
+    ("POST", "/api/v1/api-keys/{id}/enable"),
+    ("POST", "/api/v1/api-keys/{id}/disable"),
+    ("POST", "/api/v1/api-keys/{id}/rotate"),
+    ("POST", "/api/v1/api-keys/{id}/revoke"),
+    ("GET", "/auth/check"),
+];
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
             .app_data(json_config())
+            .route("/openapi.json", web::get().to(openapi::openapi_json))
             .service(
                 web::resource("/ping")
                     .wrap(from_fn(|req, next| key_auth::require(Need::AnyValidKey, req, next)))

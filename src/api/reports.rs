@@ -12,13 +12,13 @@ use crate::error::AppError;
 use crate::startup::AppContext;
 use crate::store::{self, audit, usage};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct UsageQuery {
     /// Days back from today (UTC), 1–90; default 30.
     pub days: Option<i64>,
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct UsageDay {
     pub date: String,
     pub allowed: i64,
@@ -26,20 +26,21 @@ pub struct UsageDay {
     pub rejected: BTreeMap<String, i64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Usage {
     pub days: Vec<UsageDay>,
     /// Requests per key id over the period, most first.
     pub keys: Vec<KeyUsage>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct KeyUsage {
     pub id: String,
     pub requests: i64,
 }
 
 /// `GET /api/v1/usage?days=30`
+#[utoipa::path(get, path = "/api/v1/usage", tag = "reports", params(UsageQuery), responses((status = 200, body = Usage), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, or lacks the scope", body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, description = "days out of range", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn show_usage(
     ctx: web::Data<AppContext>,
     principal: KeyPrincipal,
@@ -94,13 +95,13 @@ pub async fn show_usage(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct AuditQuery {
     /// 1–500; default 100.
     pub limit: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuditEventJson {
     pub id: String,
     pub at: String,
@@ -111,10 +112,12 @@ pub struct AuditEventJson {
     pub target_id: Option<String>,
     pub target: Option<String>,
     pub client_ip: Option<String>,
+    #[schema(value_type = Object)]
     pub details: serde_json::Value,
 }
 
 /// `GET /api/v1/audit-events?limit=100`: newest first.
+#[utoipa::path(get, path = "/api/v1/audit-events", tag = "reports", params(AuditQuery), responses((status = 200, body = Vec<AuditEventJson>), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, or lacks the scope", body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, description = "limit out of range", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn list_audit_events(
     ctx: web::Data<AppContext>,
     principal: KeyPrincipal,

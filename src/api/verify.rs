@@ -11,7 +11,7 @@ use crate::domain::scope::{Action, ResourceFilter};
 use crate::error::AppError;
 use crate::startup::AppContext;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyRequest {
     /// The key the service was given.
@@ -24,7 +24,7 @@ pub struct VerifyRequest {
     pub client_ip: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Verdict {
     pub allowed: bool,
     /// `ok`, or the refusal's code (as the API itself would answer).
@@ -38,6 +38,7 @@ pub struct Verdict {
     pub organization_id: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/v1/verify", tag = "verify", request_body = VerifyRequest, responses((status = 200, body = Verdict, description = "The verdict, allowed or not"), (status = 400, description = "The body could not be read", body = crate::error::Problem, content_type = "application/problem+json"), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, or lacks the scope", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn verify_key(
     ctx: web::Data<AppContext>,
     caller: KeyPrincipal,

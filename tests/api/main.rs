@@ -14,6 +14,7 @@ mod key_auth;
 mod login;
 mod management;
 mod migrations;
+mod openapi;
 mod sessions;
 mod setup;
 mod startup;

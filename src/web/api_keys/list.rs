@@ -31,7 +31,7 @@ struct SetUpApiKeysPage {
 }
 
 /// `?q=…&status=…&page=…`
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
 pub struct ListQuery {
     pub q: Option<String>,
     pub status: Option<String>,

@@ -1,0 +1,59 @@
+//! The OpenAPI document matches the routes the code registers.
+
+use std::collections::BTreeSet;
+
+use keyward::store::Backend;
+
+use crate::support::TestApp;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_lists_every_route_and_nothing_else() {
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite is always there");
+    let response = app
+        .client
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status().as_u16(), 200);
+    let document: serde_json::Value = response.json().await.expect("json");
+    assert!(
+        document["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")),
+        "{}",
+        document["openapi"]
+    );
+
+    let documented: BTreeSet<(String, String)> = document["paths"]
+        .as_object()
+        .expect("paths")
+        .iter()
+        .flat_map(|(path, operations)| {
+            operations
+                .as_object()
+                .expect("operations")
+                .keys()
+                .map(move |method| (method.to_ascii_uppercase(), path.clone()))
+        })
+        .collect();
+    let registered: BTreeSet<(String, String)> = keyward::api::ROUTES
+        .iter()
+        .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
+    assert_eq!(documented, registered);
+
+    // Every listed route exists and wants a key: without one it is 401, never 404.
+    for (method, path) in &registered {
+        let url = app.url(&path.replace("{id}", "some-id"));
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let response = app.client.request(method.clone(), url).send().await.expect("request");
+        assert_eq!(response.status().as_u16(), 401, "{method} {path}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json",
+            "{method} {path}"
+        );
+    }
+    for schema in ["KeyJson", "KeyWithSecret", "CreateKey", "Verdict", "Problem"] {
+        assert!(document["components"]["schemas"][schema].is_object(), "schema {schema}");
+    }
+}
