@@ -466,3 +466,67 @@ async fn usage_and_last_use_are_flushed_without_a_write_per_request(app: TestApp
     assert!(used_at.is_some());
     assert_eq!(ip.as_deref(), Some("127.0.0.1"));
 }
+
+on_both_backends!(a_database_outage_keeps_cached_keys_working_and_loses_no_usage);
+
+async fn a_database_outage_keeps_cached_keys_working_and_loses_no_usage(app: TestApp) {
+    let (_, id, key) = app.org_with_api_key("Acme Aviation", TestKey::default()).await;
+    let (_, _, not_yet_cached) = app.org_with_api_key("Globex Airways", TestKey::default()).await;
+    assert_eq!(
+        app.get_with_key("/api/v1/me", &key).await.status().as_u16(),
+        200,
+        "now cached"
+    );
+
+    // Take every pooled connection: the database is out of reach for the server.
+    let pool = app.db.pool().clone();
+    let held = tokio::task::spawn_blocking(move || {
+        (0..pool.max_size())
+            .map(|_| pool.get().expect("a connection"))
+            .collect::<Vec<_>>()
+    })
+    .await
+    .expect("join");
+
+    // A typo is refused without the database (checksum), a cached key still works,
+    // and a key that needs the database gets a clear 503.
+    // The typo is in the key id, so only the checksum can refuse it without
+    // a look-up (the id is not cached and the database is out of reach).
+    let mut typo = key.clone().into_bytes();
+    typo[10] = if typo[10] == b'a' { b'b' } else { b'a' };
+    let typo = String::from_utf8(typo).expect("ascii");
+    let (status, body) = problem(app.get_with_key("/api/v1/me", &typo).await).await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("invalid_key")));
+    for _ in 0..3 {
+        assert_eq!(app.get_with_key("/api/v1/me", &key).await.status().as_u16(), 200);
+    }
+    let (status, body) = problem(app.get_with_key("/api/v1/me", &not_yet_cached).await).await;
+    assert_eq!((status, body["code"].as_str()), (503, Some("unavailable")));
+
+    // Give the flusher a failed attempt or two, then bring the database back.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    drop(held);
+    let mut allowed = 0;
+    for _ in 0..50 {
+        let key_id = id.clone();
+        allowed = app
+            .query(move |conn| {
+                Ok(usage_buckets::table
+                    .filter(usage_buckets::api_key_id.eq(key_id))
+                    .filter(usage_buckets::outcome.eq("allowed"))
+                    .select(usage_buckets::count)
+                    .first::<i64>(conn)
+                    .optional()?
+                    .unwrap_or(0))
+            })
+            .await;
+        if allowed == 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        allowed, 4,
+        "the requests made during the outage were counted once it ended"
+    );
+}
