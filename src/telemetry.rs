@@ -19,9 +19,12 @@ pub fn init(default_filter: &str) {
         .or_else(|| EnvFilter::try_from_default_env().ok())
         .unwrap_or_else(|| EnvFilter::new(default_filter));
     // A second init (tests) keeps the first subscriber.
+    // Logs go to stderr: stdout carries what commands print for scripts
+    // (a slug, a secret, the setup link).
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_writer(std::io::stderr)
         .try_init();
 }
 

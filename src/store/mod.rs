@@ -64,19 +64,17 @@ impl ManageConnection for DbConnectionManager {
     }
 }
 
-/// Per-connection SQLite settings. `busy_timeout` comes first: r2d2 opens
-/// connections in parallel and they would otherwise race for the WAL switch.
+/// Per-connection SQLite settings. WAL is set once, before the pool opens
+/// its connections: switching the journal mode while other connections open
+/// in parallel makes them fail with "database is locked".
 #[derive(Debug)]
 struct SqlitePragmas;
 
 impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
         if let DbConnection::Sqlite(conn) = conn {
-            conn.batch_execute(
-                "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
-                 PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-            )
-            .map_err(diesel::r2d2::Error::QueryError)?;
+            conn.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+                .map_err(diesel::r2d2::Error::QueryError)?;
         }
         Ok(())
     }
@@ -86,7 +84,16 @@ pub type DbPool = r2d2::Pool<DbConnectionManager>;
 
 /// Opens a pool; fails fast (bounded by `connect_timeout`) with the driver's
 /// own message when the database cannot be reached.
-pub fn connect(url: &DatabaseUrl, max_size: u32, connect_timeout: Duration) -> Result<DbPool, r2d2::Error> {
+pub fn connect(
+    url: &DatabaseUrl,
+    max_size: u32,
+    connect_timeout: Duration,
+) -> Result<DbPool, Box<dyn std::error::Error + Send + Sync>> {
+    if url.backend() == Backend::Sqlite {
+        let mut conn = establish(url)?;
+        // Persistent in the file: every later connection is in WAL mode too.
+        conn.batch_execute("PRAGMA journal_mode = WAL;")?;
+    }
     let builder = r2d2::Pool::builder()
         .max_size(max_size)
         .connection_timeout(connect_timeout)
@@ -95,7 +102,7 @@ pub fn connect(url: &DatabaseUrl, max_size: u32, connect_timeout: Duration) -> R
         Backend::Sqlite => builder.connection_customizer(Box::new(SqlitePragmas)),
         Backend::Postgres => builder,
     };
-    builder.build(DbConnectionManager { url: url.clone() })
+    Ok(builder.build(DbConnectionManager { url: url.clone() })?)
 }
 
 /// The pool plus the one way handlers reach it: off the async workers.
