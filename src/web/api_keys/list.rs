@@ -387,9 +387,16 @@ pub async fn show_api_key(
             .map(|s| SecretLine {
                 key_id: format!("{}{}…", crate::domain::token::PREFIX, s.key_id),
                 created: utc(s.created_at),
-                not_after: s.not_after.map_or_else(|| "—".to_owned(), utc),
+                // A revoked key's secrets stopped working when it was revoked.
+                not_after: match (s.not_after, detail.key.revoked_at) {
+                    (Some(at), Some(revoked)) => utc(at.min(revoked)),
+                    (None, Some(revoked)) => utc(revoked),
+                    (at, None) => at.map_or_else(|| "—".to_owned(), utc),
+                },
                 state: match (s.digest.is_some(), s.not_after) {
                     (false, _) => "Erased",
+                    // Revoking ends every secret of the key, retiring ones too.
+                    (true, _) if detail.key.revoked_at.is_some() => "Revoked",
                     (true, Some(at)) if at <= now => "Retired",
                     (true, Some(_)) => "Retiring",
                     (true, None) => "Current",
