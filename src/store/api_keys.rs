@@ -4,8 +4,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::DbConnection;
 use super::schema::{api_keys, key_networks, key_scopes, key_secrets, organizations};
+use super::{DbConnection, UniqueRow as _};
 use crate::domain::api_key::KeyStatus;
 use crate::domain::network::NetworkList;
 use crate::domain::scope::ScopeSet;
@@ -129,8 +129,7 @@ pub fn find(conn: &mut DbConnection, org_id: &str, id: &str) -> QueryResult<Opti
         .filter(api_keys::id.eq(id))
         .filter(api_keys::deleted_at.is_null())
         .select(ApiKey::as_select())
-        .first(conn)
-        .optional()
+        .unique_row(conn)
 }
 
 /// Whether a live key of `org_id` already has `name` (other than `except`).
@@ -439,6 +438,5 @@ pub fn find_for_auth(
             ApiKey::as_select(),
             crate::store::organizations::Organization::as_select(),
         ))
-        .first(conn)
-        .optional()
+        .unique_row(conn)
 }

@@ -3,8 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::DbConnection;
 use super::schema::organizations;
+use super::{DbConnection, UniqueRow as _};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = organizations)]
@@ -36,15 +36,15 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Organization> {
     organizations::table
         .find(id)
         .select(Organization::as_select())
-        .first(conn)
+        .unique_row(conn)?
+        .ok_or(diesel::result::Error::NotFound)
 }
 
 pub fn find_by_slug(conn: &mut DbConnection, slug: &str) -> QueryResult<Option<Organization>> {
     organizations::table
         .filter(organizations::slug.eq(slug))
         .select(Organization::as_select())
-        .first(conn)
-        .optional()
+        .unique_row(conn)
 }
 
 pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<Organization>> {

@@ -4,8 +4,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::DbConnection;
 use super::schema::sessions;
+use super::{DbConnection, UniqueRow as _};
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = sessions)]
@@ -30,8 +30,7 @@ pub fn load(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResul
         .filter(sessions::id.eq(id))
         .filter(sessions::expires_at.gt(now))
         .select(sessions::state)
-        .first(conn)
-        .optional()
+        .unique_row(conn)
 }
 
 /// Replaces state and expiry; returns false when the row is gone.

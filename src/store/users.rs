@@ -4,9 +4,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::DbConnection;
 use super::organizations::Organization;
 use super::schema::{organizations, setup_tokens, sign_in_failures, users};
+use super::{DbConnection, UniqueRow as _};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
@@ -46,8 +46,7 @@ pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option
     users::table
         .filter(users::email.eq(email))
         .select(User::as_select())
-        .first(conn)
-        .optional()
+        .unique_row(conn)
 }
 
 /// The user and their organization, in one query.
@@ -56,8 +55,7 @@ pub fn find_with_org(conn: &mut DbConnection, user_id: &str) -> QueryResult<Opti
         .inner_join(organizations::table)
         .filter(users::id.eq(user_id))
         .select((User::as_select(), Organization::as_select()))
-        .first(conn)
-        .optional()
+        .unique_row(conn)
 }
 
 pub fn set_password_hash(conn: &mut DbConnection, user_id: &str, hash: &str) -> QueryResult<()> {
