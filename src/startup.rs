@@ -173,10 +173,12 @@ impl Application {
                 .app_data(ctx.clone())
                 .wrap(crate::web::security_headers())
                 .wrap(TracingLogger::<RequestSpan>::new())
+                // The API first: routes are tried in order, and its requests
+                // should not pay for the static route's pattern match.
+                .configure(crate::api::routes)
                 .route("/healthz", web::get().to(crate::web::health::healthz))
                 .route("/readyz", web::get().to(crate::web::health::readyz))
                 .route("/static/{path:.*}", web::get().to(crate::web::assets::serve_static))
-                .configure(crate::api::routes)
                 .configure(|cfg| crate::web::routes(cfg, &ctx))
         })
         .listen(listener)

@@ -6,11 +6,13 @@
 //! expired → disabled → network → scope. Every answer about a known key is
 //! counted in the usage buffer.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use actix_web::dev::{Payload, ServiceRequest};
 use actix_web::http::StatusCode;
+use actix_web::http::header::{AUTHORIZATION, HeaderMap, HeaderName};
 use actix_web::{FromRequest, HttpMessage as _, HttpRequest};
 
 use crate::auth::cache::{self, KeyRecord};
@@ -97,57 +99,51 @@ pub enum KeySource {
     Query,
 }
 
+const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
+
 /// The presented key, from `X-API-Key`, `Authorization: Bearer` or the
 /// `api_key` query parameter; two different ones are a conflict.
-pub fn presented_key(req: &HttpRequest) -> Result<(String, KeySource), KeyRejection> {
+pub fn presented_key(req: &HttpRequest) -> Result<(Cow<'_, str>, KeySource), KeyRejection> {
     presented_key_in(req.headers(), req.query_string())
 }
 
 /// The same, from headers and a query string given apart (the gateway check
-/// reads the query of the original URI).
-pub fn presented_key_in(
-    headers: &actix_web::http::header::HeaderMap,
-    query: &str,
-) -> Result<(String, KeySource), KeyRejection> {
-    let mut found: Vec<(String, KeySource)> = Vec::new();
-    for value in headers.get_all("x-api-key") {
-        found.push((
-            value
-                .to_str()
-                .map_err(|_| KeyRejection::InvalidKey("it contains characters a key never has".into()))?
-                .to_owned(),
-            KeySource::Header,
-        ));
+/// reads the query of the original URI). Borrows the header: no allocation
+/// on the hot path.
+pub fn presented_key_in<'a>(headers: &'a HeaderMap, query: &str) -> Result<(Cow<'a, str>, KeySource), KeyRejection> {
+    let mut found: Option<(Cow<'a, str>, KeySource)> = None;
+    let mut offer = |key: Cow<'a, str>, source: KeySource| match &found {
+        None => {
+            found = Some((key, source));
+            Ok(())
+        }
+        Some((first, _)) if *first == key => Ok(()),
+        Some(_) => Err(KeyRejection::ConflictingKeys),
+    };
+    for value in headers.get_all(X_API_KEY) {
+        let value = value
+            .to_str()
+            .map_err(|_| KeyRejection::InvalidKey("it contains characters a key never has".into()))?;
+        offer(Cow::Borrowed(value), KeySource::Header)?;
     }
-    for value in headers.get_all(actix_web::http::header::AUTHORIZATION) {
+    for value in headers.get_all(AUTHORIZATION) {
         let value = value.to_str().unwrap_or_default();
         if let Some(token) = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")) {
-            found.push((token.to_owned(), KeySource::Bearer));
+            offer(Cow::Borrowed(token), KeySource::Bearer)?;
         }
     }
-    for (name, value) in form_urlencoded_pairs(query) {
-        if name == "api_key" {
-            found.push((value, KeySource::Query));
-        }
-    }
-    let Some((first, source)) = found.first().cloned() else {
-        return Err(KeyRejection::MissingKey);
-    };
-    if found.iter().any(|(key, _)| *key != first) {
-        return Err(KeyRejection::ConflictingKeys);
-    }
-    if first.is_empty() {
-        return Err(KeyRejection::MissingKey);
-    }
-    Ok((first, source))
-}
-
-fn form_urlencoded_pairs(query: &str) -> Vec<(String, String)> {
     // Most requests have no query string at all: skip the parse.
-    if query.is_empty() {
-        return Vec::new();
+    if !query.is_empty() {
+        for (name, value) in serde_html_form::from_str::<Vec<(String, String)>>(query).unwrap_or_default() {
+            if name == "api_key" {
+                offer(Cow::Owned(value), KeySource::Query)?;
+            }
+        }
     }
-    serde_html_form::from_str::<Vec<(String, String)>>(query).unwrap_or_default()
+    match found {
+        Some((key, source)) if !key.is_empty() => Ok((key, source)),
+        _ => Err(KeyRejection::MissingKey),
+    }
 }
 
 /// What a request needs of its key beyond being valid.
@@ -170,9 +166,13 @@ pub struct KeyPrincipal {
     pub client_ip: IpAddr,
 }
 
-/// Looks a key id up, through the cache.
-pub async fn lookup(ctx: &AppContext, key_id: &str) -> Result<Option<Arc<KeyRecord>>, AppError> {
-    if let Some(hit) = ctx.key_cache.get(key_id) {
+/// Looks a key id up at `now`, through the cache.
+pub async fn lookup(
+    ctx: &AppContext,
+    key_id: &str,
+    now: chrono::NaiveDateTime,
+) -> Result<Option<Arc<KeyRecord>>, AppError> {
+    if let Some(hit) = ctx.key_cache.get(key_id, now) {
         return Ok(hit);
     }
     let secret = ctx.secret.clone();
@@ -182,7 +182,8 @@ pub async fn lookup(ctx: &AppContext, key_id: &str) -> Result<Option<Arc<KeyReco
         .run(move |conn| cache::load(conn, &secret, &id))
         .await?
         .map(Arc::new);
-    ctx.key_cache.insert(key_id.to_owned(), record.clone());
+    // Stamped with the time before the read: never younger than the data.
+    ctx.key_cache.insert(key_id.to_owned(), record.clone(), now);
     Ok(record)
 }
 
@@ -200,16 +201,18 @@ pub async fn authenticate(
         Err(TokenError::Empty) => return Ok(Err(KeyRejection::MissingKey)),
         Err(error) => return Ok(Err(KeyRejection::InvalidKey(error.to_string()))),
     };
-    let record = match lookup(ctx, token.key_id().as_str()).await? {
+    let now = store::now();
+    let record = match lookup(ctx, token.key_id().as_str(), now).await? {
         Some(record) if record.matches(&token) => record,
         _ => return Ok(Err(KeyRejection::InvalidKey("no such key".into()))),
     };
-    let verdict = check(&record, source, client_ip, need, store::now());
+    let verdict = check(&record, source, client_ip, need, now);
     ctx.usage.record(
         &record.api_key_id,
         &record.org_id,
         verdict.as_ref().err().map_or("allowed", KeyRejection::code),
         client_ip,
+        now,
     );
     Ok(verdict.map(|()| KeyPrincipal { record, client_ip }))
 }
