@@ -3,17 +3,22 @@
 
 Starts the release server on loopback against a fresh SQLite database with
 10 000 keys (made the way Keyward makes them: ask_ + base62 + CRC32, stored as
-HMAC-SHA-256 under the organization's signing key), then drives:
+HMAC-SHA-256 under the organization's signing key), then drives two pairs.
+In each pair wrk sends the very same requests (same headers, same request
+generator), once to a route without a key check and once through the full
+key check, so the ratio is the cost of the check alone:
 
-  (a) GET /healthz            no key check
-  (b) GET /api/v1/ping        the full key check, one key
-  (c) GET /api/v1/ping        the full key check, 10 000 keys in rotation
+  (a) GET /healthz       one key in X-API-Key, not checked
+  (b) GET /api/v1/ping   one key in X-API-Key, full key check       b/a
+  (c) GET /healthz       10 000 keys in rotation, not checked
+  (d) GET /api/v1/ping   10 000 keys in rotation, full key check    d/c
 
-and prints req/s, p50, p99 and the ratios b/a and c/a (median of RUNS runs).
+and prints req/s, p50, p99 and the ratios (median of RUNS runs).
 
     cargo build --release && python3 bench/auth_throughput.py
 
-Environment: RUNS (3), DURATION (10s), CONNECTIONS (32), WORKERS (1), KEYS (10000).
+Environment: RUNS (3), DURATION (10s), CONNECTIONS (32), WORKERS (1), KEYS (10000),
+PIN (1: server on CPU 0, wrk on CPU 1, with taskset).
 wrk shares the machine's cores with the server: compare ratios, not absolutes.
 """
 import base64
@@ -40,6 +45,11 @@ DURATION = os.environ.get("DURATION", "10s")
 CONNECTIONS = os.environ.get("CONNECTIONS", "32")
 WORKERS = os.environ.get("WORKERS", "1")
 PORT = int(os.environ.get("PORT", "18094"))
+# Server and load generator on cores of their own, so the scheduler does not
+# put them on one core for part of a run (that was most of the run-to-run noise).
+PIN = shutil.which("taskset") and (os.cpu_count() or 1) >= 2 and os.environ.get("PIN", "1") == "1"
+SERVER_CPU = ["taskset", "-c", "0"] if PIN else []
+WRK_CPU = ["taskset", "-c", "1"] if PIN else []
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
@@ -61,12 +71,16 @@ def run(*args):
     return subprocess.run([BINARY, *args], capture_output=True, text=True, check=True)
 
 
-def wrk(url, lua=None, keys_file=None):
-    cmd = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{DURATION}", "--latency"]
+def wrk(url, header=None, lua=None, keys_file=None, duration=DURATION, check=True):
+    cmd = WRK_CPU + ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{duration}", "--latency"]
+    if header:
+        cmd += ["-H", header]
     if lua:
         cmd += ["-s", lua]
     env = {**os.environ, "KEYS_FILE": keys_file or ""}
     out = subprocess.run(cmd + [url], capture_output=True, text=True, env=env, check=True).stdout
+    if not check:
+        return None
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if non2xx:
@@ -117,12 +131,9 @@ def main():
         keys_file = os.path.join(work, "keys.txt")
         with open(keys_file, "w") as f:
             f.write("\n".join(tokens) + "\n")
-        one_key_file = os.path.join(work, "one-key.txt")
-        with open(one_key_file, "w") as f:
-            f.write(template + "\n")
 
         server = subprocess.Popen(
-            [BINARY, "serve", "--bind", f"127.0.0.1:{PORT}", "--workers", WORKERS, "--database-url", db],
+            SERVER_CPU + [BINARY, "serve", "--bind", f"127.0.0.1:{PORT}", "--workers", WORKERS, "--database-url", db],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "KEYWARD_LOG": "warn"})
         try:
             base = f"http://127.0.0.1:{PORT}"
@@ -133,27 +144,31 @@ def main():
                 except OSError:
                     time.sleep(0.1)
             lua = os.path.join(ROOT, "bench", "auth.lua")
+            one_key = f"X-API-Key: {template}"
+            # (label, url, wrk options, label of the baseline it is compared with)
             cases = [
-                ("(a) /healthz, no key", base + "/healthz", None, None),
-                ("(b) /api/v1/ping, one key", base + "/api/v1/ping", lua, one_key_file),
-                (f"(c) /api/v1/ping, {KEYS} keys", base + "/api/v1/ping", lua, keys_file),
+                ("(a) /healthz, one key, unchecked", base + "/healthz", dict(header=one_key), None),
+                ("(b) /api/v1/ping, one key", base + "/api/v1/ping", dict(header=one_key), "a"),
+                (f"(c) /healthz, {KEYS} keys, unchecked", base + "/healthz", dict(lua=lua, keys_file=keys_file), None),
+                (f"(d) /api/v1/ping, {KEYS} keys", base + "/api/v1/ping", dict(lua=lua, keys_file=keys_file), "c"),
             ]
-            for _, url, script, file in cases:  # warm-up: caches, connections
-                subprocess.run(["wrk", "-t1", f"-c{CONNECTIONS}", "-d2s"] + (["-s", script] if script else []) + [url],
-                               capture_output=True, env={**os.environ, "KEYS_FILE": file or ""})
+            for _, url, options, _ in cases:  # warm-up: caches, connections
+                wrk(url, duration="2s", check=False, **options)
             results = {}
             for _ in range(RUNS):
-                for label, url, script, file in cases:
-                    results.setdefault(label, []).append(wrk(url, script, file))
+                for label, url, options, _ in cases:
+                    results.setdefault(label, []).append(wrk(url, **options))
             print(f"wrk -t1 -c{CONNECTIONS} -d{DURATION}, server workers={WORKERS}, median of {RUNS} runs")
-            print(f"{'case':34} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>7}")
-            base_rps = statistics.median(r[0] for r in results[cases[0][0]])
-            for label, _, _, _ in cases:
+            print(f"{'case':38} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>10}")
+            median_rps = {}
+            for label, _, _, baseline in cases:
                 runs = results[label]
                 rps = statistics.median(r[0] for r in runs)
+                median_rps[label[1]] = rps
                 p50 = statistics.median(r[1] for r in runs)
                 p99 = statistics.median(r[2] for r in runs)
-                print(f"{label:34} {rps:10.0f} {p50:8.2f} {p99:8.2f} {rps / base_rps:7.2f}")
+                ratio = f"{label[1]}/{baseline} {rps / median_rps[baseline]:.2f}" if baseline else ""
+                print(f"{label:38} {rps:10.0f} {p50:8.2f} {p99:8.2f} {ratio:>10}")
         finally:
             server.terminate()
             server.wait(timeout=15)
