@@ -50,7 +50,10 @@ pub fn resolve<'a>(peer: IpAddr, forwarded_for: impl Iterator<Item = &'a str>, t
 /// The client address of a request.
 pub fn of_request(req: &HttpRequest, trusted: &[IpNet]) -> IpAddr {
     let peer = req.peer_addr().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
-    let forwarded = req.headers().get_all("x-forwarded-for").filter_map(|v| v.to_str().ok());
+    let forwarded = req
+        .headers()
+        .get_all(actix_web::http::header::X_FORWARDED_FOR)
+        .filter_map(|v| v.to_str().ok());
     resolve(peer, forwarded, trusted)
 }
 
