@@ -14,4 +14,5 @@ pub mod provisioning;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod usage_report;
 pub mod web;

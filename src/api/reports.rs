@@ -4,13 +4,13 @@
 use std::collections::BTreeMap;
 
 use actix_web::web;
-use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::key_auth::KeyPrincipal;
 use crate::error::AppError;
 use crate::startup::AppContext;
 use crate::store::{self, audit, usage};
+use crate::usage_report::{self, UsageReport};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct UsageQuery {
@@ -18,7 +18,7 @@ pub struct UsageQuery {
     pub days: Option<i64>,
 }
 
-#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UsageDay {
     pub date: String,
     pub allowed: i64,
@@ -54,44 +54,30 @@ pub async fn show_usage(
         )]));
     }
     let org_id = principal.record.org_id.clone();
-    let now = store::now();
-    let first = now.date() - TimeDelta::days(days - 1);
-    let since = first.and_hms_opt(0, 0, 0).unwrap_or(now);
+    let (first_day, since) = usage_report::period_start(store::now(), days);
     let buckets = ctx
         .db
         .run(move |conn| usage::org_buckets_since(conn, &org_id, since))
         .await?;
-    let mut by_day: BTreeMap<String, UsageDay> = (0..days)
-        .map(|d| {
-            let date = (first + TimeDelta::days(d)).format("%Y-%m-%d").to_string();
-            (
-                date.clone(),
-                UsageDay {
-                    date,
-                    ..UsageDay::default()
-                },
-            )
-        })
-        .collect();
-    let mut by_key: BTreeMap<String, i64> = BTreeMap::new();
-    for (key, hour, outcome, count) in buckets {
-        if let Some(day) = by_day.get_mut(&hour.format("%Y-%m-%d").to_string()) {
-            if outcome == "allowed" {
-                day.allowed += count;
-            } else {
-                *day.rejected.entry(outcome).or_default() += count;
-            }
-        }
-        *by_key.entry(key).or_default() += count;
-    }
-    let mut keys: Vec<KeyUsage> = by_key
-        .into_iter()
-        .map(|(id, requests)| KeyUsage { id, requests })
-        .collect();
-    keys.sort_by(|a, b| b.requests.cmp(&a.requests).then(a.id.cmp(&b.id)));
+    let report = UsageReport::from_buckets(first_day, days, buckets);
     Ok(web::Json(Usage {
-        days: by_day.into_values().collect(),
-        keys,
+        days: report
+            .days
+            .into_iter()
+            .map(|day| UsageDay {
+                date: day.date.format("%Y-%m-%d").to_string(),
+                allowed: day.allowed,
+                rejected: day.rejected,
+            })
+            .collect(),
+        keys: report
+            .keys
+            .into_iter()
+            .map(|key| KeyUsage {
+                requests: key.total(),
+                id: key.api_key_id,
+            })
+            .collect(),
     }))
 }
 

@@ -9,7 +9,7 @@ use askama::Template;
 use chrono::{NaiveDateTime, TimeDelta};
 
 use super::BASE;
-use super::view::{KeyRow, utc};
+use super::view::{KeyRow, UsageChart, utc};
 use crate::auth::client_ip;
 use crate::auth::guard::CurrentUser;
 use crate::domain::api_key::KeyStatus;
@@ -18,6 +18,7 @@ use crate::lifecycle::{self, KeyDetail};
 use crate::startup::AppContext;
 use crate::store::api_keys::{self, KeyListFilter};
 use crate::store::{self, DbConnection, audit, usage};
+use crate::usage_report::{self, UsageReport};
 use crate::web::htmx::HxRequest;
 use crate::web::{Layout, render, see_other};
 
@@ -85,7 +86,7 @@ impl ListQuery {
     }
 }
 
-fn urlencode(s: &str) -> String {
+pub fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
@@ -107,6 +108,21 @@ pub struct Pagination {
     pub total: i64,
     pub previous: Option<String>,
     pub next: Option<String>,
+}
+
+impl Pagination {
+    /// Page `page` (from 1) of `total` items, `per_page` a page, of which
+    /// this page shows `shown`; `url` gives another page's address.
+    pub fn new(page: i64, per_page: i64, shown: usize, total: i64, url: impl Fn(i64) -> String) -> Self {
+        let first = if total == 0 { 0 } else { (page - 1) * per_page + 1 };
+        Self {
+            first,
+            last: ((page - 1) * per_page + shown as i64).max(first),
+            total,
+            previous: (page > 1).then(|| url(page - 1)),
+            next: (page * per_page < total).then(|| url(page + 1)),
+        }
+    }
 }
 
 #[derive(Template)]
@@ -205,8 +221,7 @@ pub async fn list_page(
         count: all,
         selected: filter.status.is_none(),
     });
-    let first = if total == 0 { 0 } else { (page - 1) * PER_PAGE + 1 };
-    let last = ((page - 1) * PER_PAGE + rows.len() as i64).max(first);
+    let shown = rows.len();
     let empty_message = match (&filter.query, filter.status) {
         (Some(q), _) => format!("No keys match \"{q}\" here. Clear the search or choose another status."),
         (None, Some(KeyStatus::Active)) if all == 0 => {
@@ -220,13 +235,7 @@ pub async fn list_page(
         q: query.q.clone().unwrap_or_default(),
         status_options,
         rows,
-        pagination: Pagination {
-            first,
-            last,
-            total,
-            previous: (page > 1).then(|| query.url(page - 1)),
-            next: (page * PER_PAGE < total).then(|| query.url(page + 1)),
-        },
+        pagination: Pagination::new(page, PER_PAGE, shown, total, |p| query.url(p)),
         current_url: query.url(page),
         export_url: query.url(1).replacen(BASE, &format!("{BASE}/export.csv"), 1),
         empty_message,
@@ -289,17 +298,6 @@ pub struct AuditLine {
     pub client_ip: String,
 }
 
-pub struct UsageDay {
-    pub label: String,
-    pub allowed: i64,
-    pub rejected: i64,
-    pub x: i64,
-    pub allowed_y: i64,
-    pub allowed_height: i64,
-    pub rejected_y: i64,
-    pub rejected_height: i64,
-}
-
 #[derive(Template)]
 #[template(path = "api_keys/detail.html")]
 struct KeyDetailPage {
@@ -310,8 +308,7 @@ struct KeyDetailPage {
     networks: Vec<String>,
     secrets: Vec<SecretLine>,
     history: Vec<AuditLine>,
-    usage: Vec<UsageDay>,
-    usage_max: i64,
+    chart: UsageChart,
     rejections: Vec<(String, i64)>,
 }
 
@@ -331,50 +328,14 @@ pub async fn show_api_key(
             let detail = lifecycle::detail(conn, &org_id, &id)?;
             let row = rows_for(conn, std::slice::from_ref(&detail), now)?.remove(0);
             let history = audit::list_for_target(conn, &org_id, &id, 200)?;
-            let since = (now.date() - TimeDelta::days(29)).and_hms_opt(0, 0, 0).unwrap_or(now);
+            let (_, since) = usage_report::period_start(now, 30);
             let buckets = usage::buckets_since(conn, std::slice::from_ref(&id), since)?;
             Ok::<_, AppError>((detail, row, history, buckets, now))
         })
         .await?;
 
-    let first_day = now.date() - TimeDelta::days(29);
-    let mut allowed = [0i64; 30];
-    let mut rejected = [0i64; 30];
-    let mut rejections: HashMap<String, i64> = HashMap::new();
-    for (_, hour, outcome, count) in buckets {
-        let Ok(day) = usize::try_from((hour.date() - first_day).num_days()) else {
-            continue;
-        };
-        if day >= 30 {
-            continue;
-        }
-        if outcome == "allowed" {
-            allowed[day] += count;
-        } else {
-            rejected[day] += count;
-            *rejections.entry(outcome).or_default() += count;
-        }
-    }
-    let usage_max = (0..30).map(|d| allowed[d] + rejected[d]).max().unwrap_or(0).max(1);
-    let usage = (0..30)
-        .map(|d| {
-            let scale = |v: i64| v * 100 / usage_max;
-            let allowed_height = scale(allowed[d]);
-            let rejected_height = scale(rejected[d]);
-            UsageDay {
-                label: (first_day + TimeDelta::days(d as i64)).format("%Y-%m-%d").to_string(),
-                allowed: allowed[d],
-                rejected: rejected[d],
-                x: d as i64 * 20,
-                allowed_y: 100 - allowed_height,
-                allowed_height,
-                rejected_y: 100 - allowed_height - rejected_height,
-                rejected_height,
-            }
-        })
-        .collect();
-    let mut rejections: Vec<(String, i64)> = rejections.into_iter().collect();
-    rejections.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let (first_day, _) = usage_report::period_start(now, 30);
+    let report = UsageReport::from_buckets(first_day, 30, buckets);
 
     let page = KeyDetailPage {
         layout,
@@ -413,9 +374,8 @@ pub async fn show_api_key(
                 client_ip: e.client_ip.unwrap_or_default(),
             })
             .collect(),
-        usage,
-        usage_max,
-        rejections,
+        chart: UsageChart::of(&report.days),
+        rejections: report.rejections,
         row,
     };
     render(StatusCode::OK, &page)
