@@ -77,6 +77,32 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
+    pub const ALL: [AuditAction; 14] = [
+        AuditAction::OrganizationCreated,
+        AuditAction::UserCreated,
+        AuditAction::SignedIn,
+        AuditAction::SignInFailed,
+        AuditAction::SignedOut,
+        AuditAction::AccessDenied,
+        AuditAction::ApiKeysBootstrapped,
+        AuditAction::ApiKeyCreated,
+        AuditAction::ApiKeyUpdated,
+        AuditAction::ApiKeyEnabled,
+        AuditAction::ApiKeyDisabled,
+        AuditAction::ApiKeyRotated,
+        AuditAction::ApiKeyRevoked,
+        AuditAction::ApiKeyDeleted,
+    ];
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|action| action.as_str() == text)
+    }
+
+    /// The stored spelling with spaces, as the pages show it.
+    pub fn label(self) -> String {
+        self.as_str().replace('_', " ")
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             AuditAction::OrganizationCreated => "organization_created",

@@ -5,12 +5,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{api_keys, key_networks, key_scopes, key_secrets, organizations};
-use super::{DbConnection, UniqueRow as _};
+use super::{DbConnection, UniqueRow as _, escape_like, lower};
 use crate::domain::api_key::KeyStatus;
 use crate::domain::network::NetworkList;
 use crate::domain::scope::ScopeSet;
-
-diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = api_keys)]
@@ -122,6 +120,20 @@ pub fn set_networks(conn: &mut DbConnection, api_key_id: &str, networks: &Networ
     Ok(())
 }
 
+/// (id, name, deleted at) of these keys of `org_id`, deleted ones included:
+/// reports name keys that made requests before they were deleted.
+pub fn names_of(
+    conn: &mut DbConnection,
+    org_id: &str,
+    ids: &[String],
+) -> QueryResult<Vec<(String, String, Option<NaiveDateTime>)>> {
+    api_keys::table
+        .filter(api_keys::org_id.eq(org_id))
+        .filter(api_keys::id.eq_any(ids))
+        .select((api_keys::id, api_keys::name, api_keys::deleted_at))
+        .load(conn)
+}
+
 /// A live (not deleted) key of `org_id`.
 pub fn find(conn: &mut DbConnection, org_id: &str, id: &str) -> QueryResult<Option<ApiKey>> {
     api_keys::table
@@ -199,17 +211,6 @@ pub struct KeyListFilter {
 }
 
 type Backend = <DbConnection as diesel::Connection>::Backend;
-
-fn escape_like(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    escaped
-}
 
 /// The live keys of `org_id` that match `filter`, as a query to refine.
 fn filtered<'a>(org_id: &'a str, filter: &'a KeyListFilter, now: NaiveDateTime) -> api_keys::BoxedQuery<'a, Backend> {

@@ -105,3 +105,62 @@ pub fn list_for_target(
         .select(AuditEvent::as_select())
         .load(conn)
 }
+
+/// What the audit log page and its export show.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub action: Option<AuditAction>,
+    /// Matches who acted or what the event is about (case-insensitive).
+    pub text: Option<String>,
+    /// From this time on.
+    pub since: Option<NaiveDateTime>,
+    /// Before this time.
+    pub until: Option<NaiveDateTime>,
+}
+
+type Backend = <DbConnection as diesel::Connection>::Backend;
+
+fn filtered<'a>(org_id: &'a str, filter: &'a AuditFilter) -> audit_events::BoxedQuery<'a, Backend> {
+    let mut query = audit_events::table.filter(audit_events::org_id.eq(org_id)).into_boxed();
+    if let Some(action) = filter.action {
+        query = query.filter(audit_events::action.eq(action.as_str()));
+    }
+    if let Some(text) = &filter.text {
+        let pattern = format!("%{}%", super::escape_like(&text.to_lowercase()));
+        query = query.filter(
+            super::lower(audit_events::actor_label)
+                .like(pattern.clone())
+                .escape('\\')
+                .or(super::lower(audit_events::target_label.assume_not_null())
+                    .like(pattern)
+                    .escape('\\')),
+        );
+    }
+    if let Some(since) = filter.since {
+        query = query.filter(audit_events::created_at.ge(since));
+    }
+    if let Some(until) = filter.until {
+        query = query.filter(audit_events::created_at.lt(until));
+    }
+    query
+}
+
+/// One page of the organization's events that match, newest first.
+pub fn search(
+    conn: &mut DbConnection,
+    org_id: &str,
+    filter: &AuditFilter,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Vec<AuditEvent>> {
+    filtered(org_id, filter)
+        .order((audit_events::created_at.desc(), audit_events::id.desc()))
+        .offset(offset)
+        .limit(limit)
+        .select(AuditEvent::as_select())
+        .load(conn)
+}
+
+pub fn count(conn: &mut DbConnection, org_id: &str, filter: &AuditFilter) -> QueryResult<i64> {
+    filtered(org_id, filter).count().get_result(conn)
+}

@@ -41,6 +41,21 @@ pub trait UniqueRow: RunQueryDsl<DbConnection> + Sized {
 
 impl<T: RunQueryDsl<DbConnection>> UniqueRow for T {}
 
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+/// `text` for a `LIKE … ESCAPE '\'` pattern, in which its `%`, `_` and `\`
+/// match themselves.
+fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
 /// Which backend a URL names; chosen from the scheme, never by trial.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -15,6 +15,7 @@ mod login;
 mod management;
 mod migrations;
 mod openapi;
+mod reports;
 mod sessions;
 mod setup;
 mod startup;

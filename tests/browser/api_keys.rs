@@ -5,7 +5,7 @@ use std::time::Duration;
 use keyward::domain::role::Role;
 use thirtyfour::prelude::*;
 
-use crate::find::{button, button_in, dialog, field, key_row, sees};
+use crate::find::{button, button_in, dialog, field, heading, key_row, link, sees};
 use crate::harness::{review_screenshot, sign_in, with_browser};
 
 async fn row_text(driver: &WebDriver, name: &str) -> String {
@@ -422,6 +422,67 @@ async fn each_status_filter_shows_only_its_keys() {
             assert!(texts.iter().all(|t| t.contains(label)), "{value}: {texts:?}");
             review_screenshot(&driver, &format!("list-{value}")).await;
         }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_usage_page_and_the_audit_log_are_reached_from_the_key_list() {
+    with_browser(|driver, app| async move {
+        org_with_key(&app, "Flight sync").await;
+        app.db
+            .run(|conn| {
+                use diesel::prelude::*;
+                use keyward::store::schema::api_keys;
+                use keyward::store::usage::{self, UsageDelta};
+                let (id, org_id): (String, String) =
+                    api_keys::table.select((api_keys::id, api_keys::org_id)).first(conn)?;
+                let now = keyward::store::now();
+                let deltas: Vec<UsageDelta> = (0..12)
+                    .flat_map(|day| {
+                        let hour = now - chrono::TimeDelta::days(day);
+                        [("allowed", 40 + day * 7), ("ip_not_allowed", day % 3)].map(|(outcome, count)| UsageDelta {
+                            api_key_id: id.clone(),
+                            org_id: org_id.clone(),
+                            hour,
+                            outcome: outcome.to_owned(),
+                            count,
+                        })
+                    })
+                    .collect();
+                Ok::<_, keyward::error::AppError>(usage::add(conn, &deltas)?)
+            })
+            .await
+            .expect("usage recorded");
+        sign_in(&driver, &app, "sam@acme.test").await;
+        driver
+            .goto(app.url("/backoffice/settings/api-keys"))
+            .await
+            .expect("the list opens");
+
+        link(&driver, "Usage").await.click().await.expect("click");
+        heading(&driver, 1, "Usage").await;
+        sees(&driver, "Top keys").await;
+        link(&driver, "Flight sync").await;
+        review_screenshot(&driver, "usage").await;
+
+        link(&driver, "← API keys").await.click().await.expect("click");
+        link(&driver, "Audit log").await.click().await.expect("click");
+        heading(&driver, 1, "Audit log").await;
+        let select = thirtyfour::components::SelectElement::new(&field(&driver, "Action").await)
+            .await
+            .expect("a select");
+        select.select_by_value("api_key_created").await.expect("choose");
+        button(&driver, "Apply").await.click().await.expect("click");
+        sees(&driver, "Showing 1–1 of 1").await;
+        driver
+            .find(By::XPath(
+                "//table[@aria-label='Audit log']//td[normalize-space(.)='api key created']",
+            ))
+            .await
+            .expect("the creation is listed");
+        button(&driver, "Export CSV").await;
+        review_screenshot(&driver, "audit-log").await;
     })
     .await;
 }

@@ -97,14 +97,19 @@ pub async fn export_api_keys(
             out.into_inner().map_err(AppError::unexpected)
         })
         .await?;
-    let filename = format!("api-keys-{}.csv", chrono::Utc::now().format("%Y%m%dT%H%M%SZ"));
-    Ok(HttpResponse::Ok()
+    Ok(csv_download("api-keys", body))
+}
+
+/// A CSV body as a download named `<name>-<UTC time>.csv`.
+pub fn csv_download(name: &str, body: Vec<u8>) -> HttpResponse {
+    let filename = format!("{name}-{}.csv", chrono::Utc::now().format("%Y%m%dT%H%M%SZ"));
+    HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{filename}\""),
         ))
-        .body(body))
+        .body(body)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 pub mod dialogs;
 pub mod export;
 pub mod list;
+pub mod reports;
 pub mod view;
 
 use actix_web::web;
@@ -18,6 +19,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/setup", web::post().to(list::set_up_api_keys))
         .route("/new", web::get().to(dialogs::new_api_key_form))
         .route("/export.csv", web::get().to(export::export_api_keys))
+        .route("/usage", web::get().to(reports::show_usage))
+        .route("/audit", web::get().to(reports::show_audit_log))
+        .route("/audit.csv", web::get().to(reports::export_audit_log))
         .route("/{id}", web::get().to(list::show_api_key))
         .route("/{id}", web::post().to(dialogs::update_api_key))
         .route("/{id}/edit", web::get().to(dialogs::edit_api_key_form))
