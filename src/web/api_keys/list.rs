@@ -114,7 +114,8 @@ impl Pagination {
     /// Page `page` (from 1) of `total` items, `per_page` a page, of which
     /// this page shows `shown`; `url` gives another page's address.
     pub fn new(page: i64, per_page: i64, shown: usize, total: i64, url: impl Fn(i64) -> String) -> Self {
-        let first = if total == 0 { 0 } else { (page - 1) * per_page + 1 };
+        // A page past the end shows nothing: 0, so no "Showing" line.
+        let first = if shown == 0 { 0 } else { (page - 1) * per_page + 1 };
         Self {
             first,
             last: ((page - 1) * per_page + shown as i64).max(first),

@@ -193,7 +193,8 @@ impl AuditQuery {
     }
 
     fn page(&self) -> i64 {
-        self.page.unwrap_or(1).max(1)
+        // Bounded like the key list's: an absurd page is an empty one, not an overflow.
+        self.page.unwrap_or(1).clamp(1, 1_000_000)
     }
 
     /// The audit log (or its export, `path`) with these filters, at `page`.
