@@ -5,6 +5,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
 use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use ipnet::IpNet;
 use tracing_actix_web::TracingLogger;
@@ -171,7 +172,9 @@ impl Application {
             let ctx = app_ctx.clone();
             App::new()
                 .app_data(ctx.clone())
-                .wrap(crate::web::security_headers())
+                .wrap(from_fn(|req, next| {
+                    crate::web::add_headers(&crate::web::SECURITY_HEADERS, req, next)
+                }))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 // The API first: routes are tried in order, and its requests
                 // should not pay for the static route's pattern match.

@@ -13,11 +13,14 @@ pub mod setup;
 
 use actix_session::SessionMiddleware;
 use actix_session::config::{BrowserSession, TtlExtensionPolicy};
+use actix_web::body::MessageBody;
 use actix_web::cookie::SameSite;
 use actix_web::dev::Payload;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::error::InternalError;
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::{Next, from_fn};
 use actix_web::{FromRequest, HttpMessage as _, HttpRequest, HttpResponse, web};
 use askama::Template;
 
@@ -50,7 +53,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, ctx: &AppContext) {
             .wrap(from_fn(csrf::protect))
             .wrap(sessions)
             .wrap(from_fn(error_pages::render_errors))
-            .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
+            .wrap(from_fn(|req, next| add_headers(&NO_STORE, req, next)))
             .route("/", web::get().to(home::root))
             .route("/login", web::get().to(login::login_form))
             .route("/login", web::post().to(login::sign_in))
@@ -72,20 +75,56 @@ pub fn routes(cfg: &mut web::ServiceConfig, ctx: &AppContext) {
 }
 
 /// Headers every response carries.
-pub fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
-        .add((
-            header::CONTENT_SECURITY_POLICY,
+pub static SECURITY_HEADERS: [(HeaderName, HeaderValue); 5] = [
+    (
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
              connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-        ))
-        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        // Not `no-referrer` (as DESIGN.md had it): with that policy browsers send
-        // `Origin: null` on form posts, which defeats the same-origin check.
-        // `same-origin` still never tells another site which page linked to it.
-        .add((header::REFERRER_POLICY, "same-origin"))
-        .add((header::X_FRAME_OPTIONS, "DENY"))
-        .add(("Cross-Origin-Opener-Policy", "same-origin"))
+        ),
+    ),
+    (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+    // Not `no-referrer` (as DESIGN.md had it): with that policy browsers send
+    // `Origin: null` on form posts, which defeats the same-origin check.
+    // `same-origin` still never tells another site which page linked to it.
+    (header::REFERRER_POLICY, HeaderValue::from_static("same-origin")),
+    (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+    (
+        HeaderName::from_static("cross-origin-opener-policy"),
+        HeaderValue::from_static("same-origin"),
+    ),
+];
+
+/// Backoffice pages are never cached: they show keys and who made them.
+static NO_STORE: [(HeaderName, HeaderValue); 1] = [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))];
+
+/// Middleware that gives a response each of `headers` it lacks. Unlike
+/// actix's `DefaultHeaders`, it also reaches the error responses a middleware
+/// returns as `Err` (a CSRF refusal, a session store that is down, a guard's
+/// answer), which would otherwise go out without them.
+pub async fn add_headers<B: MessageBody + 'static>(
+    headers: &'static [(HeaderName, HeaderValue)],
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<B>, actix_web::Error> {
+    let insert_missing = |map: &mut header::HeaderMap| {
+        for (name, value) in headers {
+            if !map.contains_key(name) {
+                map.insert(name.clone(), value.clone());
+            }
+        }
+    };
+    match next.call(req).await {
+        Ok(mut res) => {
+            insert_missing(res.headers_mut());
+            Ok(res)
+        }
+        Err(error) => {
+            let mut response = error.error_response();
+            insert_missing(response.headers_mut());
+            Err(InternalError::from_response(error.to_string(), response).into())
+        }
+    }
 }
 
 async fn not_found() -> Result<HttpResponse, AppError> {

@@ -211,6 +211,8 @@ async fn a_database_that_cannot_serve_gets_a_503_page(backend: Backend) {
 
     let page = app.client.get(app.url("/backoffice")).send().await.expect("request");
     assert_eq!(page.status().as_u16(), 503);
+    // Made by the session middleware, not a handler: it carries the headers all the same.
+    crate::health::assert_security_headers(&page, true);
     let body = page.text().await.expect("body");
     assert!(body.contains("The database is unavailable right now"), "{body}");
     assert!(body.contains("Request id:"));
