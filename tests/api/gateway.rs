@@ -11,6 +11,10 @@ use keyward::store::Backend;
 
 use crate::support::{TestApp, TestKey, missing};
 
+use crate::support::Part;
+
+crate::tests!(needs Part::Nginx; nginx_lets_through_only_what_the_key_may_do);
+
 struct Nginx(Child);
 
 impl Drop for Nginx {
@@ -29,7 +33,7 @@ fn free_port() -> u16 {
 }
 
 fn nginx_binary() -> Option<PathBuf> {
-    let path = std::env::var_os("KEYWARD_NGINX").map_or_else(|| PathBuf::from("/usr/sbin/nginx"), PathBuf::from);
+    let path = crate::support::nginx_path();
     path.exists().then_some(path)
 }
 
@@ -41,11 +45,9 @@ action = "read"
 resource = "flights"
 "#;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nginx_lets_through_only_what_the_key_may_do() {
     let Some(nginx) = nginx_binary() else {
         missing("nginx", "nginx (apt-get install -y nginx) for the gateway test");
-        return;
     };
     let app = TestApp::spawn_with(Backend::Sqlite, |settings| {
         settings.trusted_proxies = vec!["127.0.0.1/32".parse().expect("net")];

@@ -9,7 +9,10 @@ use keyward::store::schema::usage_buckets;
 
 use crate::support::TestApp;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+use crate::support::Part;
+
+crate::tests!(needs Part::Postgres; two_instances_share_keys_changes_and_usage);
+
 async fn two_instances_share_keys_changes_and_usage() {
     let Some(a) = TestApp::spawn(Backend::Postgres).await else {
         return;

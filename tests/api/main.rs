@@ -19,3 +19,7 @@ mod reports;
 mod sessions;
 mod setup;
 mod startup;
+
+fn main() -> std::process::ExitCode {
+    support::run_registered_tests()
+}

@@ -4,6 +4,14 @@ use keyward::store::{self, Backend, migrations};
 
 use crate::support::test_database;
 
+use crate::support::Part;
+
+crate::sync_tests!(
+    both_backends_have_the_same_migrations,
+    sqlite_migrations_go_up_down_and_up_again
+);
+crate::sync_tests!(needs Part::Postgres; postgres_migrations_go_up_down_and_up_again);
+
 fn folder_names(backend: &str) -> Vec<String> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("migrations")
@@ -16,7 +24,6 @@ fn folder_names(backend: &str) -> Vec<String> {
     names
 }
 
-#[test]
 fn both_backends_have_the_same_migrations() {
     let sqlite = folder_names("sqlite");
     assert!(!sqlite.is_empty());
@@ -36,12 +43,10 @@ fn up_down_up(backend: Backend) {
     assert_eq!(again, applied);
 }
 
-#[test]
 fn sqlite_migrations_go_up_down_and_up_again() {
     up_down_up(Backend::Sqlite);
 }
 
-#[test]
 fn postgres_migrations_go_up_down_and_up_again() {
     up_down_up(Backend::Postgres);
 }

@@ -6,7 +6,8 @@ use keyward::store::Backend;
 
 use crate::support::TestApp;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+crate::tests!(the_openapi_document_lists_every_route_and_nothing_else);
+
 async fn the_openapi_document_lists_every_route_and_nothing_else() {
     let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite is always there");
     let response = app

@@ -10,6 +10,20 @@ use keyward::store::Backend;
 
 use crate::support::TestApp;
 
+use crate::support::Part;
+
+crate::tests!(a_database_that_cannot_serve_gets_a_503_page_on_sqlite);
+crate::tests!(needs Part::Postgres; a_database_that_cannot_serve_gets_a_503_page_on_postgres);
+crate::sync_tests!(
+    an_unknown_database_scheme_is_refused_with_a_message,
+    an_unreachable_postgres_fails_start_up_after_retrying,
+    a_short_server_secret_is_refused,
+    postgres_without_a_secret_is_refused,
+    serve_prints_a_setup_link_and_creates_the_secret_file,
+    the_cli_creates_organizations_and_users,
+    the_cli_provisions_keys_once_the_organization_is_set_up
+);
+
 fn keyward() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_keyward"));
     command
@@ -19,7 +33,6 @@ fn keyward() -> Command {
     command
 }
 
-#[test]
 fn an_unknown_database_scheme_is_refused_with_a_message() {
     let output = keyward()
         .args(["migrate", "--database-url", "mysql://localhost/keyward"])
@@ -30,7 +43,6 @@ fn an_unknown_database_scheme_is_refused_with_a_message() {
     assert!(stderr.contains("unsupported database URL scheme \"mysql\""), "{stderr}");
 }
 
-#[test]
 fn an_unreachable_postgres_fails_start_up_after_retrying() {
     let output = keyward()
         .args([
@@ -55,7 +67,6 @@ fn an_unreachable_postgres_fails_start_up_after_retrying() {
     assert!(output.stdout.is_empty(), "logs stay off stdout");
 }
 
-#[test]
 fn a_short_server_secret_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let output = keyward()
@@ -68,7 +79,6 @@ fn a_short_server_secret_is_refused() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("at least 32 bytes"));
 }
 
-#[test]
 fn postgres_without_a_secret_is_refused() {
     let output = keyward()
         .args([
@@ -84,7 +94,6 @@ fn postgres_without_a_secret_is_refused() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("KEYWARD_SECRET"));
 }
 
-#[test]
 fn serve_prints_a_setup_link_and_creates_the_secret_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut child = keyward()
@@ -107,7 +116,6 @@ fn serve_prints_a_setup_link_and_creates_the_secret_file() {
     assert!(dir.path().join("keyward.db.secret").exists());
 }
 
-#[test]
 fn the_cli_creates_organizations_and_users() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("k.db");
@@ -228,17 +236,14 @@ async fn a_database_that_cannot_serve_gets_a_503_page(backend: Backend) {
     assert_eq!(back.status().as_u16(), 200, "the session survived the outage");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_that_cannot_serve_gets_a_503_page_on_sqlite() {
     a_database_that_cannot_serve_gets_a_503_page(Backend::Sqlite).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_that_cannot_serve_gets_a_503_page_on_postgres() {
     a_database_that_cannot_serve_gets_a_503_page(Backend::Postgres).await;
 }
 
-#[test]
 fn the_cli_provisions_keys_once_the_organization_is_set_up() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("k.db");

@@ -8,6 +8,10 @@ use thirtyfour::prelude::*;
 use crate::find::{button, button_in, dialog, field, heading, key_row, link, sees};
 use crate::harness::{review_screenshot, sign_in, with_browser};
 
+use crate::support::Part;
+
+crate::tests!(needs Part::Browser; an_administrator_creates_a_key_copies_its_secret_and_toggles_it, the_names_qa_relies_on_are_on_the_pages, an_administrator_edits_rotates_revokes_and_deletes_a_key, each_status_filter_shows_only_its_keys, the_usage_page_and_the_audit_log_are_reached_from_the_key_list);
+
 async fn row_text(driver: &WebDriver, name: &str) -> String {
     driver
         .query(By::XPath(key_row(name)))
@@ -43,7 +47,6 @@ async fn set_up_api_keys_as_system_administrator(driver: &WebDriver, app: &crate
     button(driver, "Set up API keys").await.click().await.expect("click");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_administrator_creates_a_key_copies_its_secret_and_toggles_it() {
     with_browser(|driver, app| async move {
         set_up_api_keys_as_system_administrator(&driver, &app).await;
@@ -141,7 +144,6 @@ async fn an_administrator_creates_a_key_copies_its_secret_and_toggles_it() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_names_qa_relies_on_are_on_the_pages() {
     with_browser(|driver, app| async move {
         set_up_api_keys_as_system_administrator(&driver, &app).await;
@@ -224,7 +226,6 @@ async fn choose_status(driver: &WebDriver, value: &str) {
     select.select_by_value(value).await.expect("choose");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_administrator_edits_rotates_revokes_and_deletes_a_key() {
     with_browser(|driver, app| async move {
         org_with_key(&app, "Flight sync").await;
@@ -360,7 +361,6 @@ async fn an_administrator_edits_rotates_revokes_and_deletes_a_key() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_status_filter_shows_only_its_keys() {
     with_browser(|driver, app| async move {
         let secret = app.secret.clone();
@@ -426,7 +426,6 @@ async fn each_status_filter_shows_only_its_keys() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_usage_page_and_the_audit_log_are_reached_from_the_key_list() {
     with_browser(|driver, app| async move {
         org_with_key(&app, "Flight sync").await;

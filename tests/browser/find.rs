@@ -175,11 +175,11 @@ pub fn key_row(name: &str) -> String {
     )
 }
 
-#[cfg(test)]
 mod tests {
     use super::literal;
 
-    #[test]
+    crate::sync_tests!(any_text_becomes_an_xpath_literal);
+
     fn any_text_becomes_an_xpath_literal() {
         assert_eq!(literal("Sign in"), "'Sign in'");
         assert_eq!(literal("Ada's keys"), "\"Ada's keys\"");

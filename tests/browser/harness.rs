@@ -24,10 +24,6 @@ const TEST_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long chromedriver may take to listen on its port.
 const CHROMEDRIVER_START: Duration = Duration::from_secs(10);
 
-const INSTALL_HINT: &str = "Chromium and chromedriver \
-    (apt-get install -y chromium chromium-driver, \
-    or point KEYWARD_CHROMIUM and KEYWARD_CHROMEDRIVER at them)";
-
 /// Headless, quiet and self-contained: no sandbox (CI containers run as
 /// root), no GPU, no /dev/shm (small in containers), nothing fetched in the
 /// background that could make a test slow or flaky.
@@ -48,16 +44,15 @@ const CHROMIUM_ARGS: &[&str] = &[
 /// The body runs in its own task so that a panic in it can be caught: the
 /// page is then saved as `screenshots/<test name>.png` before the browser
 /// quits and the panic is raised again. The browser always quits. Skips (or
-/// fails, under `KEYWARD_TEST_REQUIRE=browser`) when Chromium is missing.
+/// fails, under `KEYWARD_TEST_REQUIRE=browser`) when Chromium is missing:
+/// the harness decides that before the test runs.
 pub async fn with_browser<F, Fut>(body: F)
 where
     F: FnOnce(WebDriver, TestApp) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
     let test = test_name();
-    let Some(browser) = Executables::find() else {
-        return;
-    };
+    let browser = Executables::find();
     let app = TestApp::spawn(Backend::Sqlite)
         .await
         .expect("SQLite is always available");
@@ -121,31 +116,17 @@ struct Executables {
 }
 
 impl Executables {
-    /// Both binaries, or `None` after reporting which one is missing.
-    fn find() -> Option<Self> {
-        let chromium = executable("KEYWARD_CHROMIUM", "/usr/bin/chromium");
-        let chromedriver = executable("KEYWARD_CHROMEDRIVER", "/usr/bin/chromedriver");
-        match (chromium, chromedriver) {
-            (Ok(chromium), Ok(chromedriver)) => Some(Self { chromium, chromedriver }),
-            (chromium, chromedriver) => {
-                let absent: Vec<String> = [chromium, chromedriver]
-                    .into_iter()
-                    .filter_map(Result::err)
-                    .map(|path| path.display().to_string())
-                    .collect();
-                support::missing("browser", &format!("{INSTALL_HINT}; not found: {}", absent.join(", ")));
-                None
-            }
+    /// Both binaries; the harness ignores (or fails) browser tests before
+    /// they get here when either is missing.
+    fn find() -> Self {
+        if let Some(why) = support::Part::Browser.unavailable() {
+            support::missing("browser", &why);
+        }
+        Self {
+            chromium: support::chromium_path(),
+            chromedriver: support::chromedriver_path(),
         }
     }
-}
-
-/// `$variable` if set, else `default`; `Err(path)` when no file is there.
-fn executable(variable: &str, default: &str) -> Result<PathBuf, PathBuf> {
-    let path = std::env::var_os(variable)
-        .filter(|value| !value.is_empty())
-        .map_or_else(|| PathBuf::from(default), PathBuf::from);
-    if path.is_file() { Ok(path) } else { Err(path) }
 }
 
 /// A chromedriver process on its own port, killed when dropped (also when

@@ -16,3 +16,7 @@ mod find;
 mod harness;
 mod page_health;
 mod sign_in;
+
+fn main() -> std::process::ExitCode {
+    support::run_registered_tests()
+}

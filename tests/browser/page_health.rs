@@ -9,7 +9,10 @@ use thirtyfour::prelude::*;
 use crate::find::{button, dialog, heading, link};
 use crate::harness::{console_errors, sign_in, with_browser};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+use crate::support::Part;
+
+crate::tests!(needs Part::Browser; the_pages_run_htmx_under_the_csp_without_console_errors);
+
 async fn the_pages_run_htmx_under_the_csp_without_console_errors() {
     with_browser(|driver, app| async move {
         let org = app.create_org("Acme Aviation").await;

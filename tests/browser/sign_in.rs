@@ -7,7 +7,10 @@ use crate::find::{alert, button, field, heading, link, main_content, status};
 use crate::harness::{review_screenshot, sign_in, with_browser};
 use crate::support::PASSWORD;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+use crate::support::Part;
+
+crate::tests!(needs Part::Browser; a_system_administrator_signs_in_and_reaches_the_api_keys_page, a_member_sees_the_access_denied_page, wrong_password_shows_the_error_beside_the_form, signing_out_returns_to_the_login_page);
+
 async fn a_system_administrator_signs_in_and_reaches_the_api_keys_page() {
     with_browser(|driver, app| async move {
         let org = app.create_org("Acme Aviation").await;
@@ -44,7 +47,6 @@ async fn a_system_administrator_signs_in_and_reaches_the_api_keys_page() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_sees_the_access_denied_page() {
     with_browser(|driver, app| async move {
         let org = app.create_org("Acme Aviation").await;
@@ -71,7 +73,6 @@ async fn a_member_sees_the_access_denied_page() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_password_shows_the_error_beside_the_form() {
     with_browser(|driver, app| async move {
         let org = app.create_org("Acme Aviation").await;
@@ -116,7 +117,6 @@ async fn wrong_password_shows_the_error_beside_the_form() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signing_out_returns_to_the_login_page() {
     with_browser(|driver, app| async move {
         let org = app.create_org("Acme Aviation").await;

@@ -3,9 +3,13 @@
 //! PostgreSQL database (dropped again by a guard) when
 //! `KEYWARD_TEST_POSTGRES_URL` is set.
 //!
-//! A part that is missing (PostgreSQL, Chromium) makes its tests skip with a
-//! loud message, unless `KEYWARD_TEST_REQUIRE` names it (e.g.
-//! `KEYWARD_TEST_REQUIRE=postgres,browser`): then they fail.
+//! Both suites run under this file's harness (libtest-mimic) rather than
+//! libtest, so that a test whose part of the machine is missing (PostgreSQL,
+//! Chromium, nginx) shows as *ignored* in cargo's summary, never as passed,
+//! with a loud banner naming the part; `KEYWARD_TEST_REQUIRE` (e.g.
+//! `KEYWARD_TEST_REQUIRE=postgres,browser,nginx`) turns each such test into a
+//! failure. Tests register with `tests!`, `sync_tests!` or
+//! `on_both_backends!`.
 #![allow(dead_code, reason = "each test binary uses a different part of the harness")]
 
 use std::net::SocketAddr;
@@ -35,15 +39,195 @@ pub fn required(part: &str) -> bool {
         .any(|p| p.trim().eq_ignore_ascii_case(part))
 }
 
-/// Skips (loudly) or fails when a part is missing.
-pub fn missing(part: &str, why: &str) {
-    if required(part) {
-        panic!("{part} is required by KEYWARD_TEST_REQUIRE but unavailable: {why}");
+/// Reached only by a test that uses a part it did not declare (the harness
+/// ignores or fails the tests that declare one that is missing): a failure,
+/// so that no test can pass without running.
+pub fn missing(part: &str, why: &str) -> ! {
+    panic!("this test needs {part} ({why}) but does not declare it: register it with `tests!(needs …)`");
+}
+
+/// A part of the machine that some tests need and a bare machine lacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Postgres,
+    Browser,
+    Nginx,
+}
+
+impl Part {
+    /// The name `KEYWARD_TEST_REQUIRE` uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Postgres => "postgres",
+            Part::Browser => "browser",
+            Part::Nginx => "nginx",
+        }
     }
-    eprintln!();
-    eprintln!("################################################################");
-    eprintln!("## SKIPPED: {part} tests need {why}");
-    eprintln!("################################################################");
+
+    /// Why this part cannot be used on this machine; `None` when it can.
+    pub fn unavailable(self) -> Option<String> {
+        match self {
+            Part::Postgres => match std::env::var("KEYWARD_TEST_POSTGRES_URL") {
+                Ok(url) if !url.trim().is_empty() => None,
+                _ => Some(
+                    "KEYWARD_TEST_POSTGRES_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/postgres)".into(),
+                ),
+            },
+            Part::Browser => {
+                let absent: Vec<String> = [chromium_path(), chromedriver_path()]
+                    .into_iter()
+                    .filter(|path| !path.is_file())
+                    .map(|path| path.display().to_string())
+                    .collect();
+                (!absent.is_empty()).then(|| {
+                    format!(
+                        "Chromium and chromedriver are needed (apt-get install -y chromium chromium-driver, or \
+                         point KEYWARD_CHROMIUM and KEYWARD_CHROMEDRIVER at them); not found: {}",
+                        absent.join(", ")
+                    )
+                })
+            }
+            Part::Nginx => (!nginx_path().is_file()).then(|| {
+                format!(
+                    "nginx is needed (apt-get install -y nginx, or point KEYWARD_NGINX at it); not found: {}",
+                    nginx_path().display()
+                )
+            }),
+        }
+    }
+}
+
+/// `$variable` if set and not empty, else `default`.
+fn executable(variable: &str, default: &str) -> std::path::PathBuf {
+    std::env::var_os(variable)
+        .filter(|value| !value.is_empty())
+        .map_or_else(|| default.into(), Into::into)
+}
+
+pub fn chromium_path() -> std::path::PathBuf {
+    executable("KEYWARD_CHROMIUM", "/usr/bin/chromium")
+}
+
+pub fn chromedriver_path() -> std::path::PathBuf {
+    executable("KEYWARD_CHROMEDRIVER", "/usr/bin/chromedriver")
+}
+
+pub fn nginx_path() -> std::path::PathBuf {
+    executable("KEYWARD_NGINX", "/usr/sbin/nginx")
+}
+
+/// One registered test: its path in the suite, the part it needs, its body.
+pub struct TestCase {
+    /// `module_path!()` and the test's name, e.g. `api::health::liveness::sqlite`.
+    pub path: &'static str,
+    pub needs: Option<Part>,
+    pub run: fn(),
+}
+
+inventory::collect!(TestCase);
+
+/// Runs an async test body on its own runtime, as `#[tokio::test]` would.
+pub fn block_on(body: impl std::future::Future<Output = ()>) {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a test runtime")
+        .block_on(body);
+}
+
+/// The test binary's `main`: every registered test, each ignored (with a
+/// banner) or failed (under `KEYWARD_TEST_REQUIRE`) when its part is missing.
+pub fn run_registered_tests() -> std::process::ExitCode {
+    let args = libtest_mimic::Arguments::from_args();
+    let mut cases: Vec<&TestCase> = inventory::iter::<TestCase>.into_iter().collect();
+    cases.sort_by_key(|case| case.path);
+    let mut reported = Vec::new();
+    let trials = cases
+        .into_iter()
+        .map(|case| {
+            let name = case.path.split_once("::").map_or(case.path, |(_, rest)| rest);
+            let absent = case.needs.and_then(|part| part.unavailable().map(|why| (part, why)));
+            if let Some((part, why)) = &absent
+                && !required(part.name())
+                && !reported.contains(part)
+            {
+                reported.push(*part);
+                eprintln!();
+                eprintln!("################################################################");
+                eprintln!("## IGNORED: the {} tests, because {why}", part.name());
+                eprintln!("################################################################");
+            }
+            let ignored = absent.as_ref().is_some_and(|(part, _)| !required(part.name()));
+            let run = case.run;
+            let thread_name = name.to_owned();
+            libtest_mimic::Trial::test(name, move || {
+                if let Some((part, why)) = absent {
+                    return Err(format!(
+                        "{} is required by KEYWARD_TEST_REQUIRE but unavailable: {why}",
+                        part.name()
+                    )
+                    .into());
+                }
+                // A thread named after the test, as libtest gives each test:
+                // the browser harness names screenshots after it.
+                std::thread::Builder::new()
+                    .name(thread_name)
+                    .spawn(run)
+                    .map_err(|e| format!("cannot start the test thread: {e}"))?
+                    .join()
+                    .map_err(|panic| {
+                        let message = panic
+                            .downcast_ref::<String>()
+                            .cloned()
+                            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                            .unwrap_or_else(|| "the test panicked".to_owned());
+                        message.into()
+                    })
+            })
+            .with_ignored_flag(ignored)
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit_code()
+}
+
+/// Registers async test functions: `tests!(a, b)`, or
+/// `tests!(needs Part::Nginx; c)` for tests that need a part of the machine.
+#[macro_export]
+macro_rules! tests {
+    (needs $part:expr; $($name:ident),* $(,)?) => {$(
+        inventory::submit! { $crate::support::TestCase {
+            path: concat!(module_path!(), "::", stringify!($name)),
+            needs: Some($part),
+            run: || $crate::support::block_on($name()),
+        }}
+    )*};
+    ($($name:ident),* $(,)?) => {$(
+        inventory::submit! { $crate::support::TestCase {
+            path: concat!(module_path!(), "::", stringify!($name)),
+            needs: None,
+            run: || $crate::support::block_on($name()),
+        }}
+    )*};
+}
+
+/// Registers plain (not async) test functions, like `tests!`.
+#[macro_export]
+macro_rules! sync_tests {
+    (needs $part:expr; $($name:ident),* $(,)?) => {$(
+        inventory::submit! { $crate::support::TestCase {
+            path: concat!(module_path!(), "::", stringify!($name)),
+            needs: Some($part),
+            run: $name,
+        }}
+    )*};
+    ($($name:ident),* $(,)?) => {$(
+        inventory::submit! { $crate::support::TestCase {
+            path: concat!(module_path!(), "::", stringify!($name)),
+            needs: None,
+            run: $name,
+        }}
+    )*};
 }
 
 fn init_logging() {
@@ -125,13 +309,10 @@ pub fn test_database(backend: Backend) -> Option<(DatabaseUrl, TestDatabase)> {
                 let url = DatabaseUrl::parse(&db.url()).expect("valid url");
                 Some((url, TestDatabase::Postgres(db)))
             }
-            _ => {
-                missing(
-                    "postgres",
-                    "KEYWARD_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/postgres)",
-                );
-                None
-            }
+            _ => missing(
+                "postgres",
+                "KEYWARD_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/postgres)",
+            ),
         },
     }
 }
@@ -331,26 +512,27 @@ pub fn csrf_token_in(html: &str) -> Option<String> {
     Some(html[start..end].to_owned())
 }
 
-/// Defines `<name>::sqlite` and `<name>::postgres` tests that run the same
-/// async test body against each backend.
+/// Registers `<name>::sqlite` and `<name>::postgres` tests that run the
+/// same async test body (`async fn name(app: TestApp)`) against each backend.
 #[macro_export]
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                if let Some(app) = $crate::support::TestApp::spawn(keyward::store::Backend::Sqlite).await {
-                    super::$name(app).await;
-                }
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if let Some(app) = $crate::support::TestApp::spawn(keyward::store::Backend::Postgres).await {
-                    super::$name(app).await;
-                }
-            }
-        }
+        inventory::submit! { $crate::support::TestCase {
+            path: concat!(module_path!(), "::", stringify!($name), "::sqlite"),
+            needs: None,
+            run: || $crate::support::block_on(async {
+                let app = $crate::support::TestApp::spawn(keyward::store::Backend::Sqlite).await;
+                $name(app.expect("SQLite is always available")).await;
+            }),
+        }}
+        inventory::submit! { $crate::support::TestCase {
+            path: concat!(module_path!(), "::", stringify!($name), "::postgres"),
+            needs: Some($crate::support::Part::Postgres),
+            run: || $crate::support::block_on(async {
+                let app = $crate::support::TestApp::spawn(keyward::store::Backend::Postgres).await;
+                $name(app.expect("PostgreSQL is declared")).await;
+            }),
+        }}
     )*};
 }
 
@@ -448,11 +630,11 @@ impl TestApp {
     }
 }
 
-#[cfg(test)]
 mod tests {
     use super::with_database;
 
-    #[test]
+    crate::sync_tests!(database_names_are_swapped_in_urls);
+
     fn database_names_are_swapped_in_urls() {
         assert_eq!(
             with_database("postgres://postgres@127.0.0.1:5432/postgres", "t1"),
