@@ -11,6 +11,7 @@ pub mod domain;
 pub mod error;
 pub mod lifecycle;
 pub mod provisioning;
+pub mod routing;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

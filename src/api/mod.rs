@@ -8,12 +8,14 @@ pub mod openapi;
 pub mod reports;
 pub mod verify;
 
+use actix_web::http::Method;
 use actix_web::middleware::from_fn;
 use actix_web::web;
 
 use crate::auth::key_auth::{self, Need};
 use crate::domain::scope::Action;
 use crate::error::AppError;
+use crate::routing::{Listed, RouteTable};
 
 /// JSON bodies that cannot be read answer problem+json, naming the problem.
 fn json_config() -> web::JsonConfig {
@@ -22,80 +24,67 @@ fn json_config() -> web::JsonConfig {
         .error_handler(|error, _| AppError::Validation(format!("The JSON body could not be read: {error}")).into())
 }
 
-/// Every route `routes` registers, as (method, path): the OpenAPI test checks
-/// the document against this list. Keep the two side by side.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("GET", "/api/v1/ping"),
-    ("GET", "/api/v1/me"),
-    ("POST", "/api/v1/verify"),
-    ("GET", "/api/v1/usage"),
-    ("GET", "/api/v1/audit-events"),
-    ("GET", "/api/v1/api-keys"),
-    ("POST", "/api/v1/api-keys"),
-    ("GET", "/api/v1/api-keys/{id}"),
-    ("PATCH", "/api/v1/api-keys/{id}"),
-    ("DELETE", "/api/v1/api-keys/{id}"),
-    ("POST", "/api/v1/api-keys/{id}/enable"),
-    ("POST", "/api/v1/api-keys/{id}/disable"),
-    ("POST", "/api/v1/api-keys/{id}/rotate"),
-    ("POST", "/api/v1/api-keys/{id}/revoke"),
-    ("GET", "/auth/check"),
-];
+/// Every route of the API under `/api/v1`, each path with what it needs of
+/// the caller's key.
+fn v1_table() -> RouteTable<Need<'static>> {
+    let admin_keys = Need::Scope(Action::Admin, "api-keys");
+    RouteTable::default()
+        .path("/ping", Need::AnyValidKey, |r| r.on(Method::GET, me::ping))
+        .path("/me", Need::AnyValidKey, |r| r.on(Method::GET, me::show_me))
+        .path("/verify", Need::Scope(Action::Read, "verify"), |r| {
+            r.on(Method::POST, verify::verify_key)
+        })
+        .path("/usage", Need::Scope(Action::Read, "usage"), |r| {
+            r.on(Method::GET, reports::show_usage)
+        })
+        .path("/audit-events", Need::Scope(Action::Read, "audit-events"), |r| {
+            r.on(Method::GET, reports::list_audit_events)
+        })
+        .path("/api-keys", admin_keys, |r| {
+            r.on(Method::GET, keys::list_keys).on(Method::POST, keys::create_key)
+        })
+        .path("/api-keys/{id}", admin_keys, |r| {
+            r.on(Method::GET, keys::get_key)
+                .on(Method::PATCH, keys::update_key)
+                .on(Method::DELETE, keys::delete_key)
+        })
+        .path("/api-keys/{id}/enable", admin_keys, |r| {
+            r.on(Method::POST, keys::enable_key)
+        })
+        .path("/api-keys/{id}/disable", admin_keys, |r| {
+            r.on(Method::POST, keys::disable_key)
+        })
+        .path("/api-keys/{id}/rotate", admin_keys, |r| {
+            r.on(Method::POST, keys::rotate_key)
+        })
+        .path("/api-keys/{id}/revoke", admin_keys, |r| {
+            r.on(Method::POST, keys::revoke_key)
+        })
+}
+
+/// The gateway check, at the root.
+fn gateway_table() -> RouteTable {
+    RouteTable::default().path("/auth/check", (), |r| r.any(check::check_request))
+}
+
+/// Every route `routes` registers that needs a key (all but the OpenAPI
+/// document), read from the tables `routes` registers: the OpenAPI test
+/// checks the document against it.
+pub fn route_listing() -> Vec<Listed> {
+    let mut listing = v1_table().listing("/api/v1");
+    listing.extend(gateway_table().listing(""));
+    listing
+}
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("/api/v1")
-            .app_data(json_config())
-            .route("/openapi.json", web::get().to(openapi::openapi_json))
-            .service(
-                web::resource("/ping")
-                    .wrap(from_fn(|req, next| key_auth::require(Need::AnyValidKey, req, next)))
-                    .route(web::get().to(me::ping)),
-            )
-            .service(
-                web::resource("/me")
-                    .wrap(from_fn(|req, next| key_auth::require(Need::AnyValidKey, req, next)))
-                    .route(web::get().to(me::show_me)),
-            )
-            .service(
-                web::resource("/verify")
-                    .wrap(from_fn(|req, next| {
-                        key_auth::require(Need::Scope(Action::Read, "verify"), req, next)
-                    }))
-                    .route(web::post().to(verify::verify_key)),
-            )
-            .service(
-                web::resource("/usage")
-                    .wrap(from_fn(|req, next| {
-                        key_auth::require(Need::Scope(Action::Read, "usage"), req, next)
-                    }))
-                    .route(web::get().to(reports::show_usage)),
-            )
-            .service(
-                web::resource("/audit-events")
-                    .wrap(from_fn(|req, next| {
-                        key_auth::require(Need::Scope(Action::Read, "audit-events"), req, next)
-                    }))
-                    .route(web::get().to(reports::list_audit_events)),
-            )
-            .service(
-                web::scope("/api-keys")
-                    .wrap(from_fn(|req, next| {
-                        key_auth::require(Need::Scope(Action::Admin, "api-keys"), req, next)
-                    }))
-                    .route("", web::get().to(keys::list_keys))
-                    .route("", web::post().to(keys::create_key))
-                    .route("/{id}", web::get().to(keys::get_key))
-                    .route("/{id}", web::patch().to(keys::update_key))
-                    .route("/{id}", web::delete().to(keys::delete_key))
-                    .route("/{id}/enable", web::post().to(keys::enable_key))
-                    .route("/{id}/disable", web::post().to(keys::disable_key))
-                    .route("/{id}/rotate", web::post().to(keys::rotate_key))
-                    .route("/{id}/revoke", web::post().to(keys::revoke_key)),
-            )
-            .default_service(web::to(not_found)),
-    )
-    .route("/auth/check", web::route().to(check::check_request));
+    let mut v1 = web::scope("/api/v1")
+        .app_data(json_config())
+        .route("/openapi.json", web::get().to(openapi::openapi_json));
+    for (need, resource) in v1_table().into_resources() {
+        v1 = v1.service(resource.wrap(from_fn(move |req, next| key_auth::require(need, req, next))));
+    }
+    cfg.service(v1.default_service(web::to(not_found)));
+    gateway_table().register(cfg);
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {

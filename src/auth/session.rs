@@ -191,3 +191,21 @@ impl FromRequest for UserSession {
         std::future::ready(Ok(Self::from_session(req.get_session())))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_row_is_keyed_by_the_digest_of_the_session_key_never_the_key() {
+        let raw = "a".repeat(64);
+        let key = SessionKey::try_from(raw.clone()).expect("a valid session key");
+        let id = row_id(&key);
+        assert_eq!(
+            id, "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb",
+            "SHA-256 of the key, in hex"
+        );
+        assert_ne!(id, raw);
+        assert_ne!(row_id(&new_session_key().expect("a key")), id);
+    }
+}

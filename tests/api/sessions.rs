@@ -145,30 +145,59 @@ async fn disabling_a_user_ends_their_sessions(app: TestApp) {
             .as_u16(),
         200
     );
-    app.query(move |conn| {
-        let user = keyward::store::users::find_by_email(conn, &email)?.expect("exists");
-        keyward::store::users::set_disabled(conn, &user.id, Some(keyward::store::now()))?;
-        Ok(())
-    })
-    .await;
+    let user_id = app
+        .query(move |conn| {
+            let user = keyward::store::users::find_by_email(conn, &email)?.expect("exists");
+            keyward::store::users::set_disabled(conn, &user.id, Some(keyward::store::now()))?;
+            Ok(user.id)
+        })
+        .await;
+    // The rows are gone, not merely refused by the guard's check of the user.
+    let left: i64 = app
+        .query(move |conn| {
+            Ok(sessions::table
+                .filter(sessions::user_id.eq(user_id))
+                .count()
+                .get_result(conn)?)
+        })
+        .await;
+    assert_eq!(left, 0, "disabling deletes the user's session rows");
     let response = app.client.get(app.url("/backoffice")).send().await.expect("request");
     assert_eq!(response.status().as_u16(), 303);
 }
 
 async fn session_rows_never_hold_the_cookie_value(app: TestApp) {
+    use actix_web::cookie::{Cookie, CookieJar};
+    use sha2::Digest as _;
+
     let org = app.create_org("Acme Aviation").await;
     app.create_user(&org, Role::Member, "max@acme.test").await;
     let response = app
         .sign_in_with(&app.client, "max@acme.test", crate::support::PASSWORD)
         .await;
     let cookie = set_session_cookie(&response).expect("a session cookie");
+    // The cookie is encrypted with the cookie key: open it as the server
+    // does, to get the session key it carries.
+    let encoded = cookie.replace("%2F", "/").replace("%3D", "=").replace("%2B", "+");
+    let mut jar = CookieJar::new();
+    jar.add_original(Cookie::new("keyward_session", encoded));
+    let session_key = jar
+        .private(&app.secret.cookie_key())
+        .get("keyward_session")
+        .expect("the cookie opens with the server's cookie key")
+        .value()
+        .to_owned();
+    assert!(session_key.len() >= 32, "{session_key}");
+
     let rows: Vec<(String, String)> = app
         .query(|conn| Ok(sessions::table.select((sessions::id, sessions::state)).load(conn)?))
         .await;
     assert_eq!(rows.len(), 1);
-    let decoded = cookie.replace("%2F", "/").replace("%3D", "=").replace("%2B", "+");
-    for (id, state) in rows {
-        assert_eq!(id.len(), 64, "the row id is a SHA-256 digest");
-        assert!(!decoded.contains(&id) && !state.contains(&id));
-    }
+    let (id, state) = &rows[0];
+    assert_eq!(
+        *id,
+        hex::encode(sha2::Sha256::digest(session_key.as_bytes())),
+        "the row id is the SHA-256 of the session key"
+    );
+    assert!(!id.contains(&session_key) && !state.contains(&session_key));
 }

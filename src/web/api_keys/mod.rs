@@ -9,28 +9,48 @@ pub mod list;
 pub mod reports;
 pub mod view;
 
+use actix_web::http::Method;
 use actix_web::web;
+
+use crate::routing::RouteTable;
 
 pub const BASE: &str = "/backoffice/settings/api-keys";
 
+/// Every route of the page, relative to `BASE`; all behind the System
+/// Administrator guard.
+pub fn route_table() -> RouteTable {
+    RouteTable::default()
+        .path("", (), |r| {
+            r.on(Method::GET, list::list_api_keys)
+                .on(Method::POST, dialogs::create_api_key)
+        })
+        .path("/setup", (), |r| r.on(Method::POST, list::set_up_api_keys))
+        .path("/new", (), |r| r.on(Method::GET, dialogs::new_api_key_form))
+        .path("/export.csv", (), |r| r.on(Method::GET, export::export_api_keys))
+        .path("/usage", (), |r| r.on(Method::GET, reports::show_usage))
+        .path("/audit", (), |r| r.on(Method::GET, reports::show_audit_log))
+        .path("/audit.csv", (), |r| r.on(Method::GET, reports::export_audit_log))
+        .path("/{id}", (), |r| {
+            r.on(Method::GET, list::show_api_key)
+                .on(Method::POST, dialogs::update_api_key)
+        })
+        .path("/{id}/edit", (), |r| r.on(Method::GET, dialogs::edit_api_key_form))
+        .path("/{id}/enable", (), |r| r.on(Method::POST, dialogs::enable_api_key))
+        .path("/{id}/disable", (), |r| r.on(Method::POST, dialogs::disable_api_key))
+        .path("/{id}/rotate", (), |r| {
+            r.on(Method::GET, dialogs::rotate_api_key_form)
+                .on(Method::POST, dialogs::rotate_api_key)
+        })
+        .path("/{id}/revoke", (), |r| {
+            r.on(Method::GET, dialogs::revoke_api_key_form)
+                .on(Method::POST, dialogs::revoke_api_key)
+        })
+        .path("/{id}/delete", (), |r| {
+            r.on(Method::GET, dialogs::delete_api_key_form)
+                .on(Method::POST, dialogs::delete_api_key)
+        })
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("", web::get().to(list::list_api_keys))
-        .route("", web::post().to(dialogs::create_api_key))
-        .route("/setup", web::post().to(list::set_up_api_keys))
-        .route("/new", web::get().to(dialogs::new_api_key_form))
-        .route("/export.csv", web::get().to(export::export_api_keys))
-        .route("/usage", web::get().to(reports::show_usage))
-        .route("/audit", web::get().to(reports::show_audit_log))
-        .route("/audit.csv", web::get().to(reports::export_audit_log))
-        .route("/{id}", web::get().to(list::show_api_key))
-        .route("/{id}", web::post().to(dialogs::update_api_key))
-        .route("/{id}/edit", web::get().to(dialogs::edit_api_key_form))
-        .route("/{id}/enable", web::post().to(dialogs::enable_api_key))
-        .route("/{id}/disable", web::post().to(dialogs::disable_api_key))
-        .route("/{id}/rotate", web::get().to(dialogs::rotate_api_key_form))
-        .route("/{id}/rotate", web::post().to(dialogs::rotate_api_key))
-        .route("/{id}/revoke", web::get().to(dialogs::revoke_api_key_form))
-        .route("/{id}/revoke", web::post().to(dialogs::revoke_api_key))
-        .route("/{id}/delete", web::get().to(dialogs::delete_api_key_form))
-        .route("/{id}/delete", web::post().to(dialogs::delete_api_key));
+    route_table().register(cfg);
 }
