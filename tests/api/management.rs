@@ -293,3 +293,39 @@ async fn usage_and_audit_events_are_readable(app: TestApp) {
     assert_eq!(newest["actor_kind"], "api_key");
     assert_eq!(newest["target"], "Made by automation");
 }
+
+on_both_backends!(listing_keys_over_the_api_without_a_status_lists_every_status);
+
+async fn listing_keys_over_the_api_without_a_status_lists_every_status(app: TestApp) {
+    let (org, _, admin) = app.org_with_api_key("Acme Aviation", ADMIN).await;
+    let (disabled_id, _) = app
+        .add_api_key(
+            &org,
+            TestKey {
+                name: "Paused sync",
+                scopes: &["read:flights"],
+                ..TestKey::default()
+            },
+        )
+        .await;
+    let (status, _) = call(
+        &app,
+        &admin,
+        reqwest::Method::POST,
+        &format!("/api/v1/api-keys/{disabled_id}/disable"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, page) = call(&app, &admin, reqwest::Method::GET, "/api/v1/api-keys", None).await;
+    assert_eq!(page["total"], 2, "{page}");
+    let names: Vec<&str> = page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|k| k["name"].as_str())
+        .collect();
+    assert!(names.contains(&"Paused sync"), "{names:?}");
+    let (_, active) = call(&app, &admin, reqwest::Method::GET, "/api/v1/api-keys?status=active", None).await;
+    assert_eq!(active["total"], 1);
+}
