@@ -127,7 +127,7 @@ async fn a_key_cannot_widen_itself(app: TestApp) {
     .await;
     assert_eq!(refusal(&anywhere), (403, Some("network_escalation")));
     let (_, unchanged) = call(&app, &admin, reqwest::Method::GET, &path, None).await;
-    assert_eq!(unchanged["scopes"], json!(["admin:api-keys", "read:flights"]));
+    assert_eq!(unchanged["scopes"], json!(["read:flights", "admin:api-keys"]));
     assert_eq!(unchanged["allowed_networks"], json!(["127.0.0.0/8"]));
 
     let narrowed = call(

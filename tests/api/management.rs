@@ -14,9 +14,17 @@ on_both_backends!(
     usage_and_audit_events_are_readable
 );
 
+/// Manages keys (an explicit `admin` on `api-keys`: `*:*` would not) and
+/// holds the flight scopes it hands out.
 const ADMIN: TestKey = TestKey {
     name: "Automation",
-    scopes: &["admin:api-keys", "read:usage", "read:audit-events"],
+    scopes: &[
+        "admin:api-keys",
+        "read:usage",
+        "read:audit-events",
+        "read:flights",
+        "write:flights",
+    ],
     networks: "0.0.0.0/0\n::/0",
     allow_query_key: false,
 };
@@ -267,7 +275,7 @@ async fn usage_and_audit_events_are_readable(app: TestApp) {
         &admin,
         reqwest::Method::POST,
         "/api/v1/api-keys",
-        Some(json!({ "name": "Made by automation" })),
+        Some(json!({ "name": "Made by automation", "scopes": ["read:usage"] })),
     )
     .await;
     let mut usage = Value::Null;
