@@ -156,7 +156,14 @@ mod tests {
 
     #[test]
     fn percent_encoded_secret_names_are_redacted_by_their_decoded_name() {
-        for name in ["%61pi_key", "api_k%65y", "%61%70%69%5f%6b%65%79", "API_KEY", "%74oken", "api_key+"] {
+        for name in [
+            "%61pi_key",
+            "api_k%65y",
+            "%61%70%69%5f%6b%65%79",
+            "API_KEY",
+            "%74oken",
+            "api_key+",
+        ] {
             assert_eq!(
                 redacted_target("/api/v1/me", &format!("{name}=s3cret&page=2")),
                 format!("/api/v1/me?{name}=[redacted]&page=2"),

@@ -117,7 +117,10 @@ mod tests {
             client_ip: "10.0.0.1".into(),
         };
         let shown = format!("{request:?}");
-        assert!(!shown.contains(key.expose()) && !shown.contains(&key.expose()[16..]), "{shown}");
+        assert!(
+            !shown.contains(key.expose()) && !shown.contains(&key.expose()[16..]),
+            "{shown}"
+        );
         assert!(shown.contains("[redacted]") && shown.contains("flights"));
     }
 }

@@ -225,7 +225,10 @@ mod debug_tests {
             digest,
         };
         let shown = format!("{record:?}");
-        assert!(!shown.contains(&hex::encode(digest)) && !shown.contains("171, 171"), "{shown}");
+        assert!(
+            !shown.contains(&hex::encode(digest)) && !shown.contains("171, 171"),
+            "{shown}"
+        );
         assert!(shown.contains("AbCd12345678") && shown.contains("[redacted]"));
     }
 }

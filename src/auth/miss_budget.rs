@@ -100,7 +100,10 @@ impl MissBudget {
             }
             state.tokens -= 1.0;
         }
-        Ok(Reservation { bucket, size: self.size })
+        Ok(Reservation {
+            bucket,
+            size: self.size,
+        })
     }
 }
 
@@ -108,9 +111,7 @@ impl MissBudget {
 /// is, IPv6 by its /64, the smallest network a client is usually given.
 pub fn subject(ip: IpAddr) -> IpAddr {
     match crate::auth::client_ip::canonical(ip) {
-        IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from_bits(
-            v6.to_bits() & !((1u128 << 64) - 1),
-        )),
+        IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from_bits(v6.to_bits() & !((1u128 << 64) - 1))),
         v4 => v4,
     }
 }
@@ -157,9 +158,15 @@ mod tests {
     fn ipv6_addresses_share_their_64_and_mapped_ipv4_is_ipv4() {
         let budget = budget(1, 3600);
         let now = Instant::now();
-        drop(budget.reserve("2001:db8:1:2::1".parse().expect("ip"), now).expect("first"));
+        drop(
+            budget
+                .reserve("2001:db8:1:2::1".parse().expect("ip"), now)
+                .expect("first"),
+        );
         assert!(
-            budget.reserve("2001:db8:1:2:ffff::9".parse().expect("ip"), now).is_err(),
+            budget
+                .reserve("2001:db8:1:2:ffff::9".parse().expect("ip"), now)
+                .is_err(),
             "same /64"
         );
         assert!(budget.reserve("2001:db8:1:3::1".parse().expect("ip"), now).is_ok());

@@ -74,7 +74,10 @@ mod tests {
 
     #[test]
     fn a_key_gives_only_what_it_holds_and_says_what_it_lacks() {
-        let (held_scopes, held_networks) = (scopes(&["admin:api-keys", "read:flights"]), NetworkList::parse_lines("10.0.0.0/8").expect("valid"));
+        let (held_scopes, held_networks) = (
+            scopes(&["admin:api-keys", "read:flights"]),
+            NetworkList::parse_lines("10.0.0.0/8").expect("valid"),
+        );
         let holder = Grant {
             scopes: &held_scopes,
             networks: &held_networks,

@@ -239,7 +239,10 @@ mod tests {
         let wider = list("10.0.0.0/7\n::/0\n10.0.0.0/8");
         let missing: Vec<String> = held.uncovered(&wider).iter().map(ToString::to_string).collect();
         assert_eq!(missing, vec!["10.0.0.0/7", "::/0"]);
-        assert!(!list("0.0.0.0/0").covers(&list("::1")), "IPv4 rules hold no IPv6 network");
+        assert!(
+            !list("0.0.0.0/0").covers(&list("::1")),
+            "IPv4 rules hold no IPv6 network"
+        );
         assert!(NetworkList::allow_all().covers(&held));
     }
 

@@ -282,7 +282,10 @@ impl ScopeSet {
     /// The scopes of `other` that no scope of `self` covers: what a key
     /// holding `self` lacks to give `other`.
     pub fn uncovered<'a>(&self, other: &'a ScopeSet) -> Vec<&'a Scope> {
-        other.iter().filter(|wanted| !self.iter().any(|held| held.covers(wanted))).collect()
+        other
+            .iter()
+            .filter(|wanted| !self.iter().any(|held| held.covers(wanted)))
+            .collect()
     }
 
     /// Whether `self` allows everything `other` allows.
@@ -321,7 +324,11 @@ mod tests {
         assert!(!full.allows(Action::Admin, "api-keys/1"));
         assert!(full.allows(Action::Read, "api-keys"));
         assert!(full.allows(Action::Admin, "api-keysmith"));
-        assert!(Scope::parse_pair("admin:*").expect("valid").allows(Action::Admin, "api-keys"));
+        assert!(
+            Scope::parse_pair("admin:*")
+                .expect("valid")
+                .allows(Action::Admin, "api-keys")
+        );
         assert!(Action::parse("delete").is_err());
     }
 
@@ -410,7 +417,11 @@ mod covering_tests {
                 .iter()
                 .flat_map(|prefix| {
                     alphabet.iter().map(move |s| {
-                        if prefix.is_empty() { (*s).to_owned() } else { format!("{prefix}/{s}") }
+                        if prefix.is_empty() {
+                            (*s).to_owned()
+                        } else {
+                            format!("{prefix}/{s}")
+                        }
                     })
                 })
                 .collect();

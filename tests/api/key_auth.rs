@@ -550,15 +550,8 @@ async fn verify_treats_a_foreign_key_as_invalid_and_records_nothing_on_it(app: T
     let (org_id, id) = (globex.id.clone(), foreign_id.clone());
     app.db
         .transaction(move |conn| {
-            keyward::lifecycle::set_enabled(
-                conn,
-                &org_id,
-                &id,
-                false,
-                &keyward::domain::audit::Actor::Cli,
-                None,
-            )
-            .map(drop)
+            keyward::lifecycle::set_enabled(conn, &org_id, &id, false, &keyward::domain::audit::Actor::Cli, None)
+                .map(drop)
         })
         .await
         .expect("disabled");
@@ -606,7 +599,11 @@ async fn verify_treats_a_foreign_key_as_invalid_and_records_nothing_on_it(app: T
             Ok((buckets, last_ip))
         })
         .await;
-    assert_eq!((buckets, last_ip), (0, None), "nothing is recorded on another organization's key");
+    assert_eq!(
+        (buckets, last_ip),
+        (0, None),
+        "nothing is recorded on another organization's key"
+    );
 }
 
 async fn a_header_only_key_also_sent_in_the_query_is_refused(app: TestApp) {

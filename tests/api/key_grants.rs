@@ -48,8 +48,17 @@ async fn a_key_cannot_create_keys_wider_than_itself(app: TestApp) {
     let (_, _, admin) = app.org_with_api_key("Acme Aviation", NARROW_ADMIN).await;
 
     let wider_action = create(&app, &admin, json!({ "name": "W", "scopes": ["write:flights"] })).await;
-    assert_eq!(refusal(&wider_action), (403, Some("scope_escalation")), "{:?}", wider_action.1);
-    assert!(detail(&wider_action).contains("write on flights"), "{}", detail(&wider_action));
+    assert_eq!(
+        refusal(&wider_action),
+        (403, Some("scope_escalation")),
+        "{:?}",
+        wider_action.1
+    );
+    assert!(
+        detail(&wider_action).contains("write on flights"),
+        "{}",
+        detail(&wider_action)
+    );
     let wider_filter = create(&app, &admin, json!({ "name": "W", "scopes": ["read:*"] })).await;
     assert_eq!(refusal(&wider_filter), (403, Some("scope_escalation")));
     let full = create(&app, &admin, json!({ "name": "W", "scopes": ["*:*"] })).await;
@@ -62,7 +71,11 @@ async fn a_key_cannot_create_keys_wider_than_itself(app: TestApp) {
     )
     .await;
     assert_eq!(refusal(&wider_network), (403, Some("network_escalation")));
-    assert!(detail(&wider_network).contains("0.0.0.0/0"), "{}", detail(&wider_network));
+    assert!(
+        detail(&wider_network).contains("0.0.0.0/0"),
+        "{}",
+        detail(&wider_network)
+    );
     let other_family = create(
         &app,
         &admin,
@@ -80,7 +93,11 @@ async fn a_key_cannot_create_keys_wider_than_itself(app: TestApp) {
     assert_eq!(refusal(&query), (403, Some("query_key_escalation")));
 
     let no_scopes = create(&app, &admin, json!({ "name": "W" })).await;
-    assert_eq!(refusal(&no_scopes), (422, Some("invalid_fields")), "never full access by default");
+    assert_eq!(
+        refusal(&no_scopes),
+        (422, Some("invalid_fields")),
+        "never full access by default"
+    );
     assert_eq!(no_scopes.1["errors"][0]["field"], "scopes");
 
     let (_, listed) = call(&app, &admin, reqwest::Method::GET, "/api/v1/api-keys?status=all", None).await;
@@ -93,7 +110,12 @@ async fn a_key_cannot_create_keys_wider_than_itself(app: TestApp) {
     )
     .await;
     assert_eq!(narrower.0, 201, "{}", narrower.1);
-    let defaulted = create(&app, &admin, json!({ "name": "Flight reader 2", "scopes": ["read:flights"] })).await;
+    let defaulted = create(
+        &app,
+        &admin,
+        json!({ "name": "Flight reader 2", "scopes": ["read:flights"] }),
+    )
+    .await;
     assert_eq!(defaulted.0, 201, "{}", defaulted.1);
     assert_eq!(
         defaulted.1["allowed_networks"],
@@ -175,13 +197,38 @@ async fn a_key_may_rotate_only_keys_it_covers_but_may_take_away_from_any(app: Te
         .await;
     let post = reqwest::Method::POST;
 
-    let rotated = call(&app, &admin, post.clone(), &format!("/api/v1/api-keys/{wide_id}/rotate"), None).await;
+    let rotated = call(
+        &app,
+        &admin,
+        post.clone(),
+        &format!("/api/v1/api-keys/{wide_id}/rotate"),
+        None,
+    )
+    .await;
     assert_eq!(refusal(&rotated), (403, Some("scope_escalation")), "{}", rotated.1);
     assert!(rotated.1.get("secret").is_none());
-    let (_, wide) = call(&app, &admin, reqwest::Method::GET, &format!("/api/v1/api-keys/{wide_id}"), None).await;
-    assert_eq!(wide["secrets"].as_array().map(Vec::len), Some(1), "no new secret exists");
+    let (_, wide) = call(
+        &app,
+        &admin,
+        reqwest::Method::GET,
+        &format!("/api/v1/api-keys/{wide_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        wide["secrets"].as_array().map(Vec::len),
+        Some(1),
+        "no new secret exists"
+    );
 
-    let enabled_wider = call(&app, &admin, post.clone(), &format!("/api/v1/api-keys/{wide_id}/enable"), None).await;
+    let enabled_wider = call(
+        &app,
+        &admin,
+        post.clone(),
+        &format!("/api/v1/api-keys/{wide_id}/enable"),
+        None,
+    )
+    .await;
     assert_eq!(refusal(&enabled_wider), (403, Some("scope_escalation")));
     let renamed_wider = call(
         &app,
@@ -205,10 +252,24 @@ async fn a_key_may_rotate_only_keys_it_covers_but_may_take_away_from_any(app: Te
     assert!(rotated.1["secret"].as_str().is_some_and(|s| s.starts_with("ask_")));
 
     for (action, status) in [("disable", "disabled"), ("revoke", "revoked")] {
-        let (code, body) = call(&app, &admin, post.clone(), &format!("/api/v1/api-keys/{wide_id}/{action}"), None).await;
+        let (code, body) = call(
+            &app,
+            &admin,
+            post.clone(),
+            &format!("/api/v1/api-keys/{wide_id}/{action}"),
+            None,
+        )
+        .await;
         assert_eq!((code, body["status"].as_str()), (200, Some(status)), "{action}: {body}");
     }
-    let (code, _) = call(&app, &admin, reqwest::Method::DELETE, &format!("/api/v1/api-keys/{wide_id}"), None).await;
+    let (code, _) = call(
+        &app,
+        &admin,
+        reqwest::Method::DELETE,
+        &format!("/api/v1/api-keys/{wide_id}"),
+        None,
+    )
+    .await;
     assert_eq!(code, 204);
 }
 
@@ -216,7 +277,12 @@ async fn full_access_keys_do_not_manage_keys(app: TestApp) {
     let (org, _, full) = app.org_with_api_key("Acme Aviation", TestKey::default()).await;
     let (status, problem) = call(&app, &full, reqwest::Method::GET, "/api/v1/api-keys", None).await;
     assert_eq!((status, problem["code"].as_str()), (403, Some("insufficient_scope")));
-    assert!(problem["detail"].as_str().unwrap_or_default().contains("admin on api-keys"));
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("admin on api-keys")
+    );
     let (status, _) = create(&app, &full, json!({ "name": "Minted", "scopes": ["*:*"] })).await;
     assert_eq!(status, 403);
     assert_eq!(

@@ -334,6 +334,13 @@ async fn listing_keys_over_the_api_without_a_status_lists_every_status(app: Test
         .filter_map(|k| k["name"].as_str())
         .collect();
     assert!(names.contains(&"Paused sync"), "{names:?}");
-    let (_, active) = call(&app, &admin, reqwest::Method::GET, "/api/v1/api-keys?status=active", None).await;
+    let (_, active) = call(
+        &app,
+        &admin,
+        reqwest::Method::GET,
+        "/api/v1/api-keys?status=active",
+        None,
+    )
+    .await;
     assert_eq!(active["total"], 1);
 }
