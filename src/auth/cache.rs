@@ -141,12 +141,6 @@ impl KeyCache {
             .map(|lookup| lookup.record)
     }
 
-    /// Whether a record of an existing key is held for `key_id`, however
-    /// old: the miss budget never holds back a key this instance has seen.
-    pub fn holds_record(&self, key_id: &str) -> bool {
-        self.entries.peek(key_id).is_some_and(|lookup| lookup.record.is_some())
-    }
-
     pub fn insert(&self, key_id: String, record: Option<Arc<KeyRecord>>, now: NaiveDateTime) {
         self.entries.insert(key_id, CachedLookup { loaded_at: now, record });
     }

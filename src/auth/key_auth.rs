@@ -206,10 +206,10 @@ pub async fn lookup(
 }
 
 /// `lookup`, for a request from `client_ip`: a key id that is neither cached
-/// nor known to this instance needs a token of the address's miss budget,
-/// spent only if no such key exists. Cached keys never reach the budget,
-/// and a key this instance has seen valid is read again even when its
-/// address has spent the budget.
+/// nor known to exist needs a token of the address's miss budget, spent only
+/// if no such key exists. Cached keys never reach the budget, and a key id
+/// this instance has found before is read again even when its address has
+/// spent the budget.
 async fn lookup_within_budget(
     ctx: &AppContext,
     key_id: &str,
@@ -219,19 +219,24 @@ async fn lookup_within_budget(
     if let Some(hit) = ctx.key_cache.get(key_id, now) {
         return Ok(Ok(hit));
     }
-    let reservation = if ctx.key_cache.holds_record(key_id) {
+    let reservation = if ctx.miss_budget.knows(key_id) {
         None
     } else {
         match ctx.miss_budget.reserve(client_ip, Instant::now()) {
             Ok(reservation) => Some(reservation),
             Err(wait) => {
+                // Rounded up: a client that waits as told finds a token.
+                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
                 return Ok(Err(KeyRejection::TooManyInvalidKeys {
-                    retry_after_secs: wait.as_secs().max(1),
+                    retry_after_secs: secs.max(1),
                 }));
             }
         }
     };
     let record = lookup(ctx, key_id, now).await;
+    if let Ok(found) = &record {
+        ctx.miss_budget.learn(key_id, found.is_some());
+    }
     // Only a key id that turned out not to exist spends the token.
     if let Some(reservation) = reservation
         && !matches!(record, Ok(None))

@@ -5,8 +5,9 @@
 //! id this instance does not know is refused with 429 before any read.
 //!
 //! The hot path never touches the budget: a key found in the key cache is
-//! answered without it, and a key this instance has already seen valid is
-//! looked up again even when its address has spent its budget.
+//! answered without it. A key id this instance has found in the database is
+//! remembered apart from the key cache (which changes empty), so it is looked
+//! up again even when its address has spent its budget.
 
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -35,6 +36,9 @@ impl Default for MissBudgetSettings {
 /// (a forgotten address starts again with a full bucket).
 const TRACKED_ADDRESSES: usize = 65_536;
 
+/// Key ids found in the database that are remembered as existing.
+const KNOWN_KEY_IDS: usize = 100_000;
+
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
     tokens: f64,
@@ -45,6 +49,7 @@ struct Bucket {
 #[derive(Clone)]
 pub struct MissBudget {
     buckets: Arc<quick_cache::sync::Cache<IpAddr, Arc<Mutex<Bucket>>>>,
+    known: Arc<quick_cache::sync::Cache<String, ()>>,
     size: f64,
     /// Tokens added per second.
     refill: f64,
@@ -71,8 +76,24 @@ impl MissBudget {
         let per = settings.per.as_secs_f64().max(0.001);
         Self {
             buckets: Arc::new(quick_cache::sync::Cache::new(TRACKED_ADDRESSES)),
+            known: Arc::new(quick_cache::sync::Cache::new(KNOWN_KEY_IDS)),
             size,
             refill: size / per,
+        }
+    }
+
+    /// Whether `key_id` was found in the database before: such a look-up
+    /// needs no token.
+    pub fn knows(&self, key_id: &str) -> bool {
+        self.known.peek(key_id).is_some()
+    }
+
+    /// After a look-up of `key_id`: remembers whether it exists.
+    pub fn learn(&self, key_id: &str, exists: bool) {
+        if exists {
+            self.known.insert(key_id.to_owned(), ());
+        } else {
+            self.known.remove(key_id);
         }
     }
 
@@ -141,6 +162,16 @@ mod tests {
         assert!(budget.reserve(other, start).is_ok(), "each address has its own bucket");
         assert!(budget.reserve(ip, start + Duration::from_secs(19)).is_err());
         assert!(budget.reserve(ip, start + Duration::from_secs(21)).is_ok());
+    }
+
+    #[test]
+    fn key_ids_found_once_are_known_until_a_look_up_finds_them_gone() {
+        let budget = budget(1, 3600);
+        assert!(!budget.knows("AbCd12345678"));
+        budget.learn("AbCd12345678", true);
+        assert!(budget.knows("AbCd12345678"));
+        budget.learn("AbCd12345678", false);
+        assert!(!budget.knows("AbCd12345678"));
     }
 
     #[test]

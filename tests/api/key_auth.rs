@@ -649,8 +649,31 @@ mod a_burst_of_unknown_keys_from_one_address_is_throttled_but_valid_keys_still_w
 }
 
 async fn a_burst_of_unknown_keys_from_one_address_is_throttled_but_valid_keys_still_work(app: TestApp) {
-    let (_, _, valid) = app.org_with_api_key("Acme Aviation", TestKey::default()).await;
+    let (org, _, valid) = app.org_with_api_key("Acme Aviation", TestKey::default()).await;
+    let (other_id, _) = app
+        .add_api_key(
+            &org,
+            TestKey {
+                name: "Other",
+                ..TestKey::default()
+            },
+        )
+        .await;
+    let (_, admin) = app
+        .add_api_key(
+            &org,
+            TestKey {
+                name: "Key manager",
+                scopes: &["admin:api-keys"],
+                ..TestKey::default()
+            },
+        )
+        .await;
     assert_eq!(app.get_with_key("/api/v1/me", &valid).await.status().as_u16(), 200);
+    assert_eq!(
+        app.get_with_key("/api/v1/api-keys", &admin).await.status().as_u16(),
+        200
+    );
     let mut codes = Vec::new();
     let mut retry_after = None;
     for _ in 0..8 {
@@ -670,6 +693,16 @@ async fn a_burst_of_unknown_keys_from_one_address_is_throttled_but_valid_keys_st
         .and_then(|v| v.to_str().ok().and_then(|s| s.parse().ok()))
         .expect("Retry-After in seconds");
     assert!((1..=720).contains(&seconds), "{seconds}");
+    // A change on this instance empties its key cache: the valid key is read
+    // again, and still not held back.
+    let disabled = app
+        .client
+        .post(app.url(&format!("/api/v1/api-keys/{other_id}/disable")))
+        .header("X-API-Key", &admin)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(disabled.status().as_u16(), 200);
     for _ in 0..3 {
         assert_eq!(
             app.get_with_key("/api/v1/me", &valid).await.status().as_u16(),
