@@ -343,4 +343,16 @@ async fn listing_keys_over_the_api_without_a_status_lists_every_status(app: Test
     )
     .await;
     assert_eq!(active["total"], 1);
+    let (_, document) = call(&app, &admin, reqwest::Method::GET, "/api/v1/openapi.json", None).await;
+    let status = document["paths"]["/api/v1/api-keys"]["get"]["parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .find(|p| p["name"] == "status")
+        .expect("a status parameter")
+        .clone();
+    assert!(
+        status["description"].as_str().unwrap_or_default().contains("`all` (the default"),
+        "the OpenAPI document says so: {status}"
+    );
 }
