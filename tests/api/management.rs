@@ -352,7 +352,10 @@ async fn listing_keys_over_the_api_without_a_status_lists_every_status(app: Test
         .expect("a status parameter")
         .clone();
     assert!(
-        status["description"].as_str().unwrap_or_default().contains("`all` (the default"),
+        status["description"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("`all` (the default"),
         "the OpenAPI document says so: {status}"
     );
 }
