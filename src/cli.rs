@@ -108,6 +108,12 @@ pub struct ServeArgs {
     #[arg(long, env = "KEYWARD_KEY_CACHE_CAPACITY", default_value_t = 100_000)]
     pub key_cache_capacity: u64,
 
+    /// Unknown (well-formed) API keys one client address may present per
+    /// minute before it gets 429 `too_many_invalid_keys`; IPv6 counts per /64.
+    /// Keys this instance knows are valid are never held back.
+    #[arg(long, env = "KEYWARD_INVALID_KEY_BUDGET", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub invalid_key_budget: u32,
+
     /// Seconds between writes of usage counts to the database.
     #[arg(long, env = "KEYWARD_USAGE_FLUSH_SECS", default_value_t = 5)]
     pub usage_flush_secs: u64,

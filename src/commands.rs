@@ -80,6 +80,10 @@ pub async fn serve(args: ServeArgs, database: DatabaseArgs) -> CommandResult {
         key_cache_ttl: Duration::from_secs(args.key_cache_ttl_secs.max(1)),
         key_change_poll: Duration::from_millis(args.key_refresh_ms.clamp(50, 60_000)),
         key_cache_capacity: args.key_cache_capacity.max(1),
+        invalid_key_budget: crate::auth::miss_budget::MissBudgetSettings {
+            misses: args.invalid_key_budget,
+            ..Default::default()
+        },
         usage_flush_interval: Duration::from_secs(args.usage_flush_secs.max(1)),
         gateway_routes,
     };

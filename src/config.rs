@@ -35,6 +35,8 @@ pub struct Settings {
     /// How often each instance asks the database which keys changed.
     pub key_change_poll: Duration,
     pub key_cache_capacity: u64,
+    /// Unknown API keys each client address may present before a 429.
+    pub invalid_key_budget: crate::auth::miss_budget::MissBudgetSettings,
     /// How often in-memory usage is written to the database.
     pub usage_flush_interval: Duration,
     /// The gateway check's route → scope map.

@@ -30,6 +30,9 @@ pub enum AppError {
     Unexpected(#[source] anyhow::Error),
     #[error("{}", .0.message())]
     KeyRejected(crate::auth::key_auth::KeyRejection),
+    /// A key asked to give more than it holds (403).
+    #[error(transparent)]
+    Escalation(#[from] crate::domain::grant::Escalation),
     /// Several fields of a JSON body are wrong: (field, what is wrong).
     #[error("Some fields are not valid: {}", .0.iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>().join("; "))]
     InvalidFields(Vec<(String, String)>),
@@ -52,6 +55,7 @@ impl AppError {
             Self::Unavailable => "unavailable",
             Self::Unexpected(_) => "internal_error",
             Self::KeyRejected(rejection) => rejection.code(),
+            Self::Escalation(escalation) => escalation.code(),
             Self::InvalidFields(_) => "invalid_fields",
         }
     }
@@ -68,7 +72,9 @@ impl AppError {
             Self::Unavailable => "Temporarily unavailable",
             Self::Unexpected(_) => "Something went wrong",
             Self::KeyRejected(rejection) if rejection.status() == StatusCode::FORBIDDEN => "Not allowed",
+            Self::KeyRejected(rejection) if rejection.status() == StatusCode::TOO_MANY_REQUESTS => "Too many attempts",
             Self::KeyRejected(_) => "Authentication required",
+            Self::Escalation(_) => "Not allowed",
             Self::InvalidFields(_) => "Some fields are not valid",
         }
     }
@@ -130,6 +136,7 @@ impl ResponseError for AppError {
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::KeyRejected(rejection) => rejection.status(),
+            Self::Escalation(_) => StatusCode::FORBIDDEN,
             Self::InvalidFields(_) => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }
@@ -152,7 +159,9 @@ impl ResponseError for AppError {
         };
         let mut response = HttpResponse::build(status);
         response.content_type("application/problem+json");
-        if let Self::TooManyRequests { retry_after_secs, .. } = self {
+        if let Self::TooManyRequests { retry_after_secs, .. }
+        | Self::KeyRejected(crate::auth::key_auth::KeyRejection::TooManyInvalidKeys { retry_after_secs }) = self
+        {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from(*retry_after_secs)));
         }
         if status == StatusCode::UNAUTHORIZED {

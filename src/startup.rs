@@ -28,6 +28,8 @@ pub struct AppContext {
     pub secret: ServerSecret,
     pub catalogue: crate::domain::permissions::Catalogue,
     pub key_cache: KeyCache,
+    /// Unknown keys each client address may still present.
+    pub miss_budget: crate::auth::miss_budget::MissBudget,
     pub usage: UsageBuffer,
     pub gateway_routes: crate::domain::routes::RouteMap,
 }
@@ -161,6 +163,7 @@ impl Application {
             secret: settings.secret.clone(),
             catalogue: settings.catalogue.clone(),
             key_cache: key_cache.clone(),
+            miss_budget: crate::auth::miss_budget::MissBudget::new(settings.invalid_key_budget),
             usage: usage.clone(),
             gateway_routes: settings.gateway_routes.clone(),
         });

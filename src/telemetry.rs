@@ -31,24 +31,72 @@ pub fn init(default_filter: &str) {
 /// Query parameters whose values never reach a log line.
 const SECRET_PARAMETERS: [&str; 2] = ["api_key", "token"];
 
-/// The path and query of a request with secret parameters' values replaced.
+/// The path and query of a request with secret parameters' values replaced,
+/// and, as a second line of defence, anything shaped like a Keyward key
+/// (`ask_` + 64 base62 characters) cut down to its public key id.
 pub fn redacted_target(path: &str, query: &str) -> String {
     if query.is_empty() {
-        return path.to_owned();
+        return redact_key_shapes(path);
     }
     let query: Vec<String> = query
         .split('&')
         .map(|pair| {
-            let name = pair.split('=').next().unwrap_or_default();
-            let decoded = name.replace("%5F", "_").replace("%5f", "_").to_ascii_lowercase();
-            if SECRET_PARAMETERS.contains(&decoded.as_str()) {
+            if is_secret_parameter(pair) {
+                let name = pair.split('=').next().unwrap_or_default();
                 format!("{name}=[redacted]")
             } else {
                 pair.to_owned()
             }
         })
         .collect();
-    format!("{path}?{}", query.join("&"))
+    redact_key_shapes(&format!("{path}?{}", query.join("&")))
+}
+
+/// Whether a `name=value` pair names a secret parameter once its name is
+/// decoded exactly as the key authenticator decodes it (`%61pi_key` and
+/// `api%5Fkey` are `api_key`). A pair that cannot be decoded counts as secret.
+fn is_secret_parameter(pair: &str) -> bool {
+    match serde_html_form::from_str::<Vec<(String, String)>>(pair) {
+        Ok(decoded) => decoded.iter().any(|(name, _)| {
+            let name = name.trim().to_ascii_lowercase();
+            SECRET_PARAMETERS.contains(&name.as_str())
+        }),
+        Err(_) => true,
+    }
+}
+
+/// Replaces every `ask_` (or `ask%5F`) followed by 64 base62 characters with
+/// `ask_` + its key id (the first 12, safe to log) + `[redacted]`.
+fn redact_key_shapes(text: &str) -> String {
+    const BODY: usize = 64;
+    const KEY_ID: usize = 12;
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let (mut copied, mut at) = (0, 0);
+    while at < bytes.len() {
+        let rest = &bytes[at..];
+        let prefix = if rest.starts_with(b"ask_") {
+            4
+        } else if rest.len() >= 6 && rest.starts_with(b"ask") && rest[3..6].eq_ignore_ascii_case(b"%5f") {
+            6
+        } else {
+            0
+        };
+        let body = &rest[prefix.min(rest.len())..];
+        if prefix > 0 && body.len() >= BODY && body[..BODY].iter().all(u8::is_ascii_alphanumeric) {
+            // Only ASCII was matched, so these are character boundaries.
+            out.push_str(&text[copied..at]);
+            out.push_str("ask_");
+            out.push_str(&text[at + prefix..at + prefix + KEY_ID]);
+            out.push_str("[redacted]");
+            at += prefix + BODY;
+            copied = at;
+        } else {
+            at += 1;
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
 }
 
 #[derive(Clone, Copy)]
@@ -104,5 +152,46 @@ mod tests {
         );
         assert_eq!(redacted_target("/x", "API%5FKEY=ask_secret"), "/x?API%5FKEY=[redacted]");
         assert_eq!(redacted_target("/setup", "token=abc"), "/setup?token=[redacted]");
+    }
+
+    #[test]
+    fn percent_encoded_secret_names_are_redacted_by_their_decoded_name() {
+        for name in [
+            "%61pi_key",
+            "api_k%65y",
+            "%61%70%69%5f%6b%65%79",
+            "API_KEY",
+            "%74oken",
+            "api_key+",
+        ] {
+            assert_eq!(
+                redacted_target("/api/v1/me", &format!("{name}=s3cret&page=2")),
+                format!("/api/v1/me?{name}=[redacted]&page=2"),
+                "{name}"
+            );
+        }
+        assert_eq!(redacted_target("/x", "api_keys=1&key=2"), "/x?api_keys=1&key=2");
+    }
+
+    #[test]
+    fn anything_shaped_like_a_key_is_cut_to_its_key_id() {
+        let key = crate::domain::token::ApiKeyToken::generate();
+        let key = key.expose();
+        let hint = format!("ask_{}[redacted]", &key[4..16]);
+        for (path, query) in [
+            ("/api/v1/me", format!("q={key}")),
+            ("/api/v1/me", format!("x=1&y={}", key.replacen('_', "%5F", 1))),
+            ("/api/v1/me", format!("%2561pi_key={key}")),
+            (&*format!("/keys/{key}/detail"), String::new()),
+        ] {
+            let logged = redacted_target(path, &query);
+            assert!(!logged.contains(&key[16..]), "{logged}");
+            assert!(logged.contains(&hint), "{logged}");
+        }
+        assert_eq!(
+            redacted_target("/x", "q=ask_short&n=ask_"),
+            "/x?q=ask_short&n=ask_",
+            "not a key's shape: kept"
+        );
     }
 }

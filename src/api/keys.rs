@@ -1,13 +1,19 @@
 //! Key management over the API (`admin` on `api-keys`): the same lifecycle
 //! and audit events as the backoffice, with the calling key as the actor.
+//! A key never gives more than it holds (`domain::grant`): creating,
+//! changing, enabling and rotating need the caller to cover the key as it
+//! will be; disabling, revoking and deleting only take away and need nothing
+//! more than `admin` on `api-keys`.
 
 use actix_web::{HttpResponse, web};
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
+use crate::auth::cache::KeyRecord;
 use crate::auth::key_auth::KeyPrincipal;
 use crate::domain::api_key::{Expiry, KeyName};
 use crate::domain::audit::Actor;
+use crate::domain::grant::Grant;
 use crate::domain::network::NetworkList;
 use crate::domain::scope::{Scope, ScopeSet};
 use crate::error::AppError;
@@ -81,11 +87,20 @@ impl KeyJson {
 }
 
 /// A key with its secret: the one response that carries it.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct KeyWithSecret {
     #[serde(flatten)]
     pub key: KeyJson,
     pub secret: String,
+}
+
+impl std::fmt::Debug for KeyWithSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyWithSecret")
+            .field("key", &self.key)
+            .field("secret", &"[redacted]")
+            .finish()
+    }
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -122,33 +137,74 @@ impl Problems {
     }
 }
 
-fn parse_scopes(problems: &mut Problems, scopes: Option<&[String]>) -> Option<ScopeSet> {
-    match scopes {
-        None => Some(ScopeSet::full_access()),
-        Some(list) => {
-            let parsed = problems.check(
-                "scopes",
-                list.iter().map(|s| Scope::parse_pair(s)).collect::<Result<Vec<_>, _>>(),
-            )?;
-            problems.check("scopes", ScopeSet::new(parsed))
+/// What the calling key holds, and so the most it may give.
+fn holding(record: &KeyRecord) -> Grant<'_> {
+    Grant {
+        scopes: &record.scopes,
+        networks: &record.networks,
+        allow_query_key: record.allow_query_key,
+    }
+}
+
+/// What an existing key allows: a caller that does not hold it may not
+/// enable, change or rotate it.
+fn granted_by(detail: &KeyDetail) -> Grant<'_> {
+    Grant {
+        scopes: &detail.scopes,
+        networks: &detail.networks,
+        allow_query_key: detail.key.allow_query_key,
+    }
+}
+
+fn parse_scopes(problems: &mut Problems, list: &[String]) -> Option<ScopeSet> {
+    let parsed = problems.check(
+        "scopes",
+        list.iter().map(|s| Scope::parse_pair(s)).collect::<Result<Vec<_>, _>>(),
+    )?;
+    problems.check("scopes", ScopeSet::new(parsed))
+}
+
+fn parse_networks(problems: &mut Problems, list: &[String]) -> Option<NetworkList> {
+    problems.check("allowed_networks", NetworkList::parse_lines(&list.join("\n")))
+}
+
+/// `?q=&status=&page=` of the API's list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct KeyListQuery {
+    /// Matches the name or the key id.
+    pub q: Option<String>,
+    /// `all` (the default when left out), `active`, `disabled`, `expired` or
+    /// `revoked`. The backoffice page starts at `active`; the API lists
+    /// every key unless asked otherwise.
+    pub status: Option<String>,
+    /// From 1.
+    pub page: Option<i64>,
+}
+
+impl KeyListQuery {
+    fn as_list_query(&self) -> ListQuery {
+        ListQuery {
+            q: self.q.clone(),
+            status: Some(
+                self.status
+                    .clone()
+                    .filter(|s| !s.trim().is_empty())
+                    .unwrap_or_else(|| "all".to_owned()),
+            ),
+            page: self.page,
         }
     }
 }
 
-fn parse_networks(problems: &mut Problems, networks: Option<&[String]>) -> Option<NetworkList> {
-    match networks {
-        None => Some(NetworkList::allow_all()),
-        Some(list) => problems.check("allowed_networks", NetworkList::parse_lines(&list.join("\n"))),
-    }
-}
-
 /// `GET /api/v1/api-keys?q=&status=&page=`
-#[utoipa::path(get, path = "/api/v1/api-keys", tag = "api-keys", params(crate::web::api_keys::list::ListQuery), responses((status = 200, body = KeyPage), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, or lacks the scope", body = crate::error::Problem, content_type = "application/problem+json"), (status = 400, description = "Unknown status filter", body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/api/v1/api-keys", tag = "api-keys", params(KeyListQuery), responses((status = 200, body = KeyPage), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, or lacks the scope", body = crate::error::Problem, content_type = "application/problem+json"), (status = 400, description = "Unknown status filter", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn list_keys(
     ctx: web::Data<AppContext>,
     principal: KeyPrincipal,
-    query: web::Query<ListQuery>,
+    query: web::Query<KeyListQuery>,
 ) -> Result<web::Json<KeyPage>, AppError> {
+    let query = query.as_list_query();
     let filter = query.filter()?;
     let page = query.page.unwrap_or(1).clamp(1, 1_000_000);
     let org_id = principal.record.org_id.clone();
@@ -194,10 +250,12 @@ pub struct CreateKey {
     /// RFC 3339, `YYYY-MM-DD` (00:00 UTC) or absent/null for never.
     #[serde(default)]
     pub expires_at: Option<String>,
-    /// `ACTION:FILTER` each; absent = full access (`*:*`).
+    /// `ACTION:FILTER` each (`*:*` is full access); required: a key gets no
+    /// scopes by default. Only scopes the calling key's own scopes cover.
     #[serde(default)]
     pub scopes: Option<Vec<String>>,
-    /// CIDRs; absent = any address.
+    /// CIDRs inside the calling key's own networks; absent = the calling
+    /// key's networks.
     #[serde(default)]
     pub allowed_networks: Option<Vec<String>>,
     #[serde(default)]
@@ -205,7 +263,7 @@ pub struct CreateKey {
 }
 
 /// `POST /api/v1/api-keys`
-#[utoipa::path(post, path = "/api/v1/api-keys", tag = "api-keys", request_body = CreateKey, responses((status = 201, body = KeyWithSecret, description = "Created; `secret` is in this response only"), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, or lacks the scope", body = crate::error::Problem, content_type = "application/problem+json"), (status = 400, description = "The body could not be read", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "The name is taken, or keys are not set up", body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Fields that are not valid, each named", body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/api/v1/api-keys", tag = "api-keys", request_body = CreateKey, responses((status = 201, body = KeyWithSecret, description = "Created; `secret` is in this response only"), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, lacks the scope, or would give more than it holds: `scope_escalation`, `network_escalation` or `query_key_escalation`, naming what it lacks", body = crate::error::Problem, content_type = "application/problem+json"), (status = 400, description = "The body could not be read", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "The name is taken, or keys are not set up", body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Fields that are not valid, each named", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn create_key(
     ctx: web::Data<AppContext>,
     principal: KeyPrincipal,
@@ -217,12 +275,28 @@ pub async fn create_key(
         "expires_at",
         Expiry::parse(body.expires_at.as_deref().unwrap_or(""), chrono::Utc::now()),
     );
-    let scopes = parse_scopes(&mut problems, body.scopes.as_deref());
-    let networks = parse_networks(&mut problems, body.allowed_networks.as_deref());
+    // Least privilege: no scopes unless asked for (never `*:*` by default),
+    // and no network beyond the caller's own.
+    let scopes = match body.scopes.as_deref() {
+        Some(list) => parse_scopes(&mut problems, list),
+        None => problems.check::<ScopeSet, _>(
+            "scopes",
+            Err("List the key's scopes, e.g. [\"read:flights\"] ([\"*:*\"] is full access): a key gets no scopes by default."),
+        ),
+    };
+    let networks = match body.allowed_networks.as_deref() {
+        Some(list) => parse_networks(&mut problems, list),
+        None => Some(principal.record.networks.clone()),
+    };
     problems.into_result()?;
     let (Some(name), Some(expiry), Some(scopes), Some(networks)) = (name, expiry, scopes, networks) else {
         return Err(AppError::Validation("The key could not be read.".into()));
     };
+    holding(&principal.record).may_give(&Grant {
+        scopes: &scopes,
+        networks: &networks,
+        allow_query_key: body.allow_query_key,
+    })?;
     let new = NewKey {
         name,
         expiry,
@@ -268,7 +342,7 @@ fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<O
 }
 
 /// `PATCH /api/v1/api-keys/{id}`
-#[utoipa::path(patch, path = "/api/v1/api-keys/{id}", tag = "api-keys", params(("id" = String, Path)), request_body = UpdateKey, responses((status = 200, body = KeyJson), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, or lacks the scope", body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such key", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Revoked, or the name is taken", body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Fields that are not valid", body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(patch, path = "/api/v1/api-keys/{id}", tag = "api-keys", params(("id" = String, Path)), request_body = UpdateKey, responses((status = 200, body = KeyJson), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, lacks the scope, or would give more than it holds: `scope_escalation`, `network_escalation` or `query_key_escalation`, naming what it lacks", body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such key", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Revoked, or the name is taken", body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Fields that are not valid", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn update_key(
     ctx: web::Data<AppContext>,
     principal: KeyPrincipal,
@@ -294,17 +368,24 @@ pub async fn update_key(
         None => Some(current.key.expires_at.map(|t| Expiry::at_instant(t.and_utc()))),
     };
     let scopes = match &body.scopes {
-        Some(list) => parse_scopes(&mut problems, Some(list)),
+        Some(list) => parse_scopes(&mut problems, list),
         None => Some(current.scopes.clone()),
     };
     let networks = match &body.allowed_networks {
-        Some(list) => parse_networks(&mut problems, Some(list)),
+        Some(list) => parse_networks(&mut problems, list),
         None => Some(current.networks.clone()),
     };
     problems.into_result()?;
     let (Some(name), Some(expiry), Some(scopes), Some(networks)) = (name, expiry, scopes, networks) else {
         return Err(AppError::Validation("The changes could not be read.".into()));
     };
+    // The key as it will be must be within the caller's: so a key cannot
+    // widen itself, nor prolong or rename a key that holds more than it does.
+    holding(&principal.record).may_give(&Grant {
+        scopes: &scopes,
+        networks: &networks,
+        allow_query_key: current.key.allow_query_key,
+    })?;
     let changes = KeyChanges {
         name,
         expiry,
@@ -325,14 +406,21 @@ async fn toggle(
     enabled: bool,
 ) -> Result<web::Json<KeyJson>, AppError> {
     let (actor, org_id, ip) = (actor(&principal), principal.record.org_id.clone(), principal.client_ip);
+    let caller = principal.record.clone();
     let detail = ctx
-        .change_keys(move |conn| lifecycle::set_enabled(conn, &org_id, &id, enabled, &actor, Some(ip)))
+        .change_keys(move |conn| {
+            // Enabling gives a key back its power: only a caller that holds it.
+            if enabled {
+                holding(&caller).may_give(&granted_by(&lifecycle::detail(conn, &org_id, &id)?))?;
+            }
+            lifecycle::set_enabled(conn, &org_id, &id, enabled, &actor, Some(ip))
+        })
         .await?;
     Ok(web::Json(KeyJson::of(&detail)))
 }
 
 /// `POST /api/v1/api-keys/{id}/enable`
-#[utoipa::path(post, path = "/api/v1/api-keys/{id}/enable", tag = "api-keys", params(("id" = String, Path)), responses((status = 200, body = KeyJson), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, or lacks the scope", body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such key", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Revoked", body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/api/v1/api-keys/{id}/enable", tag = "api-keys", params(("id" = String, Path)), responses((status = 200, body = KeyJson), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, lacks the scope, or would give more than it holds: `scope_escalation`, `network_escalation` or `query_key_escalation`, naming what it lacks", body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such key", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Revoked", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn enable_key(
     ctx: web::Data<AppContext>,
     principal: KeyPrincipal,
@@ -364,7 +452,7 @@ pub struct RotateKey {
 }
 
 /// `POST /api/v1/api-keys/{id}/rotate`
-#[utoipa::path(post, path = "/api/v1/api-keys/{id}/rotate", tag = "api-keys", params(("id" = String, Path)), request_body(content = Option<RotateKey>), responses((status = 200, body = KeyWithSecret, description = "The new `secret`, in this response only"), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, or lacks the scope", body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such key", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Revoked", body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Fields that are not valid", body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/api/v1/api-keys/{id}/rotate", tag = "api-keys", params(("id" = String, Path)), request_body(content = Option<RotateKey>), responses((status = 200, body = KeyWithSecret, description = "The new `secret`, in this response only"), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, lacks the scope, or would give more than it holds: `scope_escalation`, `network_escalation` or `query_key_escalation`, naming what it lacks", body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such key", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Revoked", body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Fields that are not valid", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn rotate_key(
     ctx: web::Data<AppContext>,
     principal: KeyPrincipal,
@@ -403,8 +491,11 @@ pub async fn rotate_key(
         principal.client_ip,
         id.into_inner(),
     );
+    let caller = principal.record.clone();
     let (detail, token) = ctx
         .change_keys(move |conn| {
+            // The new secret is handed to the caller: only for a key it holds.
+            holding(&caller).may_give(&granted_by(&lifecycle::detail(conn, &org_id, &id)?))?;
             lifecycle::rotate(
                 conn,
                 &secret,
@@ -459,4 +550,38 @@ pub async fn delete_key(
     ctx.change_keys(move |conn| lifecycle::delete(conn, &org_id, &id, &actor, Some(ip)))
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_with_its_secret_never_shows_the_secret_in_debug() {
+        let secret = crate::domain::token::ApiKeyToken::generate();
+        let shown = format!(
+            "{:?}",
+            KeyWithSecret {
+                key: KeyJson {
+                    id: "k1".into(),
+                    name: "Flight sync".into(),
+                    key_id: secret.key_id().as_str().to_owned(),
+                    status: "active",
+                    scopes: vec!["read:flights".into()],
+                    allowed_networks: vec![],
+                    allow_query_key: false,
+                    expires_at: None,
+                    revoked_at: None,
+                    created_at: "2026-12-01T00:00:00Z".into(),
+                    created_by: "command line".into(),
+                    last_used_at: None,
+                    last_used_ip: None,
+                    secrets: vec![],
+                },
+                secret: secret.expose().to_owned(),
+            }
+        );
+        assert!(!shown.contains(&secret.expose()[16..]), "{shown}");
+        assert!(shown.contains("[redacted]") && shown.contains("Flight sync"));
+    }
 }

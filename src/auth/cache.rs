@@ -19,7 +19,7 @@ use crate::lifecycle;
 use crate::store::{Db, DbConnection, api_keys};
 
 /// What authentication needs to know about one secret and its key.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct KeyRecord {
     pub api_key_id: String,
     pub org_id: String,
@@ -37,6 +37,28 @@ pub struct KeyRecord {
     /// it is cheaper than keying anew on every request.
     keyed_mac: Hmac<Sha256>,
     digest: [u8; 32],
+}
+
+/// By hand: the digest and the keyed MAC state never reach a log line.
+impl std::fmt::Debug for KeyRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRecord")
+            .field("api_key_id", &self.api_key_id)
+            .field("org_id", &self.org_id)
+            .field("org_name", &self.org_name)
+            .field("name", &self.name)
+            .field("key_id", &self.key_id)
+            .field("enabled", &self.enabled)
+            .field("allow_query_key", &self.allow_query_key)
+            .field("expires_at", &self.expires_at)
+            .field("revoked_at", &self.revoked_at)
+            .field("not_after", &self.not_after)
+            .field("scopes", &self.scopes)
+            .field("networks", &self.networks)
+            .field("keyed_mac", &"[redacted]")
+            .field("digest", &"[redacted]")
+            .finish()
+    }
 }
 
 impl KeyRecord {
@@ -171,4 +193,36 @@ pub fn spawn_change_watcher(db: Db, cache: KeyCache, every: Duration) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+
+    #[test]
+    fn a_key_record_never_shows_its_digest_or_mac_state() {
+        let digest = [0xab_u8; 32];
+        let record = KeyRecord {
+            api_key_id: "k1".into(),
+            org_id: "o1".into(),
+            org_name: "Acme Aviation".into(),
+            name: "Flight sync".into(),
+            key_id: "AbCd12345678".into(),
+            enabled: true,
+            allow_query_key: false,
+            expires_at: None,
+            revoked_at: None,
+            not_after: None,
+            scopes: ScopeSet::full_access(),
+            networks: NetworkList::allow_all(),
+            keyed_mac: <Hmac<Sha256> as KeyInit>::new_from_slice(b"signing key").expect("any length"),
+            digest,
+        };
+        let shown = format!("{record:?}");
+        assert!(
+            !shown.contains(&hex::encode(digest)) && !shown.contains("171, 171"),
+            "{shown}"
+        );
+        assert!(shown.contains("AbCd12345678") && shown.contains("[redacted]"));
+    }
 }

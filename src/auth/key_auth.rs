@@ -4,11 +4,13 @@
 //! (cached) → constant-time digest comparison → unknown or deleted → key sent
 //! in the query without permission → revoked → secret past its `not_after` →
 //! expired → disabled → network → scope. Every answer about a known key is
-//! counted in the usage buffer.
+//! counted in the usage buffer. A key id that is neither cached nor known
+//! here costs its address one token of the miss budget (`miss_budget`).
 
 use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use actix_web::dev::{Payload, ServiceRequest};
 use actix_web::http::StatusCode;
@@ -42,6 +44,10 @@ pub enum KeyRejection {
         method: String,
         uri: String,
     },
+    /// The client's address has presented too many unknown keys.
+    TooManyInvalidKeys {
+        retry_after_secs: u64,
+    },
 }
 
 impl KeyRejection {
@@ -57,12 +63,14 @@ impl KeyRejection {
             Self::IpNotAllowed(_) => "ip_not_allowed",
             Self::InsufficientScope { .. } => "insufficient_scope",
             Self::RouteNotMapped { .. } => "route_not_mapped",
+            Self::TooManyInvalidKeys { .. } => "too_many_invalid_keys",
         }
     }
 
     pub fn status(&self) -> StatusCode {
         match self {
             Self::ConflictingKeys => StatusCode::BAD_REQUEST,
+            Self::TooManyInvalidKeys { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::IpNotAllowed(_) | Self::InsufficientScope { .. } | Self::RouteNotMapped { .. } => {
                 StatusCode::FORBIDDEN
             }
@@ -87,6 +95,9 @@ impl KeyRejection {
             Self::RouteNotMapped { method, uri } => {
                 format!("No gateway route allows {method} {uri}. Routes without an entry in the route map are refused.")
             }
+            Self::TooManyInvalidKeys { retry_after_secs } => format!(
+                "Too many unknown API keys came from your address. Check the key you send, and try again in {retry_after_secs} s."
+            ),
         }
     }
 }
@@ -112,12 +123,19 @@ pub fn presented_key(req: &HttpRequest) -> Result<(Cow<'_, str>, KeySource), Key
 /// on the hot path.
 pub fn presented_key_in<'a>(headers: &'a HeaderMap, query: &str) -> Result<(Cow<'a, str>, KeySource), KeyRejection> {
     let mut found: Option<(Cow<'a, str>, KeySource)> = None;
-    let mut offer = |key: Cow<'a, str>, source: KeySource| match &found {
+    let mut offer = |key: Cow<'a, str>, source: KeySource| match &mut found {
         None => {
             found = Some((key, source));
             Ok(())
         }
-        Some((first, _)) if *first == key => Ok(()),
+        Some((first, first_source)) if *first == key => {
+            // The same key in a header and in the query is a key sent in the
+            // query: it has leaked into the URL all the same.
+            if source == KeySource::Query {
+                *first_source = KeySource::Query;
+            }
+            Ok(())
+        }
         Some(_) => Err(KeyRejection::ConflictingKeys),
     };
     for value in headers.get_all(X_API_KEY) {
@@ -187,10 +205,76 @@ pub async fn lookup(
     Ok(record)
 }
 
+/// `lookup`, for a request from `client_ip`: a key id that is neither cached
+/// nor known to exist needs a token of the address's miss budget, spent only
+/// if no such key exists. Cached keys never reach the budget, and a key id
+/// this instance has found before is read again even when its address has
+/// spent the budget.
+async fn lookup_within_budget(
+    ctx: &AppContext,
+    key_id: &str,
+    client_ip: IpAddr,
+    now: chrono::NaiveDateTime,
+) -> Result<Result<Option<Arc<KeyRecord>>, KeyRejection>, AppError> {
+    if let Some(hit) = ctx.key_cache.get(key_id, now) {
+        return Ok(Ok(hit));
+    }
+    let reservation = if ctx.miss_budget.knows(key_id) {
+        None
+    } else {
+        match ctx.miss_budget.reserve(client_ip, Instant::now()) {
+            Ok(reservation) => Some(reservation),
+            Err(wait) => {
+                // Rounded up: a client that waits as told finds a token.
+                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                return Ok(Err(KeyRejection::TooManyInvalidKeys {
+                    retry_after_secs: secs.max(1),
+                }));
+            }
+        }
+    };
+    let record = lookup(ctx, key_id, now).await;
+    if let Ok(found) = &record {
+        ctx.miss_budget.learn(key_id, found.is_some());
+    }
+    // Only a key id that turned out not to exist spends the token.
+    if let Some(reservation) = reservation
+        && !matches!(record, Ok(None))
+    {
+        reservation.refund();
+    }
+    record.map(Ok)
+}
+
 /// Runs every check on a presented key for `need`,
 /// from `client_ip`; counts the outcome for a known key.
 pub async fn authenticate(
     ctx: &AppContext,
+    presented: &str,
+    source: KeySource,
+    client_ip: IpAddr,
+    need: Need<'_>,
+) -> Result<Result<KeyPrincipal, KeyRejection>, AppError> {
+    authenticate_within(ctx, None, presented, source, client_ip, need).await
+}
+
+/// `authenticate`, for a key that must belong to the organization `org_id`:
+/// another organization's key is `invalid_key`, and nothing about it is
+/// checked, revealed or recorded.
+pub async fn authenticate_in_org(
+    ctx: &AppContext,
+    org_id: &str,
+    presented: &str,
+    source: KeySource,
+    client_ip: IpAddr,
+    need: Need<'_>,
+) -> Result<Result<KeyPrincipal, KeyRejection>, AppError> {
+    authenticate_within(ctx, Some(org_id), presented, source, client_ip, need).await
+}
+
+async fn authenticate_within(
+    ctx: &AppContext,
+    org_id: Option<&str>,
     presented: &str,
     source: KeySource,
     client_ip: IpAddr,
@@ -202,9 +286,10 @@ pub async fn authenticate(
         Err(error) => return Ok(Err(KeyRejection::InvalidKey(error.to_string()))),
     };
     let now = store::now();
-    let record = match lookup(ctx, token.key_id().as_str(), now).await? {
-        Some(record) if record.matches(&token) => record,
-        _ => return Ok(Err(KeyRejection::InvalidKey("no such key".into()))),
+    let record = match lookup_within_budget(ctx, token.key_id().as_str(), client_ip, now).await? {
+        Ok(Some(record)) if record.matches(&token) && org_id.is_none_or(|org| org == record.org_id) => record,
+        Ok(_) => return Ok(Err(KeyRejection::InvalidKey("no such key".into()))),
+        Err(rejection) => return Ok(Err(rejection)),
     };
     let verdict = check(&record, source, client_ip, need, now);
     ctx.usage.record(
@@ -318,7 +403,15 @@ mod tests {
         let same = TestRequest::with_uri("/x?api_key=k1")
             .insert_header(("X-API-Key", "k1"))
             .to_http_request();
-        assert_eq!(presented_key(&same), Ok(("k1".into(), KeySource::Header)));
+        assert_eq!(
+            presented_key(&same),
+            Ok(("k1".into(), KeySource::Query)),
+            "also in the URL: a key sent in the query"
+        );
+        let bearer_and_query = TestRequest::with_uri("/x?api_key=k1")
+            .insert_header(("Authorization", "Bearer k1"))
+            .to_http_request();
+        assert_eq!(presented_key(&bearer_and_query), Ok(("k1".into(), KeySource::Query)));
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod client_ip;
 pub mod csrf;
 pub mod guard;
 pub mod key_auth;
+pub mod miss_budget;
 pub mod password;
 pub mod session;
 pub mod throttle;

@@ -175,6 +175,23 @@ impl NetworkList {
         }
     }
 
+    /// The networks of `other` that do not lie inside `self`'s, family by
+    /// family. Neighbouring networks of `self` count as one (`10.0.0.0/9`
+    /// and `10.128.0.0/9` hold `10.0.0.0/8`).
+    pub fn uncovered<'a>(&self, other: &'a NetworkList) -> Vec<&'a Network> {
+        let held = IpNet::aggregate(&self.0.iter().map(|n| n.0).collect());
+        other
+            .0
+            .iter()
+            .filter(|wanted| !held.iter().any(|net| net.contains(&wanted.0)))
+            .collect()
+    }
+
+    /// Whether every address `other` allows, `self` allows too.
+    pub fn covers(&self, other: &NetworkList) -> bool {
+        self.uncovered(other).is_empty()
+    }
+
     pub fn to_lines(&self) -> String {
         self.0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
     }
@@ -211,6 +228,55 @@ mod tests {
         let all = NetworkList::allow_all();
         assert!(all.has_wildcard());
         assert_eq!(all.summary(), "Any address");
+    }
+
+    #[test]
+    fn a_list_covers_the_networks_inside_its_own_family_by_family() {
+        let list = |raw: &str| NetworkList::parse_lines(raw).expect("valid");
+        let held = list("10.0.0.0/9\n10.128.0.0/9\n2001:db8::/32");
+        assert!(held.covers(&list("10.0.0.0/8\n2001:db8:1::/48")));
+        assert!(held.covers(&list("10.1.2.3")));
+        let wider = list("10.0.0.0/7\n::/0\n10.0.0.0/8");
+        let missing: Vec<String> = held.uncovered(&wider).iter().map(ToString::to_string).collect();
+        assert_eq!(missing, vec!["10.0.0.0/7", "::/0"]);
+        assert!(
+            !list("0.0.0.0/0").covers(&list("::1")),
+            "IPv4 rules hold no IPv6 network"
+        );
+        assert!(NetworkList::allow_all().covers(&held));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_covered_list_allows_no_address_the_holder_refuses(
+            held in proptest::collection::vec((proptest::prelude::any::<u32>(), 0u8..=32), 1..4),
+            wanted in proptest::collection::vec((proptest::prelude::any::<u32>(), 0u8..=32), 1..4),
+            probes in proptest::collection::vec(proptest::prelude::any::<u32>(), 16),
+        ) {
+            let make = |nets: &[(u32, u8)]| {
+                NetworkList::new(
+                    nets.iter()
+                        .map(|&(addr, len)| {
+                            Network(IpNet::V4(
+                                ipnet::Ipv4Net::new(addr.into(), len).expect("prefix in range").trunc(),
+                            ))
+                        })
+                        .collect(),
+                )
+                .expect("not empty")
+            };
+            let (held, wanted) = (make(&held), make(&wanted));
+            if held.covers(&wanted) {
+                let edges = wanted.iter().flat_map(|n| match n.0 {
+                    IpNet::V4(v4) => [v4.network(), v4.broadcast()],
+                    IpNet::V6(_) => unreachable!("IPv4 only"),
+                });
+                for ip in edges.chain(probes.iter().map(|&p| std::net::Ipv4Addr::from(p))) {
+                    let ip = IpAddr::V4(ip);
+                    proptest::prop_assert!(!wanted.allows(ip) || held.allows(ip), "{ip}");
+                }
+            }
+        }
     }
 
     #[test]

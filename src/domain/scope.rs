@@ -43,10 +43,26 @@ impl Action {
         })
     }
 
-    /// Whether a scope granting `self` allows `needed`.
-    pub fn allows(self, needed: Action) -> bool {
-        self == Action::Any || self == needed
+    /// Whether a scope granting `self` allows `needed` on `resource`: the
+    /// one rule every scope check goes through. `*` allows every action but
+    /// one: managing keys (`admin` on `api-keys`) needs an explicit `admin`,
+    /// so that a "Full access" key cannot mint keys.
+    pub fn allows(self, needed: Action, resource: &str) -> bool {
+        self == needed || (self == Action::Any && !manages_keys(needed, resource))
     }
+}
+
+/// The resource that guards Keyward's own key management.
+pub const KEY_MANAGEMENT: &str = "api-keys";
+
+/// Whether `action` on `resource` is managing keys: `admin` on `api-keys`
+/// or anything below it.
+pub fn manages_keys(action: Action, resource: &str) -> bool {
+    let resource = resource.trim_matches('/');
+    action == Action::Admin
+        && resource
+            .strip_prefix(KEY_MANAGEMENT)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 /// `*`, or `/`-separated segments of `[a-z0-9_.-]+` or `*` (one segment).
@@ -154,7 +170,7 @@ impl Scope {
     }
 
     pub fn allows(&self, action: Action, resource: &str) -> bool {
-        self.action.allows(action) && self.filter.covers(resource)
+        self.action.allows(action, resource) && self.filter.covers(resource)
     }
 }
 
@@ -227,6 +243,57 @@ impl ScopeSet {
     }
 }
 
+impl ResourceFilter {
+    /// Whether every resource `other` covers is covered by `self` too.
+    pub fn covers_filter(&self, other: &ResourceFilter) -> bool {
+        if self.is_everything() {
+            return true;
+        }
+        if other.is_everything() {
+            return false;
+        }
+        // `self` covers resources with at least its segment count whose
+        // segments match; `other`'s must be at least as long and as specific.
+        let mut theirs = other.0.split('/');
+        self.0
+            .split('/')
+            .all(|mine| theirs.next().is_some_and(|their| mine == "*" || mine == their))
+    }
+
+    /// Whether some resource this filter covers lies in key management.
+    fn reaches_key_management(&self) -> bool {
+        self.is_everything() || matches!(self.0.split('/').next(), Some("*" | KEY_MANAGEMENT))
+    }
+}
+
+impl Scope {
+    /// Whether `self` allows everything `other` allows, on every resource:
+    /// the same action (or `*`, unless `other` manages keys) on a filter
+    /// that covers `other`'s.
+    pub fn covers(&self, other: &Scope) -> bool {
+        let action = self.action == other.action
+            || (self.action == Action::Any
+                && !(other.action == Action::Admin && other.filter.reaches_key_management()));
+        action && self.filter.covers_filter(&other.filter)
+    }
+}
+
+impl ScopeSet {
+    /// The scopes of `other` that no scope of `self` covers: what a key
+    /// holding `self` lacks to give `other`.
+    pub fn uncovered<'a>(&self, other: &'a ScopeSet) -> Vec<&'a Scope> {
+        other
+            .iter()
+            .filter(|wanted| !self.iter().any(|held| held.covers(wanted)))
+            .collect()
+    }
+
+    /// Whether `self` allows everything `other` allows.
+    pub fn covers(&self, other: &ScopeSet) -> bool {
+        self.uncovered(other).is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -251,6 +318,16 @@ mod tests {
             Scope::parse_pair("*:assets")
                 .expect("valid")
                 .allows(Action::Admin, "assets")
+        );
+        let full = Scope::full_access();
+        assert!(!full.allows(Action::Admin, "api-keys"), "* does not manage keys");
+        assert!(!full.allows(Action::Admin, "api-keys/1"));
+        assert!(full.allows(Action::Read, "api-keys"));
+        assert!(full.allows(Action::Admin, "api-keysmith"));
+        assert!(
+            Scope::parse_pair("admin:*")
+                .expect("valid")
+                .allows(Action::Admin, "api-keys")
         );
         assert!(Action::parse("delete").is_err());
     }
@@ -299,5 +376,95 @@ mod tests {
             // nor its parent
             prop_assert!(!filter.covers(&base[..last].join("/")));
         }
+    }
+}
+
+/// Covering, checked against its meaning: a holder covers a grant exactly when
+/// every (action, resource) the grant allows, the holder allows too.
+#[cfg(test)]
+mod covering_tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const SEGMENTS: [&str; 4] = ["a", "b", KEY_MANAGEMENT, "*"];
+
+    fn filter() -> impl Strategy<Value = ResourceFilter> {
+        prop_oneof![
+            1 => Just(ResourceFilter::everything()),
+            6 => proptest::collection::vec(proptest::sample::select(&SEGMENTS[..]), 1..4).prop_map(|segments| {
+                ResourceFilter::parse(&segments.join("/")).expect("generated filters are valid")
+            }),
+        ]
+    }
+
+    fn scope() -> impl Strategy<Value = Scope> {
+        (proptest::sample::select(&Action::ALL[..]), filter()).prop_map(|(action, filter)| Scope { action, filter })
+    }
+
+    fn scope_set() -> impl Strategy<Value = ScopeSet> {
+        proptest::collection::vec(scope(), 1..4).prop_map(|scopes| ScopeSet::new(scopes).expect("not empty"))
+    }
+
+    /// Every resource of up to four segments over the filters' literals plus
+    /// one they never name: enough to tell any two generated filters apart.
+    fn resources() -> Vec<String> {
+        let alphabet = ["a", "b", KEY_MANAGEMENT, "zz"];
+        let mut all = vec![String::new()];
+        let mut level = vec![String::new()];
+        for _ in 0..4 {
+            level = level
+                .iter()
+                .flat_map(|prefix| {
+                    alphabet.iter().map(move |s| {
+                        if prefix.is_empty() {
+                            (*s).to_owned()
+                        } else {
+                            format!("{prefix}/{s}")
+                        }
+                    })
+                })
+                .collect();
+            all.extend(level.iter().cloned());
+        }
+        all
+    }
+
+    fn allows_everything_of(holder: impl Fn(Action, &str) -> bool, grant: impl Fn(Action, &str) -> bool) -> bool {
+        resources()
+            .iter()
+            .all(|r| Action::ALL.iter().all(|&a| !grant(a, r) || holder(a, r)))
+    }
+
+    proptest! {
+        #[test]
+        fn a_scope_covers_another_exactly_when_it_allows_all_it_allows(held in scope(), wanted in scope()) {
+            let meaning = allows_everything_of(|a, r| held.allows(a, r), |a, r| wanted.allows(a, r));
+            prop_assert_eq!(held.covers(&wanted), meaning, "{} covers {}?", held, wanted);
+        }
+
+        #[test]
+        fn a_covering_scope_set_allows_all_the_granted_set_allows(held in scope_set(), wanted in scope_set()) {
+            if held.covers(&wanted) {
+                prop_assert!(allows_everything_of(|a, r| held.allows(a, r), |a, r| wanted.allows(a, r)));
+            }
+            prop_assert!(held.covers(&held), "every set covers itself");
+        }
+    }
+
+    #[test]
+    fn full_access_covers_all_but_key_management() {
+        let full = ScopeSet::full_access();
+        let pair = |raw: &str| Scope::parse_pair(raw).expect("valid");
+        assert!(full.covers(&ScopeSet::new(vec![pair("admin:flights"), pair("read:*")]).expect("valid")));
+        for manages in ["admin:api-keys", "admin:*", "admin:*/x", "admin:api-keys/1"] {
+            let wanted = ScopeSet::new(vec![pair(manages)]).expect("valid");
+            assert_eq!(full.uncovered(&wanted), vec![&pair(manages)], "{manages}");
+        }
+        let filter = |raw: &str| ResourceFilter::parse(raw).expect("valid");
+        assert!(filter("a/*").covers_filter(&filter("a/b/c")));
+        assert!(!filter("a/b").covers_filter(&filter("a/*")));
+        assert!(!filter("a/b").covers_filter(&filter("a")));
+        assert!(filter("a").covers_filter(&filter("a/b")));
     }
 }

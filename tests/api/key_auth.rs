@@ -530,3 +530,184 @@ async fn a_database_outage_keeps_cached_keys_working_and_loses_no_usage(app: Tes
         "the requests made during the outage were counted once it ended"
     );
 }
+
+on_both_backends!(
+    verify_treats_a_foreign_key_as_invalid_and_records_nothing_on_it,
+    a_header_only_key_also_sent_in_the_query_is_refused
+);
+
+async fn verify_treats_a_foreign_key_as_invalid_and_records_nothing_on_it(app: TestApp) {
+    let (_, service_id, service) = app
+        .org_with_api_key(
+            "Acme Aviation",
+            TestKey {
+                scopes: &["read:verify"],
+                ..TestKey::default()
+            },
+        )
+        .await;
+    let (globex, foreign_id, foreign) = app.org_with_api_key("Globex Airways", TestKey::default()).await;
+    let (org_id, id) = (globex.id.clone(), foreign_id.clone());
+    app.db
+        .transaction(move |conn| {
+            keyward::lifecycle::set_enabled(conn, &org_id, &id, false, &keyward::domain::audit::Actor::Cli, None)
+                .map(drop)
+        })
+        .await
+        .expect("disabled");
+    let verdict = verify(
+        &app,
+        &service,
+        serde_json::json!({ "key": foreign, "action": "read", "resource": "x", "client_ip": "203.0.113.9" }),
+    )
+    .await;
+    assert_eq!(
+        (verdict["allowed"].as_bool(), verdict["code"].as_str()),
+        (Some(false), Some("invalid_key")),
+        "{verdict}"
+    );
+    assert!(!verdict.to_string().contains("disabled"), "{verdict}");
+
+    // Wait until the service's own call has been flushed: the foreign key's
+    // usage, had any been counted, went into the same flush.
+    for _ in 0..50 {
+        let key_id = service_id.clone();
+        let flushed: i64 = app
+            .query(move |conn| {
+                Ok(usage_buckets::table
+                    .filter(usage_buckets::api_key_id.eq(key_id))
+                    .select(diesel::dsl::count_star())
+                    .first(conn)?)
+            })
+            .await;
+        if flushed > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let key_id = foreign_id.clone();
+    let (buckets, last_ip): (i64, Option<String>) = app
+        .query(move |conn| {
+            let buckets = usage_buckets::table
+                .filter(usage_buckets::api_key_id.eq(key_id.clone()))
+                .select(diesel::dsl::count_star())
+                .first(conn)?;
+            let last_ip = api_keys::table
+                .find(key_id)
+                .select(api_keys::last_used_ip)
+                .first(conn)?;
+            Ok((buckets, last_ip))
+        })
+        .await;
+    assert_eq!(
+        (buckets, last_ip),
+        (0, None),
+        "nothing is recorded on another organization's key"
+    );
+}
+
+async fn a_header_only_key_also_sent_in_the_query_is_refused(app: TestApp) {
+    let (_, _, header_only) = app.org_with_api_key("Acme Aviation", TestKey::default()).await;
+    let in_url = app.url(&format!("/api/v1/me?api_key={header_only}"));
+    for request in [
+        app.client.get(&in_url).header("X-API-Key", &header_only),
+        app.client.get(&in_url).bearer_auth(&header_only),
+    ] {
+        let (status, body) = problem(request.send().await.expect("request")).await;
+        assert_eq!((status, body["code"].as_str()), (401, Some("query_key_not_allowed")));
+    }
+}
+
+mod a_burst_of_unknown_keys_from_one_address_is_throttled_but_valid_keys_still_work {
+    use keyward::store::Backend;
+
+    use crate::support::TestApp;
+
+    async fn spawn(backend: Backend) -> Option<TestApp> {
+        TestApp::spawn_with(backend, |settings| {
+            settings.invalid_key_budget = keyward::auth::miss_budget::MissBudgetSettings {
+                misses: 5,
+                per: std::time::Duration::from_secs(3600),
+            };
+        })
+        .await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        if let Some(app) = spawn(Backend::Sqlite).await {
+            super::a_burst_of_unknown_keys_from_one_address_is_throttled_but_valid_keys_still_work(app).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        if let Some(app) = spawn(Backend::Postgres).await {
+            super::a_burst_of_unknown_keys_from_one_address_is_throttled_but_valid_keys_still_work(app).await;
+        }
+    }
+}
+
+async fn a_burst_of_unknown_keys_from_one_address_is_throttled_but_valid_keys_still_work(app: TestApp) {
+    let (org, _, valid) = app.org_with_api_key("Acme Aviation", TestKey::default()).await;
+    let (other_id, _) = app
+        .add_api_key(
+            &org,
+            TestKey {
+                name: "Other",
+                ..TestKey::default()
+            },
+        )
+        .await;
+    let (_, admin) = app
+        .add_api_key(
+            &org,
+            TestKey {
+                name: "Key manager",
+                scopes: &["admin:api-keys"],
+                ..TestKey::default()
+            },
+        )
+        .await;
+    assert_eq!(app.get_with_key("/api/v1/me", &valid).await.status().as_u16(), 200);
+    assert_eq!(
+        app.get_with_key("/api/v1/api-keys", &admin).await.status().as_u16(),
+        200
+    );
+    let mut codes = Vec::new();
+    let mut retry_after = None;
+    for _ in 0..8 {
+        let unknown = keyward::domain::token::ApiKeyToken::generate();
+        let response = app.get_with_key("/api/v1/me", unknown.expose()).await;
+        if response.status().as_u16() == 429 {
+            retry_after = response.headers().get("retry-after").cloned();
+        }
+        let (status, body) = problem(response).await;
+        codes.push((status, body["code"].as_str().unwrap_or_default().to_owned()));
+    }
+    let invalid = (401, "invalid_key".to_owned());
+    let throttled = (429, "too_many_invalid_keys".to_owned());
+    assert_eq!(codes[..5], vec![invalid.clone(); 5][..], "the budget: 5 misses");
+    assert_eq!(codes[5..], vec![throttled; 3][..]);
+    let seconds: u64 = retry_after
+        .and_then(|v| v.to_str().ok().and_then(|s| s.parse().ok()))
+        .expect("Retry-After in seconds");
+    assert!((1..=720).contains(&seconds), "{seconds}");
+    // A change on this instance empties its key cache: the valid key is read
+    // again, and still not held back.
+    let disabled = app
+        .client
+        .post(app.url(&format!("/api/v1/api-keys/{other_id}/disable")))
+        .header("X-API-Key", &admin)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(disabled.status().as_u16(), 200);
+    for _ in 0..3 {
+        assert_eq!(
+            app.get_with_key("/api/v1/me", &valid).await.status().as_u16(),
+            200,
+            "a valid key is never held back by the budget"
+        );
+    }
+}

@@ -11,6 +11,7 @@ mod gateway;
 mod health;
 mod instances;
 mod key_auth;
+mod key_grants;
 mod login;
 mod management;
 mod migrations;

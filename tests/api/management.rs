@@ -14,9 +14,17 @@ on_both_backends!(
     usage_and_audit_events_are_readable
 );
 
+/// Manages keys (an explicit `admin` on `api-keys`: `*:*` would not) and
+/// holds the flight scopes it hands out.
 const ADMIN: TestKey = TestKey {
     name: "Automation",
-    scopes: &["admin:api-keys", "read:usage", "read:audit-events"],
+    scopes: &[
+        "admin:api-keys",
+        "read:usage",
+        "read:audit-events",
+        "read:flights",
+        "write:flights",
+    ],
     networks: "0.0.0.0/0\n::/0",
     allow_query_key: false,
 };
@@ -267,7 +275,7 @@ async fn usage_and_audit_events_are_readable(app: TestApp) {
         &admin,
         reqwest::Method::POST,
         "/api/v1/api-keys",
-        Some(json!({ "name": "Made by automation" })),
+        Some(json!({ "name": "Made by automation", "scopes": ["read:usage"] })),
     )
     .await;
     let mut usage = Value::Null;
@@ -292,4 +300,62 @@ async fn usage_and_audit_events_are_readable(app: TestApp) {
     assert_eq!(newest["action"], "api_key_created");
     assert_eq!(newest["actor_kind"], "api_key");
     assert_eq!(newest["target"], "Made by automation");
+}
+
+on_both_backends!(listing_keys_over_the_api_without_a_status_lists_every_status);
+
+async fn listing_keys_over_the_api_without_a_status_lists_every_status(app: TestApp) {
+    let (org, _, admin) = app.org_with_api_key("Acme Aviation", ADMIN).await;
+    let (disabled_id, _) = app
+        .add_api_key(
+            &org,
+            TestKey {
+                name: "Paused sync",
+                scopes: &["read:flights"],
+                ..TestKey::default()
+            },
+        )
+        .await;
+    let (status, _) = call(
+        &app,
+        &admin,
+        reqwest::Method::POST,
+        &format!("/api/v1/api-keys/{disabled_id}/disable"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, page) = call(&app, &admin, reqwest::Method::GET, "/api/v1/api-keys", None).await;
+    assert_eq!(page["total"], 2, "{page}");
+    let names: Vec<&str> = page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|k| k["name"].as_str())
+        .collect();
+    assert!(names.contains(&"Paused sync"), "{names:?}");
+    let (_, active) = call(
+        &app,
+        &admin,
+        reqwest::Method::GET,
+        "/api/v1/api-keys?status=active",
+        None,
+    )
+    .await;
+    assert_eq!(active["total"], 1);
+    let (_, document) = call(&app, &admin, reqwest::Method::GET, "/api/v1/openapi.json", None).await;
+    let status = document["paths"]["/api/v1/api-keys"]["get"]["parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .find(|p| p["name"] == "status")
+        .expect("a status parameter")
+        .clone();
+    assert!(
+        status["description"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("`all` (the default"),
+        "the OpenAPI document says so: {status}"
+    );
 }

@@ -337,6 +337,7 @@ pub fn test_settings(url: DatabaseUrl) -> Settings {
         key_cache_ttl: Duration::from_secs(300),
         key_change_poll: Duration::from_millis(500),
         key_cache_capacity: 10_000,
+        invalid_key_budget: keyward::auth::miss_budget::MissBudgetSettings::default(),
         usage_flush_interval: Duration::from_millis(200),
         gateway_routes: keyward::domain::routes::RouteMap::default(),
     }
