@@ -514,15 +514,16 @@ pub fn csrf_token_in(html: &str) -> Option<String> {
 }
 
 /// Registers `<name>::sqlite` and `<name>::postgres` tests that run the
-/// same async test body (`async fn name(app: TestApp)`) against each backend.
+/// same async test body (`async fn name(app: TestApp)`) against each backend;
+/// `on_both_backends!(adjusting f; name)` first passes the settings to `f`.
 #[macro_export]
 macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {$(
+    (adjusting $adjust:path; $($name:ident),* $(,)?) => {$(
         inventory::submit! { $crate::support::TestCase {
             path: concat!(module_path!(), "::", stringify!($name), "::sqlite"),
             needs: None,
             run: || $crate::support::block_on(async {
-                let app = $crate::support::TestApp::spawn(keyward::store::Backend::Sqlite).await;
+                let app = $crate::support::TestApp::spawn_with(keyward::store::Backend::Sqlite, $adjust).await;
                 $name(app.expect("SQLite is always available")).await;
             }),
         }}
@@ -530,12 +531,18 @@ macro_rules! on_both_backends {
             path: concat!(module_path!(), "::", stringify!($name), "::postgres"),
             needs: Some($crate::support::Part::Postgres),
             run: || $crate::support::block_on(async {
-                let app = $crate::support::TestApp::spawn(keyward::store::Backend::Postgres).await;
+                let app = $crate::support::TestApp::spawn_with(keyward::store::Backend::Postgres, $adjust).await;
                 $name(app.expect("PostgreSQL is declared")).await;
             }),
         }}
     )*};
+    ($($name:ident),* $(,)?) => {
+        $crate::on_both_backends!(adjusting $crate::support::default_settings; $($name),*);
+    };
 }
+
+/// The settings `on_both_backends!` uses when a test adjusts none.
+pub fn default_settings(_: &mut Settings) {}
 
 /// How a test key is made; `TestKey::default()` is full access from anywhere.
 pub struct TestKey {
