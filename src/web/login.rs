@@ -39,7 +39,7 @@ pub async fn login_form(
     session: UserSession,
     query: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let next = local_path(query.next.as_deref()).unwrap_or("/backoffice").to_owned();
+    let next = local_path(query.next.as_deref()).unwrap_or_else(|| "/backoffice".to_owned());
     if session.user_id()?.is_some() {
         return Ok(see_other(&next));
     }
@@ -71,7 +71,7 @@ pub async fn sign_in(
     form: web::Form<SignInForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let next = local_path(form.next.as_deref()).unwrap_or("/backoffice").to_owned();
+    let next = local_path(form.next.as_deref()).unwrap_or_else(|| "/backoffice".to_owned());
     let again = |status: StatusCode, error: String| {
         let page = LoginPage {
             layout: layout.clone(),
