@@ -13,6 +13,7 @@ on_both_backends!(
     sign_in_follows_only_local_next_targets,
     a_next_target_with_a_tab_does_not_leave_the_site,
     thirty_parallel_wrong_passwords_are_evaluated_at_most_five_times,
+    thirty_parallel_wrong_passwords_from_one_address_are_evaluated_at_most_twenty_times,
     a_failed_sign_in_of_a_known_user_shows_in_their_organizations_audit_log
 );
 
@@ -185,19 +186,19 @@ async fn a_next_target_with_a_tab_does_not_leave_the_site(app: TestApp) {
     }
 }
 
-async fn thirty_parallel_wrong_passwords_are_evaluated_at_most_five_times(app: TestApp) {
-    let org = app.create_org("Acme Aviation").await;
-    app.create_user(&org, Role::Member, "max@acme.test").await;
+/// Sends the wrong passwords at once, one per email, from one browser;
+/// returns the statuses.
+async fn wrong_passwords_at_once(app: &TestApp, emails: Vec<String>) -> Vec<u16> {
     let client = app.new_client();
     let token = app.csrf_token(&client, "/login").await;
     let mut attempts = tokio::task::JoinSet::new();
-    for guess in 0..30 {
+    for (guess, email) in emails.into_iter().enumerate() {
         let (client, url, origin, token) = (client.clone(), app.url("/login"), app.address.clone(), token.clone());
         attempts.spawn(async move {
             let password = format!("guess {guess}");
             let form = [
                 ("csrf_token", token.as_str()),
-                ("email", "max@acme.test"),
+                ("email", email.as_str()),
                 ("password", password.as_str()),
             ];
             let response = client
@@ -210,17 +211,38 @@ async fn thirty_parallel_wrong_passwords_are_evaluated_at_most_five_times(app: T
             response.status().as_u16()
         });
     }
-    let statuses = attempts.join_all().await;
-    let evaluated = statuses.iter().filter(|s| **s == 401).count();
-    let throttled = statuses.iter().filter(|s| **s == 429).count();
+    attempts.join_all().await
+}
+
+fn evaluated_and_throttled(statuses: &[u16]) -> (usize, usize) {
+    (
+        statuses.iter().filter(|s| **s == 401).count(),
+        statuses.iter().filter(|s| **s == 429).count(),
+    )
+}
+
+async fn thirty_parallel_wrong_passwords_are_evaluated_at_most_five_times(app: TestApp) {
+    let org = app.create_org("Acme Aviation").await;
+    app.create_user(&org, Role::Member, "max@acme.test").await;
+    let statuses = wrong_passwords_at_once(&app, vec!["max@acme.test".to_owned(); 30]).await;
     assert_eq!(
-        (evaluated, throttled),
+        evaluated_and_throttled(&statuses),
         (5, 25),
-        "only the limit of guesses may be checked: {statuses:?}"
+        "only the account's limit of guesses may be checked: {statuses:?}"
     );
     // The right password is refused too while the account is paused.
-    let paused = app.sign_in_with(&client, "max@acme.test", PASSWORD).await;
+    let paused = app.sign_in_with(&app.new_client(), "max@acme.test", PASSWORD).await;
     assert_eq!(paused.status().as_u16(), 429);
+}
+
+async fn thirty_parallel_wrong_passwords_from_one_address_are_evaluated_at_most_twenty_times(app: TestApp) {
+    let emails = (0..30).map(|n| format!("u{n}@acme.test")).collect();
+    let statuses = wrong_passwords_at_once(&app, emails).await;
+    assert_eq!(
+        evaluated_and_throttled(&statuses),
+        (20, 10),
+        "only the address's limit of guesses may be checked: {statuses:?}"
+    );
 }
 
 async fn a_failed_sign_in_of_a_known_user_shows_in_their_organizations_audit_log(app: TestApp) {
