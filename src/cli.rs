@@ -51,8 +51,8 @@ pub struct DatabaseArgs {
     pub database_url: String,
 
     /// File holding the base64 server secret; defaults to `<database>.secret`
-    /// beside a SQLite database (created on first start). Ignored when
-    /// KEYWARD_SECRET is set.
+    /// beside a SQLite database (created by the first `keyward serve`; other
+    /// commands refuse to run without it). Ignored when KEYWARD_SECRET is set.
     #[arg(long, env = "KEYWARD_SECRET_FILE", global = true)]
     pub secret_file: Option<PathBuf>,
 
@@ -78,6 +78,11 @@ pub struct ServeArgs {
     /// Send cookies without the Secure attribute (plain http beyond localhost; never in production).
     #[arg(long, env = "KEYWARD_INSECURE_COOKIES")]
     pub insecure_cookies: bool,
+
+    /// The URL browsers use for the backoffice (e.g. https://keys.example.com). Form posts must then come
+    /// from exactly its scheme, host and port; without it they must name the request's Host.
+    #[arg(long, env = "KEYWARD_PUBLIC_URL")]
+    pub public_url: Option<crate::config::PublicUrl>,
 
     /// Seed a demo organization with one user per role and print their passwords.
     #[arg(long, env = "KEYWARD_DEMO")]

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::auth::password::hash_blocking;
 use crate::cli::{BootstrapKeysArgs, CreateKeyArgs, CreateOrgArgs, CreateUserArgs, DatabaseArgs, ServeArgs};
-use crate::config::{DatabaseSettings, DatabaseUrl, SecretSource, ServerSecret, Settings};
+use crate::config::{DatabaseSettings, DatabaseUrl, IfMissing, SecretSource, ServerSecret, Settings};
 use crate::domain::api_key::{Expiry, KeyName};
 use crate::domain::audit::Actor;
 use crate::domain::network::NetworkList;
@@ -40,8 +40,13 @@ pub async fn serve(args: ServeArgs, database: DatabaseArgs) -> CommandResult {
     let secret_file = database.secret_file.clone();
     let database = database_settings(&database)?;
     let env_secret = std::env::var("KEYWARD_SECRET").ok();
-    let (secret, source) =
-        ServerSecret::load(env_secret.as_deref(), secret_file.as_deref(), &database.url).map_err(|e| e.to_string())?;
+    let (secret, source) = ServerSecret::load(
+        env_secret.as_deref(),
+        secret_file.as_deref(),
+        &database.url,
+        IfMissing::Create,
+    )
+    .map_err(|e| e.to_string())?;
     match &source {
         SecretSource::Environment => tracing::info!("server secret from KEYWARD_SECRET"),
         SecretSource::File(path) => {
@@ -73,6 +78,7 @@ pub async fn serve(args: ServeArgs, database: DatabaseArgs) -> CommandResult {
         database,
         secret,
         insecure_cookies: args.insecure_cookies,
+        public_url: args.public_url,
         trusted_proxies: args.trusted_proxies,
         workers: args.workers,
         password_hash_concurrency: args.password_hash_concurrency,
@@ -267,8 +273,13 @@ pub async fn create_key(args: CreateKeyArgs, database: DatabaseArgs) -> CommandR
     };
     let env_secret = std::env::var("KEYWARD_SECRET").ok();
     let settings = database_settings(&database)?;
-    let (secret, _) = ServerSecret::load(env_secret.as_deref(), database.secret_file.as_deref(), &settings.url)
-        .map_err(|e| e.to_string())?;
+    let (secret, _) = ServerSecret::load(
+        env_secret.as_deref(),
+        database.secret_file.as_deref(),
+        &settings.url,
+        IfMissing::Refuse,
+    )
+    .map_err(|e| e.to_string())?;
     let mut conn = open(&database).await?;
     let org = org_by_slug(&mut conn, &args.org)?;
     let new = NewKey {

@@ -22,6 +22,8 @@ pub struct Settings {
     pub secret: ServerSecret,
     /// Drop the `Secure` cookie attribute, for plain-http local use only.
     pub insecure_cookies: bool,
+    /// Where browsers reach the backoffice; form posts must come from its origin.
+    pub public_url: Option<PublicUrl>,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpNet>,
     /// actix worker threads; `None` = one per core.
@@ -140,6 +142,53 @@ impl fmt::Debug for DatabaseUrl {
     }
 }
 
+/// The URL browsers use for the backoffice. Only its origin (scheme, host,
+/// port) is used: a form post must come from exactly that origin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicUrl(url::Url);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("the public URL \"{given}\" {problem}; give the address browsers use, such as https://keys.example.com")]
+pub struct PublicUrlError {
+    given: String,
+    problem: &'static str,
+}
+
+impl PublicUrl {
+    /// The origin form posts must name.
+    pub fn origin(&self) -> url::Origin {
+        self.0.origin()
+    }
+}
+
+impl std::str::FromStr for PublicUrl {
+    type Err = PublicUrlError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let refuse = |problem| PublicUrlError {
+            given: text.to_owned(),
+            problem,
+        };
+        let url = url::Url::parse(text.trim()).map_err(|_| refuse("is not a URL"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(refuse("must start with https:// or http://"));
+        }
+        if url.host().is_none() {
+            return Err(refuse("has no host"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(refuse("must not hold a user name or password"));
+        }
+        Ok(Self(url))
+    }
+}
+
+impl fmt::Display for PublicUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.as_str())
+    }
+}
+
 /// The deployment's root secret. Every organization's key-signing key and the
 /// cookie key derive from it; losing it invalidates every API key.
 #[derive(Clone)]
@@ -164,6 +213,20 @@ pub enum SecretError {
         "with PostgreSQL the server secret must be given (KEYWARD_SECRET or --secret-file) and shared by every instance"
     )]
     RequiredForPostgres,
+    #[error(
+        "no server secret: {path} does not exist. Pass the server's secret as KEYWARD_SECRET or --secret-file, \
+         or start `keyward serve` once to create {path}; a key made with any other secret would never verify"
+    )]
+    Missing { path: PathBuf },
+}
+
+/// Whether `ServerSecret::load` may create a missing secret file. Only
+/// `serve` does: a CLI command that minted its own secret would make keys the
+/// server can never verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfMissing {
+    Create,
+    Refuse,
 }
 
 impl ServerSecret {
@@ -193,11 +256,12 @@ impl ServerSecret {
 
     /// Resolves the secret: `KEYWARD_SECRET` if given, else the secret file
     /// (`--secret-file`, or `<database>.secret` beside a SQLite database,
-    /// created with mode 0600 on first start).
+    /// created with mode 0600 on first start when `if_missing` allows it).
     pub fn load(
         from_env: Option<&str>,
         secret_file: Option<&Path>,
         database: &DatabaseUrl,
+        if_missing: IfMissing,
     ) -> Result<(Self, SecretSource), SecretError> {
         if let Some(text) = from_env.filter(|t| !t.trim().is_empty()) {
             return Ok((Self::from_base64(text)?, SecretSource::Environment));
@@ -216,6 +280,9 @@ impl ServerSecret {
                 Ok((Self::from_bytes(bytes)?, SecretSource::File(path)))
             }
             Err(error) if error.kind() == std::io::ErrorKind::NotFound && database.sqlite_path().is_some() => {
+                if if_missing == IfMissing::Refuse {
+                    return Err(SecretError::Missing { path });
+                }
                 let secret = Self::generate();
                 write_new_secret_file(&path, &secret)?;
                 Ok((secret, SecretSource::Created(path)))
@@ -330,9 +397,9 @@ mod tests {
     fn the_secret_file_is_created_once_with_owner_only_permissions() {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = DatabaseUrl::parse(dir.path().join("k.db").to_str().expect("utf-8")).expect("valid");
-        let (first, source) = ServerSecret::load(None, None, &db).expect("created");
+        let (first, source) = ServerSecret::load(None, None, &db, IfMissing::Create).expect("created");
         assert!(matches!(source, SecretSource::Created(_)));
-        let (second, source) = ServerSecret::load(None, None, &db).expect("read back");
+        let (second, source) = ServerSecret::load(None, None, &db, IfMissing::Refuse).expect("read back");
         assert!(matches!(source, SecretSource::File(_)));
         assert_eq!(first.derive(&[b"x"]), second.derive(&[b"x"]));
         #[cfg(unix)]
@@ -350,9 +417,35 @@ mod tests {
     fn postgres_requires_an_explicit_secret() {
         let db = DatabaseUrl::parse("postgres://localhost/db").expect("valid");
         assert!(matches!(
-            ServerSecret::load(None, None, &db),
+            ServerSecret::load(None, None, &db, IfMissing::Create),
             Err(SecretError::RequiredForPostgres)
         ));
+    }
+
+    #[test]
+    fn only_serve_creates_a_missing_secret_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = DatabaseUrl::parse(dir.path().join("k.db").to_str().expect("utf-8")).expect("valid");
+        let refused = ServerSecret::load(None, None, &db, IfMissing::Refuse);
+        assert!(matches!(refused, Err(SecretError::Missing { .. })));
+        assert!(!dir.path().join("k.db.secret").exists());
+    }
+
+    #[test]
+    fn public_urls_are_http_origins() {
+        let url: PublicUrl = "https://keys.example:8443/backoffice".parse().expect("valid");
+        assert_eq!(url.origin().ascii_serialization(), "https://keys.example:8443");
+        for bad in [
+            "keys.example",
+            "ftp://keys.example",
+            "https://u:p@keys.example",
+            "https://",
+            "mailto:a@b.c",
+        ] {
+            assert!(bad.parse::<PublicUrl>().is_err(), "{bad}");
+        }
+        let error = "keys.example".parse::<PublicUrl>().expect_err("no scheme");
+        assert!(error.to_string().contains("https://keys.example.com"), "{error}");
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub struct AppContext {
     pub trusted_proxies: Vec<IpNet>,
     pub cookie_key: actix_web::cookie::Key,
     pub secure_cookies: bool,
+    /// Where browsers reach the backoffice; `None`: judge origins by `Host`.
+    pub public_url: Option<crate::config::PublicUrl>,
     pub secret: ServerSecret,
     pub catalogue: crate::domain::permissions::Catalogue,
     pub key_cache: KeyCache,
@@ -160,6 +162,7 @@ impl Application {
             trusted_proxies: settings.trusted_proxies.clone(),
             cookie_key: settings.secret.cookie_key(),
             secure_cookies: !settings.insecure_cookies,
+            public_url: settings.public_url.clone(),
             secret: settings.secret.clone(),
             catalogue: settings.catalogue.clone(),
             key_cache: key_cache.clone(),

@@ -3,11 +3,17 @@
 //! token, as the `csrf_token` form field or the `X-CSRF-Token` header (which
 //! htmx sends from `hx-headers` on `<body>`).
 //!
-//! The token is a signed double-submit cookie: a random value in a cookie
-//! signed with the server's cookie key, echoed by the page. It works before
-//! sign-in (the login form) and is replaced at sign-in and sign-out, so a
-//! token from another session is worthless.
+//! The token is an HMAC, under a key derived from the server secret, of what
+//! it is bound to: once signed in, a random value kept in the session's
+//! server-side state (made at sign-in), so a token, or a token planted with
+//! its cookie from a sibling subdomain, works in no other session; before
+//! sign-in (the login form), the random value of a signed `keyward_csrf`
+//! cookie, replaced at sign-in and sign-out.
+//!
+//! The origin check compares scheme, host and port with `--public-url` when it
+//! is set; without it, the host of `Origin` with the request's `Host`.
 
+use actix_session::SessionExt as _;
 use actix_web::body::MessageBody;
 use actix_web::cookie::{Cookie, CookieJar, Key, SameSite};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -17,6 +23,8 @@ use actix_web::{FromRequest, HttpMessage as _, HttpRequest, web};
 use rand::RngExt as _;
 use subtle::ConstantTimeEq as _;
 
+use crate::auth::session::UserSession;
+use crate::config::{PublicUrl, ServerSecret};
 use crate::error::AppError;
 use crate::startup::AppContext;
 
@@ -38,6 +46,23 @@ fn new_token() -> String {
         .take(43)
         .map(char::from)
         .collect()
+}
+
+/// What a token is bound to.
+enum Binding<'a> {
+    /// The signed-in session's own random value (kept server-side).
+    Session(&'a str),
+    /// The random value of the `keyward_csrf` cookie, before sign-in.
+    PreSession(&'a str),
+}
+
+/// The token a page embeds and a form must send back for `binding`.
+fn token_for(secret: &ServerSecret, binding: &Binding<'_>) -> String {
+    let (kind, value): (&[u8], &str) = match binding {
+        Binding::Session(value) => (b"session\0", value),
+        Binding::PreSession(value) => (b"pre-session\0", value),
+    };
+    hex::encode(secret.derive(&[b"keyward csrf v1\0", kind, value.as_bytes()]))
 }
 
 fn verified_cookie_token(req: &ServiceRequest, key: &Key) -> Option<String> {
@@ -77,20 +102,31 @@ fn host_of(url: &str) -> Option<&str> {
     Some(rest.split(['/', '?', '#']).next().unwrap_or(rest))
 }
 
-/// Same-origin check: `Origin` (or, failing that, `Referer`) must name this host.
-fn check_origin(req: &HttpRequest) -> Result<(), AppError> {
+/// Same-origin check: `Origin` (or, failing that, `Referer`) must name the
+/// public URL's origin (scheme, host and port) or, without one, this host.
+fn check_origin(req: &HttpRequest, public_url: Option<&PublicUrl>) -> Result<(), AppError> {
     let claimed = req
         .headers()
         .get(header::ORIGIN)
         .or_else(|| req.headers().get(header::REFERER))
         .and_then(|v| v.to_str().ok());
-    let (Some(claimed), Some(host)) = (claimed, request_host(req)) else {
-        return Err(AppError::Forbidden(
+    let unnamed = || {
+        AppError::Forbidden(
             "This form was refused because your browser did not say which site sent it. Reload the page and try again."
                 .to_owned(),
-        ));
+        )
     };
-    if host_of(claimed).is_some_and(|h| h.eq_ignore_ascii_case(&host)) {
+    let Some(claimed) = claimed else {
+        return Err(unnamed());
+    };
+    let same_origin = match public_url {
+        Some(public_url) => url::Url::parse(claimed).is_ok_and(|url| url.origin() == public_url.origin()),
+        None => {
+            let host = request_host(req).ok_or_else(unnamed)?;
+            host_of(claimed).is_some_and(|h| h.eq_ignore_ascii_case(&host))
+        }
+    };
+    if same_origin {
         Ok(())
     } else {
         Err(AppError::Forbidden(
@@ -123,10 +159,20 @@ pub async fn protect(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let existing = verified_cookie_token(&req, &ctx.cookie_key);
-    let token = existing.clone().unwrap_or_else(new_token);
+    let pre_session = existing.clone().unwrap_or_else(new_token);
+    // Sessions signed in before tokens were bound to them have no value of
+    // their own; they keep the cookie's until they end (12 hours at most).
+    let session_value = UserSession::from_session(req.get_session()).csrf_value();
+    let (binding, expected) = match (&session_value, &existing) {
+        (Some(value), _) => (Binding::Session(value), true),
+        (None, Some(value)) => (Binding::PreSession(value), true),
+        (None, None) => (Binding::PreSession(&pre_session), false),
+    };
+    let token = token_for(&ctx.secret, &binding);
+    let expected = expected.then(|| token.clone());
 
     let req = if is_state_changing(req.method()) {
-        check_origin(req.request())?;
+        check_origin(req.request(), ctx.public_url.as_ref())?;
         let from_header = req
             .headers()
             .get(HEADER)
@@ -149,7 +195,7 @@ pub async fn protect(
                 }
             }
         };
-        if !tokens_match(sent.as_deref(), existing.as_deref()) {
+        if !tokens_match(sent.as_deref(), expected.as_deref()) {
             return Err(AppError::Forbidden(
                 "This form has expired or was not sent from this browser session. Reload the page and try again."
                     .to_owned(),
@@ -168,7 +214,7 @@ pub async fn protect(
     let fresh = if rotate {
         Some(new_token())
     } else if existing.is_none() {
-        Some(token)
+        Some(pre_session)
     } else {
         None
     };
@@ -187,6 +233,16 @@ mod tests {
         assert_eq!(host_of("http://127.0.0.1:8080"), Some("127.0.0.1:8080"));
         assert_eq!(host_of("https://example.com/backoffice?x=1"), Some("example.com"));
         assert_eq!(host_of("null"), None);
+    }
+
+    #[test]
+    fn tokens_depend_on_what_they_are_bound_to() {
+        let secret = ServerSecret::generate();
+        let session = token_for(&secret, &Binding::Session("abc"));
+        assert_eq!(session, token_for(&secret, &Binding::Session("abc")));
+        assert_ne!(session, token_for(&secret, &Binding::Session("abd")));
+        assert_ne!(session, token_for(&secret, &Binding::PreSession("abc")));
+        assert_ne!(session, token_for(&ServerSecret::generate(), &Binding::Session("abc")));
     }
 
     #[test]

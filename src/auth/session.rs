@@ -23,6 +23,9 @@ pub const ABSOLUTE_TIMEOUT: TimeDelta = TimeDelta::hours(12);
 
 const USER_ID: &str = "user_id";
 const SIGNED_IN_AT: &str = "signed_in_at";
+/// A random value made at sign-in that CSRF tokens are bound to; kept in the
+/// server-side state, so no other browser or session can know it.
+const CSRF_VALUE: &str = "csrf_value";
 /// Set by the store when the database could not be read: actix-session turns
 /// any load error into a bare 500, and this lets the guard answer 503 instead.
 const STORE_UNAVAILABLE: &str = "store_unavailable";
@@ -45,13 +48,16 @@ fn row_id(key: &SessionKey) -> String {
     hex::encode(Sha256::digest(key.as_ref().as_bytes()))
 }
 
-fn new_session_key() -> Result<SessionKey, anyhow::Error> {
-    let key: String = rand::rng()
+fn random_value(len: usize) -> String {
+    rand::rng()
         .sample_iter(rand::distr::Alphanumeric)
-        .take(64)
+        .take(len)
         .map(char::from)
-        .collect();
-    SessionKey::try_from(key).map_err(anyhow::Error::new)
+        .collect()
+}
+
+fn new_session_key() -> Result<SessionKey, anyhow::Error> {
+    SessionKey::try_from(random_value(64)).map_err(anyhow::Error::new)
 }
 
 fn expiry(ttl: &CookieDuration) -> NaiveDateTime {
@@ -157,8 +163,20 @@ impl UserSession {
         self.0.clear();
         self.0.insert(USER_ID, user_id).map_err(AppError::unexpected)?;
         self.0
+            .insert(CSRF_VALUE, random_value(43))
+            .map_err(AppError::unexpected)?;
+        self.0
             .insert(SIGNED_IN_AT, store::now().and_utc().timestamp())
             .map_err(AppError::unexpected)
+    }
+
+    /// The value this signed-in session's CSRF tokens are bound to; `None`
+    /// before sign-in.
+    pub fn csrf_value(&self) -> Option<String> {
+        if !self.0.contains_key(USER_ID) {
+            return None;
+        }
+        self.0.get::<String>(CSRF_VALUE).ok().flatten()
     }
 
     pub fn sign_out(&self) {

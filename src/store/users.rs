@@ -116,14 +116,54 @@ pub fn use_setup_token(conn: &mut DbConnection, token_digest: &str, at: NaiveDat
     Ok(updated == 1)
 }
 
-pub fn record_sign_in_failure(conn: &mut DbConnection, subject: &str, at: NaiveDateTime) -> QueryResult<()> {
+/// Serialises sign-in attempts on these subjects until the transaction ends.
+/// SQLite's write transaction (`BEGIN IMMEDIATE`) already holds the one
+/// database lock; PostgreSQL takes a transaction-scoped advisory lock per
+/// subject, in one global order so two attempts never deadlock. Outside a
+/// transaction it would protect nothing.
+pub fn lock_sign_in_subjects(conn: &mut DbConnection, subjects: &[&str]) -> QueryResult<()> {
+    let DbConnection::Postgres(pg) = conn else {
+        return Ok(());
+    };
+    let mut keys: Vec<i64> = subjects.iter().map(|subject| advisory_key(subject)).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    for key in keys {
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+            .bind::<diesel::sql_types::BigInt, _>(key)
+            .execute(pg)?;
+    }
+    Ok(())
+}
+
+/// A 64-bit advisory-lock key for a subject (PostgreSQL's own `hashtext` has
+/// 32 bits, few enough for chosen collisions).
+fn advisory_key(subject: &str) -> i64 {
+    use sha2::{Digest as _, Sha256};
+    let digest = Sha256::digest(format!("keyward sign-in {subject}").as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(first)
+}
+
+/// Records one attempt (a failure until it is deleted again); returns its id.
+/// The caller holds the subject's lock, so the newest row is this one.
+pub fn record_sign_in_failure(conn: &mut DbConnection, subject: &str, at: NaiveDateTime) -> QueryResult<i64> {
     diesel::insert_into(sign_in_failures::table)
         .values((
             sign_in_failures::subject.eq(subject),
             sign_in_failures::created_at.eq(at),
         ))
-        .execute(conn)
-        .map(drop)
+        .execute(conn)?;
+    sign_in_failures::table
+        .filter(sign_in_failures::subject.eq(subject))
+        .select(diesel::dsl::max(sign_in_failures::id))
+        .get_result::<Option<i64>>(conn)?
+        .ok_or(diesel::result::Error::NotFound)
+}
+
+pub fn delete_sign_in_failure(conn: &mut DbConnection, id: i64) -> QueryResult<()> {
+    diesel::delete(sign_in_failures::table.find(id)).execute(conn).map(drop)
 }
 
 /// Failures for `subject` since `since`, and the oldest of them.

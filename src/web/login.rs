@@ -39,7 +39,7 @@ pub async fn login_form(
     session: UserSession,
     query: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let next = local_path(query.next.as_deref()).unwrap_or("/backoffice").to_owned();
+    let next = local_path(query.next.as_deref()).unwrap_or_else(|| "/backoffice".to_owned());
     if session.user_id()?.is_some() {
         return Ok(see_other(&next));
     }
@@ -71,7 +71,7 @@ pub async fn sign_in(
     form: web::Form<SignInForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let next = local_path(form.next.as_deref()).unwrap_or("/backoffice").to_owned();
+    let next = local_path(form.next.as_deref()).unwrap_or_else(|| "/backoffice".to_owned());
     let again = |status: StatusCode, error: String| {
         let page = LoginPage {
             layout: layout.clone(),
@@ -92,16 +92,18 @@ pub async fn sign_in(
     }
     let ip = client_ip::of_request(&req, &ctx.trusted_proxies);
 
+    // The attempt is reserved before the password is checked, so parallel
+    // guesses cannot all be checked (see `throttle`).
     let lookup_email = email.clone();
-    let user = match ctx
+    let (reservation, user) = match ctx
         .db
-        .run(move |conn| {
-            throttle::check(conn, &lookup_email, ip, store::now())?;
-            Ok::<_, AppError>(users::find_by_email(conn, lookup_email.as_str())?)
+        .transaction(move |conn| {
+            let reservation = throttle::reserve(conn, &lookup_email, ip, store::now())?;
+            Ok((reservation, users::find_by_email(conn, lookup_email.as_str())?))
         })
         .await
     {
-        Ok(user) => user,
+        Ok(reserved) => reserved,
         Err(error @ AppError::TooManyRequests { .. }) => {
             return again(StatusCode::TOO_MANY_REQUESTS, error.to_string());
         }
@@ -113,20 +115,40 @@ pub async fn sign_in(
         .verify(&form.password, user.as_ref().map(|u| u.password_hash.as_str()))
         .await?;
 
-    let Some(user) = user.filter(|_| password_matches) else {
-        let failed_email = email.clone();
-        ctx.db
-            .run(move |conn| {
-                throttle::record_failure(conn, &failed_email, ip, store::now())?;
-                let details = serde_json::json!({ "email": failed_email.as_str() });
-                let actor = Actor::System;
-                audit::record(conn, None, &actor, AuditAction::SignInFailed, None, details, Some(ip))?;
-                Ok::<_, AppError>(())
-            })
-            .await?;
-        return again(StatusCode::UNAUTHORIZED, WRONG_CREDENTIALS.to_owned());
+    let user = match user {
+        Some(user) if password_matches => user,
+        known => {
+            // The reservation stays as the failure. A known user's
+            // organization sees the attempt in its audit log; the answer and
+            // the work done are the same whether the email is known or not.
+            let failed_email = email.clone();
+            ctx.db
+                .transaction(move |conn| {
+                    let details = serde_json::json!({ "email": failed_email.as_str() });
+                    let target = known.as_ref().map(|user| Target {
+                        kind: "user",
+                        id: &user.id,
+                        label: &user.email,
+                    });
+                    audit::record(
+                        conn,
+                        known.as_ref().map(|user| user.org_id.as_str()),
+                        &Actor::System,
+                        AuditAction::SignInFailed,
+                        target.as_ref(),
+                        details,
+                        Some(ip),
+                    )?;
+                    Ok(())
+                })
+                .await?;
+            return again(StatusCode::UNAUTHORIZED, WRONG_CREDENTIALS.to_owned());
+        }
     };
     if user.disabled_at.is_some() {
+        ctx.db
+            .transaction(move |conn| throttle::release(conn, reservation))
+            .await?;
         return again(
             StatusCode::FORBIDDEN,
             "This account is disabled. Ask a System Administrator of your organization to enable it.".to_owned(),
@@ -135,8 +157,8 @@ pub async fn sign_in(
 
     let user_id = user.id.clone();
     ctx.db
-        .run(move |conn| {
-            throttle::record_success(conn, &email)?;
+        .transaction(move |conn| {
+            throttle::record_success(conn, &email, reservation)?;
             users::record_sign_in(conn, &user.id, store::now())?;
             let actor = Actor::User {
                 id: user.id.clone(),
@@ -156,7 +178,7 @@ pub async fn sign_in(
                 serde_json::json!({}),
                 Some(ip),
             )?;
-            Ok::<_, AppError>(())
+            Ok(())
         })
         .await?;
     session.sign_in(&user_id)?;

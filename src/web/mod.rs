@@ -193,9 +193,25 @@ pub fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
-/// A `next=` target that stays on this site (an absolute path, not `//host`).
-pub fn local_path(next: Option<&str>) -> Option<&str> {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.contains(['\r', '\n']))
+/// A `next=` target that stays on this site, as the path and query to put in
+/// `Location`. It is judged the way a browser reads `Location` (the WHATWG
+/// URL rules: tabs and newlines removed, `\\` taken as `/`): resolved against
+/// a fixed base, it must keep the base's origin. Control characters and
+/// anything not starting with `/` are refused outright.
+pub fn local_path(next: Option<&str>) -> Option<String> {
+    let next = next.filter(|n| n.starts_with('/') && !n.chars().any(char::is_control))?;
+    let base = url::Url::parse("http://keyward.invalid/").ok()?;
+    let resolved = base.join(next).ok()?;
+    if resolved.origin() != base.origin() {
+        return None;
+    }
+    let mut local = resolved.path().to_owned();
+    if let Some(query) = resolved.query() {
+        local.push('?');
+        local.push_str(query);
+    }
+    // A path that still starts with `//` would be read as another host.
+    (!local.starts_with("//")).then_some(local)
 }
 
 #[cfg(test)]
@@ -204,15 +220,41 @@ mod tests {
 
     #[test]
     fn next_targets_stay_on_this_site() {
-        assert_eq!(local_path(Some("/backoffice?x=1")), Some("/backoffice?x=1"));
+        for (good, kept) in [
+            ("/backoffice?x=1", "/backoffice?x=1"),
+            ("/backoffice/settings/api-keys", "/backoffice/settings/api-keys"),
+            ("/a\\b", "/a/b"),
+            ("/%09/evil.example", "/%09/evil.example"),
+        ] {
+            assert_eq!(local_path(Some(good)).as_deref(), Some(kept), "{good:?}");
+        }
+        // Browsers parse `Location` by the URL standard: tabs and newlines
+        // are removed and `\` is a `/`, so each of these leaves the site.
         for bad in [
             "//evil.example",
             "https://evil.example",
+            "https:evil.example",
+            "http:/evil.example",
             "/\\evil.example",
+            "\\/evil.example",
+            "\\\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r/evil.example",
+            "\t//evil.example",
+            " //evil.example",
+            " /x",
+            "/.//evil.example",
+            "/..//evil.example",
+            "/%2e//evil.example",
+            "/\u{0}/evil.example",
             "backoffice",
+            "javascript:alert(1)",
             "/a\r\nSet-Cookie: x",
+            "",
         ] {
-            assert_eq!(local_path(Some(bad)), None, "{bad}");
+            assert_eq!(local_path(Some(bad)).as_deref(), None, "{bad:?}");
         }
+        assert_eq!(local_path(None).as_deref(), None);
     }
 }

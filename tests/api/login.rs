@@ -1,4 +1,5 @@
 use keyward::domain::role::Role;
+use keyward::store::Backend;
 
 use crate::on_both_backends;
 use crate::support::{PASSWORD, TestApp};
@@ -9,7 +10,11 @@ on_both_backends!(
     empty_and_oversized_fields_are_refused_with_a_message,
     repeated_failures_pause_sign_in_for_the_account,
     a_disabled_user_cannot_sign_in,
-    sign_in_follows_only_local_next_targets
+    sign_in_follows_only_local_next_targets,
+    a_next_target_with_a_tab_does_not_leave_the_site,
+    thirty_parallel_wrong_passwords_are_evaluated_at_most_five_times,
+    thirty_parallel_wrong_passwords_from_one_address_are_evaluated_at_most_twenty_times,
+    a_failed_sign_in_of_a_known_user_shows_in_their_organizations_audit_log
 );
 
 async fn signing_in_with_the_right_password_opens_the_backoffice(app: TestApp) {
@@ -142,4 +147,184 @@ async fn sign_in_follows_only_local_next_targets(app: TestApp) {
         )
         .await;
     assert_eq!(foreign.headers()["location"], "/backoffice");
+}
+
+async fn a_next_target_with_a_tab_does_not_leave_the_site(app: TestApp) {
+    let org = app.create_org("Acme Aviation").await;
+    app.create_user(&org, Role::SystemAdministrator, "sam@acme.test").await;
+    // Browsers drop the tab and would follow `//evil.example`.
+    let token = app.csrf_token(&app.client, "/login?next=/%09/evil.example").await;
+    let signed_in = app
+        .post_form(
+            &app.client,
+            "/login",
+            &[
+                ("csrf_token", &token),
+                ("email", "sam@acme.test"),
+                ("password", PASSWORD),
+                ("next", "/\t/evil.example"),
+            ],
+        )
+        .await;
+    assert_eq!(signed_in.status().as_u16(), 303);
+    assert_eq!(signed_in.headers()["location"], "/backoffice");
+    // Already signed in: /login redirects at once.
+    for hostile in [
+        "/%09/evil.example",
+        "/%5C/evil.example",
+        "/%0A/evil.example",
+        "/.//evil.example",
+    ] {
+        let response = app
+            .client
+            .get(app.url(&format!("/login?next={hostile}")))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status().as_u16(), 303, "{hostile}");
+        assert_eq!(response.headers()["location"], "/backoffice", "{hostile}");
+    }
+}
+
+/// Sends the wrong passwords at once, one per email, from one browser;
+/// returns the statuses.
+async fn wrong_passwords_at_once(app: &TestApp, emails: Vec<String>) -> Vec<u16> {
+    let client = app.new_client();
+    let token = app.csrf_token(&client, "/login").await;
+    let mut attempts = tokio::task::JoinSet::new();
+    for (guess, email) in emails.into_iter().enumerate() {
+        let (client, url, origin, token) = (client.clone(), app.url("/login"), app.address.clone(), token.clone());
+        attempts.spawn(async move {
+            let password = format!("guess {guess}");
+            let form = [
+                ("csrf_token", token.as_str()),
+                ("email", email.as_str()),
+                ("password", password.as_str()),
+            ];
+            let response = client
+                .post(url)
+                .header("Origin", origin)
+                .form(&form)
+                .send()
+                .await
+                .expect("request");
+            response.status().as_u16()
+        });
+    }
+    attempts.join_all().await
+}
+
+fn evaluated_and_throttled(statuses: &[u16]) -> (usize, usize) {
+    (
+        statuses.iter().filter(|s| **s == 401).count(),
+        statuses.iter().filter(|s| **s == 429).count(),
+    )
+}
+
+async fn thirty_parallel_wrong_passwords_are_evaluated_at_most_five_times(app: TestApp) {
+    let org = app.create_org("Acme Aviation").await;
+    app.create_user(&org, Role::Member, "max@acme.test").await;
+    let statuses = wrong_passwords_at_once(&app, vec!["max@acme.test".to_owned(); 30]).await;
+    assert_eq!(
+        evaluated_and_throttled(&statuses),
+        (5, 25),
+        "only the account's limit of guesses may be checked: {statuses:?}"
+    );
+    // The right password is refused too while the account is paused.
+    let paused = app.sign_in_with(&app.new_client(), "max@acme.test", PASSWORD).await;
+    assert_eq!(paused.status().as_u16(), 429);
+}
+
+async fn thirty_parallel_wrong_passwords_from_one_address_are_evaluated_at_most_twenty_times(app: TestApp) {
+    let emails = (0..30).map(|n| format!("u{n}@acme.test")).collect();
+    let statuses = wrong_passwords_at_once(&app, emails).await;
+    assert_eq!(
+        evaluated_and_throttled(&statuses),
+        (20, 10),
+        "only the address's limit of guesses may be checked: {statuses:?}"
+    );
+}
+
+async fn a_failed_sign_in_of_a_known_user_shows_in_their_organizations_audit_log(app: TestApp) {
+    let (org, _) = app.signed_in_as(Role::SystemAdministrator).await;
+    app.create_user(&org, Role::Member, "max@acme.test").await;
+
+    let attacker = app.new_client();
+    let known = app.sign_in_with(&attacker, "max@acme.test", "guess").await;
+    let unknown = app.sign_in_with(&attacker, "nobody@acme.test", "guess").await;
+    assert_eq!(known.status(), unknown.status());
+    let known = known.text().await.expect("body").replace("max@acme.test", "EMAIL");
+    let unknown = unknown.text().await.expect("body").replace("nobody@acme.test", "EMAIL");
+    assert_eq!(known, unknown, "the answer does not tell which emails exist");
+
+    let audit = app
+        .client
+        .get(app.url("/backoffice/settings/api-keys/audit?action=sign_in_failed"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(audit.status().as_u16(), 200);
+    let body = audit.text().await.expect("body");
+    assert!(body.contains("Showing 1–1 of 1"), "{body}");
+    assert!(body.contains("max@acme.test"), "{body}");
+    assert!(
+        !body.contains("nobody@acme.test"),
+        "unknown emails belong to no organization: {body}"
+    );
+}
+
+/// A server that believes `X-Forwarded-For` from the test client (127.0.0.1).
+async fn behind_a_proxy(backend: Backend) -> Option<TestApp> {
+    TestApp::spawn_with(backend, |settings| {
+        settings.trusted_proxies = vec!["127.0.0.1/32".parse().expect("net")];
+    })
+    .await
+}
+
+async fn wrong_password_from(app: &TestApp, client: &reqwest::Client, token: &str, email: &str, ip: &str) -> u16 {
+    client
+        .post(app.url("/login"))
+        .header("Origin", &app.address)
+        .header("X-Forwarded-For", ip)
+        .form(&[("csrf_token", token), ("email", email), ("password", "guess")])
+        .send()
+        .await
+        .expect("request")
+        .status()
+        .as_u16()
+}
+
+async fn ipv6_clients_are_counted_per_64_block(app: TestApp) {
+    let client = app.new_client();
+    let token = app.csrf_token(&client, "/login").await;
+    // 20 addresses of one /64, each failing once on its own account.
+    for n in 1..=20 {
+        let status = wrong_password_from(
+            &app,
+            &client,
+            &token,
+            &format!("u{n}@acme.test"),
+            &format!("2001:db8:1:2::{n:x}"),
+        )
+        .await;
+        assert_eq!(status, 401, "attempt {n}");
+    }
+    let same_block = wrong_password_from(&app, &client, &token, "u21@acme.test", "2001:db8:1:2:ffff::1").await;
+    assert_eq!(same_block, 429, "a new address in the same /64 is the same client");
+    let next_block = wrong_password_from(&app, &client, &token, "u22@acme.test", "2001:db8:1:3::1").await;
+    assert_eq!(next_block, 401, "another /64 has its own budget");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipv6_clients_are_counted_per_64_block_on_sqlite() {
+    if let Some(app) = behind_a_proxy(Backend::Sqlite).await {
+        ipv6_clients_are_counted_per_64_block(app).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipv6_clients_are_counted_per_64_block_on_postgres() {
+    if let Some(app) = behind_a_proxy(Backend::Postgres).await {
+        ipv6_clients_are_counted_per_64_block(app).await;
+    }
 }

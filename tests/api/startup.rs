@@ -248,8 +248,10 @@ fn the_cli_provisions_keys_once_the_organization_is_set_up() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("k.db");
     let db = db.to_str().expect("utf-8");
+    let secret = keyward::config::ServerSecret::generate().to_base64();
     let run = |args: &[&str]| {
         keyward()
+            .env("KEYWARD_SECRET", &secret)
             .args(args)
             .args(["--database-url", db])
             .output()
@@ -314,4 +316,35 @@ fn the_cli_provisions_keys_once_the_organization_is_set_up() {
             String::from_utf8_lossy(&output.stderr)
         );
     }
+}
+
+#[test]
+fn keys_create_without_the_server_secret_is_refused_and_creates_no_secret() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("k.db");
+    let db = db.to_str().expect("utf-8");
+    let run = |args: &[&str]| {
+        keyward()
+            .args(args)
+            .args(["--database-url", db])
+            .output()
+            .expect("runs")
+    };
+    assert!(
+        run(&["orgs", "create", "--name", "Acme Aviation", "--slug", "acme"])
+            .status
+            .success()
+    );
+    let output = run(&["keys", "create", "--org", "acme", "--name", "Sync"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("KEYWARD_SECRET") && stderr.contains("--secret-file") && stderr.contains("keyward serve"),
+        "the message says what to pass: {stderr}"
+    );
+    assert!(output.stdout.is_empty(), "no key is printed");
+    assert!(
+        !dir.path().join("k.db.secret").exists(),
+        "a key signed with a new secret would never verify on the server"
+    );
 }

@@ -330,6 +330,7 @@ pub fn test_settings(url: DatabaseUrl) -> Settings {
         secret: ServerSecret::generate(),
         // reqwest's cookie store would not send Secure cookies over http
         insecure_cookies: true,
+        public_url: None,
         trusted_proxies: Vec::new(),
         workers: Some(1),
         password_hash_concurrency: 2,
