@@ -1,5 +1,4 @@
 use keyward::domain::role::Role;
-use keyward::store::Backend;
 
 use crate::on_both_backends;
 use crate::support::{PASSWORD, TestApp, csrf_token_in};
@@ -201,10 +200,11 @@ async fn a_token_planted_with_its_cookie_in_another_session_is_refused(app: Test
     assert_eq!(own, 303);
 }
 
-async fn with_public_url(backend: Backend, public_url: &str) -> Option<TestApp> {
-    let public_url = public_url.parse().expect("a valid public URL");
-    TestApp::spawn_with(backend, |settings| settings.public_url = Some(public_url)).await
+fn with_public_url(settings: &mut keyward::config::Settings) {
+    settings.public_url = Some("https://keys.example".parse().expect("a valid public URL"));
 }
+
+on_both_backends!(adjusting with_public_url; with_a_public_url_only_its_scheme_host_and_port_pass);
 
 async fn sign_in_from_origin(app: &TestApp, origin: &str) -> u16 {
     let client = app.new_client();
@@ -220,10 +220,7 @@ async fn sign_in_from_origin(app: &TestApp, origin: &str) -> u16 {
         .as_u16()
 }
 
-async fn with_a_public_url_only_its_scheme_host_and_port_pass(backend: Backend) {
-    let Some(app) = with_public_url(backend, "https://keys.example").await else {
-        return;
-    };
+async fn with_a_public_url_only_its_scheme_host_and_port_pass(app: TestApp) {
     // 401 is the wrong password: the form itself was accepted.
     assert_eq!(sign_in_from_origin(&app, "https://keys.example").await, 401);
     assert_eq!(sign_in_from_origin(&app, "https://keys.example:443").await, 401);
@@ -236,14 +233,4 @@ async fn with_a_public_url_only_its_scheme_host_and_port_pass(backend: Backend) 
     ] {
         assert_eq!(sign_in_from_origin(&app, refused).await, 403, "{refused}");
     }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_a_public_url_only_its_scheme_host_and_port_pass_on_sqlite() {
-    with_a_public_url_only_its_scheme_host_and_port_pass(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_a_public_url_only_its_scheme_host_and_port_pass_on_postgres() {
-    with_a_public_url_only_its_scheme_host_and_port_pass(Backend::Postgres).await;
 }

@@ -1,5 +1,4 @@
 use keyward::domain::role::Role;
-use keyward::store::Backend;
 
 use crate::on_both_backends;
 use crate::support::{PASSWORD, TestApp};
@@ -274,12 +273,11 @@ async fn a_failed_sign_in_of_a_known_user_shows_in_their_organizations_audit_log
 }
 
 /// A server that believes `X-Forwarded-For` from the test client (127.0.0.1).
-async fn behind_a_proxy(backend: Backend) -> Option<TestApp> {
-    TestApp::spawn_with(backend, |settings| {
-        settings.trusted_proxies = vec!["127.0.0.1/32".parse().expect("net")];
-    })
-    .await
+fn behind_a_proxy(settings: &mut keyward::config::Settings) {
+    settings.trusted_proxies = vec!["127.0.0.1/32".parse().expect("net")];
 }
+
+on_both_backends!(adjusting behind_a_proxy; ipv6_clients_are_counted_per_64_block);
 
 async fn wrong_password_from(app: &TestApp, client: &reqwest::Client, token: &str, email: &str, ip: &str) -> u16 {
     client
@@ -313,18 +311,4 @@ async fn ipv6_clients_are_counted_per_64_block(app: TestApp) {
     assert_eq!(same_block, 429, "a new address in the same /64 is the same client");
     let next_block = wrong_password_from(&app, &client, &token, "u22@acme.test", "2001:db8:1:3::1").await;
     assert_eq!(next_block, 401, "another /64 has its own budget");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ipv6_clients_are_counted_per_64_block_on_sqlite() {
-    if let Some(app) = behind_a_proxy(Backend::Sqlite).await {
-        ipv6_clients_are_counted_per_64_block(app).await;
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ipv6_clients_are_counted_per_64_block_on_postgres() {
-    if let Some(app) = behind_a_proxy(Backend::Postgres).await {
-        ipv6_clients_are_counted_per_64_block(app).await;
-    }
 }

@@ -12,6 +12,8 @@ use crate::support::TestApp;
 
 use crate::support::Part;
 
+crate::sync_tests!(keys_create_without_the_server_secret_is_refused_and_creates_no_secret);
+
 crate::tests!(a_database_that_cannot_serve_gets_a_503_page_on_sqlite);
 crate::tests!(needs Part::Postgres; a_database_that_cannot_serve_gets_a_503_page_on_postgres);
 crate::sync_tests!(
@@ -318,7 +320,6 @@ fn the_cli_provisions_keys_once_the_organization_is_set_up() {
     }
 }
 
-#[test]
 fn keys_create_without_the_server_secret_is_refused_and_creates_no_secret() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("k.db");
