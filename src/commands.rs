@@ -82,6 +82,7 @@ pub async fn serve(args: ServeArgs, database: DatabaseArgs) -> CommandResult {
         key_cache_capacity: args.key_cache_capacity.max(1),
         usage_flush_interval: Duration::from_secs(args.usage_flush_secs.max(1)),
         gateway_routes,
+        gateway_headers: args.gateway_headers,
     };
     let database_label = settings.database.url.to_string();
     let settings_secret = settings.secret.clone();

@@ -30,6 +30,9 @@ pub enum AppError {
     Unexpected(#[source] anyhow::Error),
     #[error("{}", .0.message())]
     KeyRejected(crate::auth::key_auth::KeyRejection),
+    /// The gateway check cannot tell which request it is asked about.
+    #[error("{0}")]
+    Gateway(GatewayRefusal),
     /// Several fields of a JSON body are wrong: (field, what is wrong).
     #[error("Some fields are not valid: {}", .0.iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>().join("; "))]
     InvalidFields(Vec<(String, String)>),
@@ -52,6 +55,7 @@ impl AppError {
             Self::Unavailable => "unavailable",
             Self::Unexpected(_) => "internal_error",
             Self::KeyRejected(rejection) => rejection.code(),
+            Self::Gateway(refusal) => refusal.code(),
             Self::InvalidFields(_) => "invalid_fields",
         }
     }
@@ -69,7 +73,47 @@ impl AppError {
             Self::Unexpected(_) => "Something went wrong",
             Self::KeyRejected(rejection) if rejection.status() == StatusCode::FORBIDDEN => "Not allowed",
             Self::KeyRejected(_) => "Authentication required",
+            Self::Gateway(GatewayRefusal::UntrustedPeer(_)) => "Not allowed",
+            Self::Gateway(_) => "That request is not valid",
             Self::InvalidFields(_) => "Some fields are not valid",
+        }
+    }
+}
+
+/// Why the gateway check (`/auth/check`) refuses to answer for a request.
+/// Codes are a stable contract.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GatewayRefusal {
+    /// The peer is not in `--trusted-proxies`: its headers are not believed.
+    #[error(
+        "{0} is not a trusted gateway: the gateway check answers only peers listed in --trusted-proxies (KEYWARD_TRUSTED_PROXIES). Add the gateway's address there."
+    )]
+    UntrustedPeer(std::net::IpAddr),
+    #[error("The gateway did not send the original method in {0}. Configure it to set {0} on every check.")]
+    MissingMethod(&'static str),
+    #[error("The gateway did not send the original URI in {0}. Configure it to set {0} on every check.")]
+    MissingUri(&'static str),
+    /// A header of the configured family is repeated or not well-formed.
+    #[error("{0}")]
+    Malformed(String),
+    /// The other family is present and says something else.
+    #[error(
+        "{other} disagrees with {read}, which this server reads (--gateway-headers): the client may have sent it. Make the gateway drop or overwrite {other}, or set --gateway-headers to the family the gateway sets."
+    )]
+    ConflictingHeaders { read: &'static str, other: &'static str },
+    #[error("{0}")]
+    PathNotNormalized(crate::domain::routes::PathNotNormalized),
+}
+
+impl GatewayRefusal {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::UntrustedPeer(_) => "untrusted_gateway",
+            Self::MissingMethod(_) => "missing_original_method",
+            Self::MissingUri(_) => "missing_original_uri",
+            Self::Malformed(_) => "malformed_gateway_header",
+            Self::ConflictingHeaders { .. } => "conflicting_gateway_headers",
+            Self::PathNotNormalized(_) => "path_not_normalized",
         }
     }
 }
@@ -130,6 +174,8 @@ impl ResponseError for AppError {
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::KeyRejected(rejection) => rejection.status(),
+            Self::Gateway(GatewayRefusal::UntrustedPeer(_)) => StatusCode::FORBIDDEN,
+            Self::Gateway(_) => StatusCode::BAD_REQUEST,
             Self::InvalidFields(_) => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }

@@ -29,6 +29,7 @@ pub struct AppContext {
     pub key_cache: KeyCache,
     pub usage: UsageBuffer,
     pub gateway_routes: crate::domain::routes::RouteMap,
+    pub gateway_headers: crate::config::GatewayHeaders,
 }
 
 impl AppContext {
@@ -162,6 +163,7 @@ impl Application {
             key_cache: key_cache.clone(),
             usage: usage.clone(),
             gateway_routes: settings.gateway_routes.clone(),
+            gateway_headers: settings.gateway_headers,
         });
 
         spawn_housekeeping(db.clone());

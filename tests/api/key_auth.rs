@@ -530,3 +530,39 @@ async fn a_database_outage_keeps_cached_keys_working_and_loses_no_usage(app: Tes
         "the requests made during the outage were counted once it ended"
     );
 }
+
+on_both_backends!(a_network_rule_written_as_mapped_ipv6_is_its_ipv4_network);
+
+async fn a_network_rule_written_as_mapped_ipv6_is_its_ipv4_network(app: TestApp) {
+    let (org, _, manager) = app
+        .org_with_api_key(
+            "Acme Aviation",
+            TestKey {
+                scopes: &["admin:api-keys"],
+                ..TestKey::default()
+            },
+        )
+        .await;
+    let (id, mapped) = app
+        .add_api_key(
+            &org,
+            TestKey {
+                name: "Loopback, written as mapped IPv6",
+                networks: "::ffff:127.0.0.0/104",
+                ..TestKey::default()
+            },
+        )
+        .await;
+    assert_eq!(
+        app.get_with_key("/api/v1/me", &mapped).await.status().as_u16(),
+        200,
+        "the test client (127.0.0.1) is inside ::ffff:127.0.0.0/104"
+    );
+    let detail: serde_json::Value = app
+        .get_with_key(&format!("/api/v1/api-keys/{id}"), &manager)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(detail["allowed_networks"], serde_json::json!(["127.0.0.0/8"]));
+}

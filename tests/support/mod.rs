@@ -158,6 +158,7 @@ pub fn test_settings(url: DatabaseUrl) -> Settings {
         key_cache_capacity: 10_000,
         usage_flush_interval: Duration::from_millis(200),
         gateway_routes: keyward::domain::routes::RouteMap::default(),
+        gateway_headers: keyward::config::GatewayHeaders::default(),
     }
 }
 
@@ -333,8 +334,27 @@ pub fn csrf_token_in(html: &str) -> Option<String> {
 
 /// Defines `<name>::sqlite` and `<name>::postgres` tests that run the same
 /// async test body against each backend.
+/// `on_both_backends!(settings = adjust; a, b)` starts each server with its
+/// settings changed by `fn adjust(&mut Settings)` of the calling module.
 #[macro_export]
 macro_rules! on_both_backends {
+    (settings = $adjust:ident; $($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                if let Some(app) = $crate::support::TestApp::spawn_with(keyward::store::Backend::Sqlite, super::$adjust).await {
+                    super::$name(app).await;
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) = $crate::support::TestApp::spawn_with(keyward::store::Backend::Postgres, super::$adjust).await {
+                    super::$name(app).await;
+                }
+            }
+        }
+    )*};
     ($($name:ident),* $(,)?) => {$(
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
