@@ -565,4 +565,28 @@ async fn a_network_rule_written_as_mapped_ipv6_is_its_ipv4_network(app: TestApp)
         .await
         .expect("json");
     assert_eq!(detail["allowed_networks"], serde_json::json!(["127.0.0.0/8"]));
+
+    // A rule stored in that form before this release means the same.
+    let (stored_id, stored_before) = app
+        .add_api_key(
+            &org,
+            TestKey {
+                name: "Stored before",
+                networks: "10.0.0.0/8",
+                ..TestKey::default()
+            },
+        )
+        .await;
+    app.query(move |conn| {
+        use keyward::store::schema::key_networks;
+        diesel::update(key_networks::table.filter(key_networks::api_key_id.eq(stored_id)))
+            .set(key_networks::cidr.eq("::ffff:127.0.0.0/104"))
+            .execute(conn)
+            .map_err(Into::into)
+    })
+    .await;
+    assert_eq!(
+        app.get_with_key("/api/v1/me", &stored_before).await.status().as_u16(),
+        200
+    );
 }
