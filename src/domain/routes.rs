@@ -436,27 +436,29 @@ mod tests {
 
         #[test]
         fn no_path_that_resolves_outside_a_pattern_is_allowed_by_it(
+            prefix in proptest::collection::vec(proptest::sample::select(&["flights", "crew", "v1", "AB123"][..]), 1..3),
             picks in proptest::collection::vec(proptest::sample::select(SEGMENTS), 0..7),
             trailing_slash in proptest::bool::ANY,
         ) {
-            let map = RouteMap::parse(
-                "[[route]]\npath = \"/flights/*/crew\"\naction = \"write\"\nresource = \"crew\"\n\
-                 [[route]]\npath = \"/flights/**\"\naction = \"read\"\nresource = \"flights\"",
-            )
+            let base = prefix.join("/");
+            let map = RouteMap::parse(&format!(
+                "[[route]]\npath = \"/{base}/*/crew\"\naction = \"write\"\nresource = \"crew\"\n\
+                 [[route]]\npath = \"/{base}/**\"\naction = \"read\"\nresource = \"flights\""
+            ))
             .expect("valid");
-            // under /flights/ as written: what an attacker starts from
-            let mut path = format!("/flights/{}", picks.join("/"));
+            // under the prefix as written: where an attacker starts from
+            let mut path = format!("/{base}/{}", picks.join("/"));
             if trailing_slash {
                 path.push('/');
             }
             if let Ok(Some((action, _))) = map.required("GET", &path) {
                 for resolved in resolutions(&path) {
-                    proptest::prop_assert!(under(&["flights"], &resolved), "{path} allowed, but resolves to {resolved:?}");
+                    proptest::prop_assert!(under(&prefix, &resolved), "{path} allowed, but resolves to {resolved:?}");
                     if action == Action::Write {
                         let named: Vec<&String> = resolved.iter().filter(|s| !s.is_empty()).collect();
                         proptest::prop_assert!(
-                            named.len() == 3 && named[2] == "crew",
-                            "{path} allowed as /flights/*/crew, but resolves to {resolved:?}"
+                            named.len() == prefix.len() + 2 && named[prefix.len() + 1] == "crew",
+                            "{path} allowed as /{base}/*/crew, but resolves to {resolved:?}"
                         );
                     }
                 }
