@@ -111,19 +111,6 @@ fn behind_traefik(settings: &mut Settings) {
     settings.gateway_headers = GatewayHeaders::Forwarded;
 }
 
-async fn reader_key(app: &TestApp) -> String {
-    let (_, _, reader) = app
-        .org_with_api_key(
-            "Acme Aviation",
-            TestKey {
-                scopes: &["read:flights"],
-                ..TestKey::default()
-            },
-        )
-        .await;
-    reader
-}
-
 /// Asks `/auth/check` directly with `headers` (and the key in X-API-Key);
 /// returns the status and the problem's code (`None` for a 204).
 async fn check(app: &TestApp, key: &str, headers: &[(&str, &str)]) -> (u16, Option<String>) {
@@ -148,7 +135,7 @@ fn refused(status: u16, code: &str) -> (u16, Option<String>) {
 on_both_backends!(settings = routes_only; spoofed_original_headers_from_an_untrusted_peer_are_refused);
 
 async fn spoofed_original_headers_from_an_untrusted_peer_are_refused(app: TestApp) {
-    let reader = reader_key(&app).await;
+    let (_, reader, _) = gateway_keys(&app).await;
     let spoofed = [("X-Original-Method", "GET"), ("X-Original-URI", "/flights/AB123")];
     assert_eq!(check(&app, &reader, &spoofed).await, refused(403, "untrusted_gateway"));
     let forwarded = [("X-Forwarded-Method", "GET"), ("X-Forwarded-Uri", "/flights/AB123")];
@@ -166,7 +153,7 @@ on_both_backends!(settings = behind_nginx;
 );
 
 async fn a_missing_original_method_or_uri_is_a_400_never_a_guess(app: TestApp) {
-    let reader = reader_key(&app).await;
+    let (_, reader, _) = gateway_keys(&app).await;
     let both = [("X-Original-Method", "GET"), ("X-Original-URI", "/flights/AB123")];
     assert_eq!(check(&app, &reader, &both).await, (204, None));
     assert_eq!(
@@ -208,7 +195,7 @@ async fn a_missing_original_method_or_uri_is_a_400_never_a_guess(app: TestApp) {
 }
 
 async fn the_other_header_family_disagreeing_is_a_400(app: TestApp) {
-    let reader = reader_key(&app).await;
+    let (_, reader, _) = gateway_keys(&app).await;
     let (status, code) = check(
         &app,
         &reader,
@@ -241,7 +228,7 @@ async fn the_other_header_family_disagreeing_is_a_400(app: TestApp) {
 }
 
 async fn paths_not_in_normal_form_are_refused_by_the_gateway_check(app: TestApp) {
-    let reader = reader_key(&app).await;
+    let (_, reader, _) = gateway_keys(&app).await;
     for uri in [
         "/flights/../crew/roster",
         "/flights/%2e%2e/crew/roster",
@@ -269,7 +256,7 @@ async fn paths_not_in_normal_form_are_refused_by_the_gateway_check(app: TestApp)
 on_both_backends!(settings = behind_traefik; the_forwarded_family_is_read_when_configured);
 
 async fn the_forwarded_family_is_read_when_configured(app: TestApp) {
-    let reader = reader_key(&app).await;
+    let (_, reader, _) = gateway_keys(&app).await;
     let forwarded = [
         ("X-Forwarded-Method", "GET"),
         ("X-Forwarded-Uri", "/flights/AB123"),
