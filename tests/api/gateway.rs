@@ -322,7 +322,7 @@ async fn nginx_lets_through_only_what_the_key_may_do() {
 
     let dir = tempfile::tempdir().expect("tempdir");
     let (front, upstream) = (free_port(), free_port());
-    // The /_keyward location is the README's, word for word.
+    // The /_keyward location is the README's, on this test's ports.
     let config = format!(
         r#"
 daemon off;
