@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use ipnet::IpNet;
 
+use crate::config::GatewayHeaders;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "keyward",
@@ -126,6 +128,13 @@ pub struct ServeArgs {
     /// TOML route map of the gateway check (/auth/check); without it every route is refused.
     #[arg(long, env = "KEYWARD_GATEWAY_ROUTES")]
     pub gateway_routes: Option<PathBuf>,
+
+    /// Headers the gateway check reads the original method and URI from:
+    /// `original` (X-Original-Method/-URI, nginx) or `forwarded`
+    /// (X-Forwarded-Method/-Uri, Traefik and Caddy). Believed only from
+    /// --trusted-proxies.
+    #[arg(long, env = "KEYWARD_GATEWAY_HEADERS", value_enum, default_value_t = GatewayHeaders::Original)]
+    pub gateway_headers: GatewayHeaders,
 
     /// Password hashes allowed to run at once (each takes 19 MiB).
     #[arg(long, env = "KEYWARD_PASSWORD_HASH_CONCURRENCY", default_value_t = 2)]

@@ -92,7 +92,13 @@ pub async fn serve(args: ServeArgs, database: DatabaseArgs) -> CommandResult {
         },
         usage_flush_interval: Duration::from_secs(args.usage_flush_secs.max(1)),
         gateway_routes,
+        gateway_headers: args.gateway_headers,
     };
+    if !settings.gateway_routes.routes.is_empty() && settings.trusted_proxies.is_empty() {
+        tracing::warn!(
+            "a gateway route map is set but --trusted-proxies is empty: /auth/check answers every peer 403 untrusted_gateway; list the gateway's address in --trusted-proxies"
+        );
+    }
     let database_label = settings.database.url.to_string();
     let settings_secret = settings.secret.clone();
     let application = Application::build(settings).await.map_err(|e| e.to_string())?;

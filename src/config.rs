@@ -43,6 +43,38 @@ pub struct Settings {
     pub usage_flush_interval: Duration,
     /// The gateway check's route → scope map.
     pub gateway_routes: crate::domain::routes::RouteMap,
+    /// Which headers carry the original method and URI to the gateway check.
+    pub gateway_headers: GatewayHeaders,
+}
+
+/// The header family a gateway uses to tell the gateway check the original
+/// request's method and URI. Configuration, never a guess: each gateway
+/// overwrites only its own family and passes the client's others through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum GatewayHeaders {
+    /// `X-Original-Method` and `X-Original-URI` (nginx `auth_request`).
+    #[default]
+    Original,
+    /// `X-Forwarded-Method` and `X-Forwarded-Uri` (Traefik ForwardAuth, Caddy `forward_auth`).
+    Forwarded,
+}
+
+impl GatewayHeaders {
+    /// The (method, URI) header names of this family.
+    pub fn names(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Original => ("X-Original-Method", "X-Original-URI"),
+            Self::Forwarded => ("X-Forwarded-Method", "X-Forwarded-Uri"),
+        }
+    }
+
+    /// The family this one is not.
+    pub fn other(self) -> Self {
+        match self {
+            Self::Original => Self::Forwarded,
+            Self::Forwarded => Self::Original,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -33,6 +33,9 @@ pub enum AppError {
     /// A key asked to give more than it holds (403).
     #[error(transparent)]
     Escalation(#[from] crate::domain::grant::Escalation),
+    /// The gateway check cannot tell which request it is asked about.
+    #[error("{0}")]
+    Gateway(GatewayRefusal),
     /// Several fields of a JSON body are wrong: (field, what is wrong).
     #[error("Some fields are not valid: {}", .0.iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>().join("; "))]
     InvalidFields(Vec<(String, String)>),
@@ -56,6 +59,7 @@ impl AppError {
             Self::Unexpected(_) => "internal_error",
             Self::KeyRejected(rejection) => rejection.code(),
             Self::Escalation(escalation) => escalation.code(),
+            Self::Gateway(refusal) => refusal.code(),
             Self::InvalidFields(_) => "invalid_fields",
         }
     }
@@ -75,7 +79,47 @@ impl AppError {
             Self::KeyRejected(rejection) if rejection.status() == StatusCode::TOO_MANY_REQUESTS => "Too many attempts",
             Self::KeyRejected(_) => "Authentication required",
             Self::Escalation(_) => "Not allowed",
+            Self::Gateway(GatewayRefusal::UntrustedPeer(_)) => "Not allowed",
+            Self::Gateway(_) => "That request is not valid",
             Self::InvalidFields(_) => "Some fields are not valid",
+        }
+    }
+}
+
+/// Why the gateway check (`/auth/check`) refuses to answer for a request.
+/// Codes are a stable contract.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GatewayRefusal {
+    /// The peer is not in `--trusted-proxies`: its headers are not believed.
+    #[error(
+        "{0} is not a trusted gateway: the gateway check answers only peers listed in --trusted-proxies (KEYWARD_TRUSTED_PROXIES). Add the gateway's address there."
+    )]
+    UntrustedPeer(std::net::IpAddr),
+    #[error("The gateway did not send the original method in {0}. Configure it to set {0} on every check.")]
+    MissingMethod(&'static str),
+    #[error("The gateway did not send the original URI in {0}. Configure it to set {0} on every check.")]
+    MissingUri(&'static str),
+    /// A header of the configured family is repeated or not well-formed.
+    #[error("{0}")]
+    Malformed(String),
+    /// The other family is present and says something else.
+    #[error(
+        "{other} disagrees with {read}, which this server reads (--gateway-headers): the client may have sent it. Make the gateway drop or overwrite {other}, or set --gateway-headers to the family the gateway sets."
+    )]
+    ConflictingHeaders { read: &'static str, other: &'static str },
+    #[error("{0}")]
+    PathNotNormalized(crate::domain::routes::PathNotNormalized),
+}
+
+impl GatewayRefusal {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::UntrustedPeer(_) => "untrusted_gateway",
+            Self::MissingMethod(_) => "missing_original_method",
+            Self::MissingUri(_) => "missing_original_uri",
+            Self::Malformed(_) => "malformed_gateway_header",
+            Self::ConflictingHeaders { .. } => "conflicting_gateway_headers",
+            Self::PathNotNormalized(_) => "path_not_normalized",
         }
     }
 }
@@ -137,6 +181,8 @@ impl ResponseError for AppError {
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::KeyRejected(rejection) => rejection.status(),
             Self::Escalation(_) => StatusCode::FORBIDDEN,
+            Self::Gateway(GatewayRefusal::UntrustedPeer(_)) => StatusCode::FORBIDDEN,
+            Self::Gateway(_) => StatusCode::BAD_REQUEST,
             Self::InvalidFields(_) => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }

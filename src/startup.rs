@@ -34,6 +34,7 @@ pub struct AppContext {
     pub miss_budget: crate::auth::miss_budget::MissBudget,
     pub usage: UsageBuffer,
     pub gateway_routes: crate::domain::routes::RouteMap,
+    pub gateway_headers: crate::config::GatewayHeaders,
 }
 
 impl AppContext {
@@ -169,6 +170,7 @@ impl Application {
             miss_budget: crate::auth::miss_budget::MissBudget::new(settings.invalid_key_budget),
             usage: usage.clone(),
             gateway_routes: settings.gateway_routes.clone(),
+            gateway_headers: settings.gateway_headers,
         });
 
         spawn_housekeeping(db.clone());

@@ -1,40 +1,81 @@
-//! `/auth/check`: the gateway check for nginx `auth_request` and
-//! Traefik/Envoy forward-auth. Reads the key from the original request's
-//! headers (or, for keys that allow it, the `api_key` of the original URI),
-//! maps the original method and URI to a scope through the route map, and
-//! answers 204 with `X-Keyward-Org` and `X-Keyward-Key-Id`, or 401/403.
+//! `/auth/check`: the gateway check for nginx `auth_request`, Traefik
+//! ForwardAuth and Caddy `forward_auth`. Answers only peers inside
+//! `--trusted-proxies`; reads the original method and URI from the one header
+//! family `--gateway-headers` names (a missing or repeated one, or the other
+//! family saying something else, is a 400, never a guess); refuses a path not
+//! in normal form; reads the key from the original request's headers (or, for
+//! keys that allow it, the `api_key` of the original URI), maps the method and
+//! path to a scope through the route map, and answers 204 with
+//! `X-Keyward-Org` and `X-Keyward-Key-Id`, or 401/403.
+//!
+//! Envoy's ext_authz (which sends the original method and path on the check
+//! request itself) is not supported.
 
+use actix_web::http::header::HeaderMap;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::auth::client_ip;
 use crate::auth::key_auth::{self, Need};
-use crate::error::AppError;
+use crate::config::GatewayHeaders;
+use crate::error::{AppError, GatewayRefusal};
 use crate::startup::AppContext;
 
-fn header<'a>(req: &'a HttpRequest, names: &[&str]) -> Option<&'a str> {
-    names
-        .iter()
-        .find_map(|name| req.headers().get(*name).and_then(|v| v.to_str().ok()))
+/// The one value of header `name`; `None` when absent or empty.
+fn single<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<Option<&'a str>, GatewayRefusal> {
+    let mut values = headers.get_all(name);
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(GatewayRefusal::Malformed(format!(
+            "{name} was sent more than once. The gateway must set it exactly once, replacing what the client sent."
+        )));
+    }
+    let value = std::str::from_utf8(value.as_bytes())
+        .map_err(|_| GatewayRefusal::Malformed(format!("{name} is not UTF-8.")))?;
+    Ok(Some(value).filter(|v| !v.is_empty()))
 }
 
-#[utoipa::path(get, path = "/auth/check", tag = "gateway", responses((status = 204, description = "Allowed; X-Keyward-Org and X-Keyward-Key-Id name the organization and key"), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "Not allowed from this address, lacks the scope, or no route matches", body = crate::error::Problem, content_type = "application/problem+json")))]
+/// The original request's method and URI, as the configured family tells them.
+fn original_request(headers: &HeaderMap, family: GatewayHeaders) -> Result<(&str, &str), GatewayRefusal> {
+    let (method_header, uri_header) = family.names();
+    let method = single(headers, method_header)?.ok_or(GatewayRefusal::MissingMethod(method_header))?;
+    if actix_web::http::Method::from_bytes(method.as_bytes()).is_err() {
+        return Err(GatewayRefusal::Malformed(format!(
+            "{method_header} is not an HTTP method: {method:?}."
+        )));
+    }
+    let uri = single(headers, uri_header)?.ok_or(GatewayRefusal::MissingUri(uri_header))?;
+    let (other_method, other_uri) = family.other().names();
+    for (read, read_value, other) in [(method_header, method, other_method), (uri_header, uri, other_uri)] {
+        if headers
+            .get_all(other)
+            .any(|value| value.as_bytes() != read_value.as_bytes())
+        {
+            return Err(GatewayRefusal::ConflictingHeaders { read, other });
+        }
+    }
+    Ok((method, uri))
+}
+
+#[utoipa::path(get, path = "/auth/check", tag = "gateway", responses((status = 204, description = "Allowed; X-Keyward-Org and X-Keyward-Key-Id name the organization and key"), (status = 400, description = "The original method or URI is missing, repeated or contradicted by the other header family, or the path is not in normal form (dot segments, encoded / or \\, NUL, //)", body = crate::error::Problem, content_type = "application/problem+json"), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The peer is not a trusted proxy, or the key is not allowed from this address, lacks the scope, or no route matches", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn check_request(req: HttpRequest, ctx: web::Data<AppContext>) -> Result<HttpResponse, AppError> {
-    let method = header(&req, &["x-original-method", "x-forwarded-method"])
-        .unwrap_or("GET")
-        .to_owned();
-    let uri = header(&req, &["x-original-uri", "x-forwarded-uri"])
-        .unwrap_or("/")
-        .to_owned();
-    let query = uri.split_once('?').map_or("", |(_, q)| q);
+    let peer = client_ip::peer(&req);
+    if !client_ip::is_trusted(peer, &ctx.trusted_proxies) {
+        return Err(AppError::Gateway(GatewayRefusal::UntrustedPeer(peer)));
+    }
+    let (method, uri) = original_request(req.headers(), ctx.gateway_headers).map_err(AppError::Gateway)?;
+    let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
+    let route = ctx
+        .gateway_routes
+        .required(method, path)
+        .map_err(|refused| AppError::Gateway(GatewayRefusal::PathNotNormalized(refused)))?;
+    let need = match route {
+        Some((action, resource)) => Need::Scope(action, resource.as_str()),
+        None => Need::UnmappedRoute { method, uri: path },
+    };
     let (presented, source) = key_auth::presented_key_in(req.headers(), query).map_err(AppError::KeyRejected)?;
     let ip = client_ip::of_request(&req, &ctx.trusted_proxies);
-    let need = match ctx.gateway_routes.required(&method, &uri) {
-        Some((action, resource)) => Need::Scope(action, resource.as_str()),
-        None => Need::UnmappedRoute {
-            method: &method,
-            uri: uri.split('?').next().unwrap_or("/"),
-        },
-    };
     let principal = key_auth::authenticate(&ctx, &presented, source, ip, need)
         .await?
         .map_err(AppError::KeyRejected)?;

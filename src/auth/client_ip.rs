@@ -17,7 +17,8 @@ pub fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
-fn is_trusted(ip: IpAddr, trusted: &[IpNet]) -> bool {
+/// Whether `ip` is inside one of the trusted proxies' networks.
+pub fn is_trusted(ip: IpAddr, trusted: &[IpNet]) -> bool {
     trusted.iter().any(|net| net.contains(&ip))
 }
 
@@ -47,9 +48,14 @@ pub fn resolve<'a>(peer: IpAddr, forwarded_for: impl Iterator<Item = &'a str>, t
     client
 }
 
+/// The socket peer of a request, canonical.
+pub fn peer(req: &HttpRequest) -> IpAddr {
+    canonical(req.peer_addr().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip()))
+}
+
 /// The client address of a request.
 pub fn of_request(req: &HttpRequest, trusted: &[IpNet]) -> IpAddr {
-    let peer = req.peer_addr().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
+    let peer = peer(req);
     let forwarded = req
         .headers()
         .get_all(actix_web::http::header::X_FORWARDED_FOR)

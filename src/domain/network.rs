@@ -14,8 +14,11 @@ pub struct Network(IpNet);
 impl Network {
     /// Parses `10.0.0.0/8`, `2001:db8::/32`, or a bare address (a /32 or /128).
     /// Refuses host bits (saying which network was meant), out-of-range
-    /// prefixes and octets, and leading zeros (`010.0.0.0` is octal to some
-    /// tools and decimal to others).
+    /// prefixes and octets, a prefix length that is not plain digits (`/+8`),
+    /// and leading zeros (`010.0.0.0` is octal to some tools and decimal to
+    /// others). An IPv4-mapped IPv6 network (`::ffff:10.0.0.0/104`) is the
+    /// IPv4 network it maps (`10.0.0.0/8`): clients are matched as IPv4, so
+    /// kept as IPv6 it could never match.
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         let raw = raw.trim();
         let (address, prefix) = match raw.split_once('/') {
@@ -44,6 +47,13 @@ impl Network {
         let max = if ip.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             None => max,
+            Some(p)
+                if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) || (p.len() > 1 && p.starts_with('0')) =>
+            {
+                return Err(ValidationError::new(format!(
+                    "\"{raw}\" has an invalid prefix length \"/{p}\": write it as plain digits without a sign or leading zeros, such as /8."
+                )));
+            }
             Some(p) => match p.parse::<u8>() {
                 Ok(p) if p <= max => p,
                 _ => {
@@ -62,7 +72,7 @@ impl Network {
                 net.trunc()
             )));
         }
-        Ok(Self(net))
+        Ok(Self(ipv4_if_mapped(net)))
     }
 
     /// `0.0.0.0/0` or `::/0`: every address of that family.
@@ -76,6 +86,18 @@ impl Network {
 
     pub fn is_ipv4(self) -> bool {
         matches!(self.0, IpNet::V4(_))
+    }
+}
+
+/// `::ffff:a.b.c.d/(96 + n)` → `a.b.c.d/n`; anything else as it is. (A
+/// shorter prefix cannot hold only mapped addresses without host bits.)
+fn ipv4_if_mapped(net: IpNet) -> IpNet {
+    match net {
+        IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.addr().to_ipv4_mapped() {
+            Some(v4) => ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96).map_or(net, IpNet::V4),
+            None => net,
+        },
+        other => other,
     }
 }
 
@@ -213,6 +235,46 @@ mod tests {
         assert!(message("010.0.0.0/8").contains("leading zero"));
         assert!(message("fe80::1/129").contains("prefix length"));
         assert!(message("garbage").contains("CIDR"));
+        for signed in [
+            "10.0.0.0/+8",
+            "10.0.0.0/-8",
+            "10.0.0.0/08",
+            "10.0.0.0/",
+            "10.0.0.0/ 8",
+            "::/+0",
+        ] {
+            assert!(
+                message(signed).contains("plain digits"),
+                "{signed}: {}",
+                message(signed)
+            );
+        }
+        assert!(message("::ffff:10.0.0.1/104").contains("did you mean ::ffff:10.0.0.0/104?"));
+    }
+
+    #[test]
+    fn ipv4_mapped_ipv6_networks_are_the_ipv4_networks_they_map() {
+        for (mapped, v4) in [
+            ("::ffff:10.0.0.0/104", "10.0.0.0/8"),
+            ("::ffff:192.168.1.7", "192.168.1.7/32"),
+            ("::ffff:0:0/96", "0.0.0.0/0"),
+            ("::FFFF:127.0.0.0/104", "127.0.0.0/8"),
+        ] {
+            let network = Network::parse(mapped).expect(mapped);
+            assert_eq!(network.to_string(), v4, "{mapped}");
+            assert!(network.is_ipv4());
+        }
+        let list = NetworkList::parse_lines("::ffff:10.0.0.0/104\n10.0.0.0/8").expect("valid");
+        assert_eq!(list.to_lines(), "10.0.0.0/8", "one network, written two ways");
+        assert!(list.allows("10.1.2.3".parse().expect("ip")));
+        assert!(list.allows("::ffff:10.1.2.3".parse().expect("ip")));
+        assert!(!list.allows("11.0.0.1".parse().expect("ip")));
+        assert_eq!(
+            Network::parse("::/0").expect("valid").to_string(),
+            "::/0",
+            "IPv6 stays IPv6"
+        );
+        assert_eq!(Network::parse("::/80").expect("valid").to_string(), "::/80");
     }
 
     #[test]

@@ -691,3 +691,63 @@ async fn a_burst_of_unknown_keys_from_one_address_is_throttled_but_valid_keys_st
         );
     }
 }
+
+on_both_backends!(a_network_rule_written_as_mapped_ipv6_is_its_ipv4_network);
+
+async fn a_network_rule_written_as_mapped_ipv6_is_its_ipv4_network(app: TestApp) {
+    let (org, _, manager) = app
+        .org_with_api_key(
+            "Acme Aviation",
+            TestKey {
+                scopes: &["admin:api-keys"],
+                ..TestKey::default()
+            },
+        )
+        .await;
+    let (id, mapped) = app
+        .add_api_key(
+            &org,
+            TestKey {
+                name: "Loopback, written as mapped IPv6",
+                networks: "::ffff:127.0.0.0/104",
+                ..TestKey::default()
+            },
+        )
+        .await;
+    assert_eq!(
+        app.get_with_key("/api/v1/me", &mapped).await.status().as_u16(),
+        200,
+        "the test client (127.0.0.1) is inside ::ffff:127.0.0.0/104"
+    );
+    let detail: serde_json::Value = app
+        .get_with_key(&format!("/api/v1/api-keys/{id}"), &manager)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(detail["allowed_networks"], serde_json::json!(["127.0.0.0/8"]));
+
+    // A rule stored in that form before this release means the same.
+    let (stored_id, stored_before) = app
+        .add_api_key(
+            &org,
+            TestKey {
+                name: "Stored before",
+                networks: "10.0.0.0/8",
+                ..TestKey::default()
+            },
+        )
+        .await;
+    app.query(move |conn| {
+        use keyward::store::schema::key_networks;
+        diesel::update(key_networks::table.filter(key_networks::api_key_id.eq(stored_id)))
+            .set(key_networks::cidr.eq("::ffff:127.0.0.0/104"))
+            .execute(conn)
+            .map_err(Into::into)
+    })
+    .await;
+    assert_eq!(
+        app.get_with_key("/api/v1/me", &stored_before).await.status().as_u16(),
+        200
+    );
+}

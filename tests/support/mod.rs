@@ -5,7 +5,7 @@
 //!
 //! Both suites run under this file's harness (libtest-mimic) rather than
 //! libtest, so that a test whose part of the machine is missing (PostgreSQL,
-//! Chromium, nginx) shows as *ignored* in cargo's summary, never as passed,
+//! Chromium, nginx, Caddy) shows as *ignored* in cargo's summary, never as passed,
 //! with a loud banner naming the part; `KEYWARD_TEST_REQUIRE` (e.g.
 //! `KEYWARD_TEST_REQUIRE=postgres,browser,nginx`) turns each such test into a
 //! failure. Tests register with `tests!`, `sync_tests!` or
@@ -52,6 +52,7 @@ pub enum Part {
     Postgres,
     Browser,
     Nginx,
+    Caddy,
 }
 
 impl Part {
@@ -61,6 +62,7 @@ impl Part {
             Part::Postgres => "postgres",
             Part::Browser => "browser",
             Part::Nginx => "nginx",
+            Part::Caddy => "caddy",
         }
     }
 
@@ -93,6 +95,12 @@ impl Part {
                     nginx_path().display()
                 )
             }),
+            Part::Caddy => (!caddy_path().is_file()).then(|| {
+                format!(
+                    "Caddy is needed (apt-get install -y caddy, or point KEYWARD_CADDY at it); not found: {}",
+                    caddy_path().display()
+                )
+            }),
         }
     }
 }
@@ -114,6 +122,10 @@ pub fn chromedriver_path() -> std::path::PathBuf {
 
 pub fn nginx_path() -> std::path::PathBuf {
     executable("KEYWARD_NGINX", "/usr/sbin/nginx")
+}
+
+pub fn caddy_path() -> std::path::PathBuf {
+    executable("KEYWARD_CADDY", "/usr/bin/caddy")
 }
 
 /// One registered test: its path in the suite, the part it needs, its body.
@@ -341,6 +353,7 @@ pub fn test_settings(url: DatabaseUrl) -> Settings {
         invalid_key_budget: keyward::auth::miss_budget::MissBudgetSettings::default(),
         usage_flush_interval: Duration::from_millis(200),
         gateway_routes: keyward::domain::routes::RouteMap::default(),
+        gateway_headers: keyward::config::GatewayHeaders::default(),
     }
 }
 
