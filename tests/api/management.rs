@@ -14,14 +14,20 @@ on_both_backends!(
     usage_and_audit_events_are_readable
 );
 
-const ADMIN: TestKey = TestKey {
+pub(crate) const ADMIN: TestKey = TestKey {
     name: "Automation",
     scopes: &["admin:api-keys", "read:usage", "read:audit-events"],
     networks: "0.0.0.0/0\n::/0",
     allow_query_key: false,
 };
 
-async fn call(app: &TestApp, key: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+pub(crate) async fn call(
+    app: &TestApp,
+    key: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let mut request = app.client.request(method, app.url(path)).header("X-API-Key", key);
     if let Some(body) = body {
         request = request.json(&body);
