@@ -88,7 +88,11 @@ fn names_that_differ_only_in_case_are_renamed_by_the_upgrade(backend: Backend) {
         ("k6", "org-a", "Übersicht", 6, false),
         ("k7", "org-a", "übersicht", 7, false),
     ] {
-        let deleted_at = if deleted { format!("'{}'", at(minute)) } else { "NULL".into() };
+        let deleted_at = if deleted {
+            format!("'{}'", at(minute))
+        } else {
+            "NULL".into()
+        };
         sql.push_str(&format!(
             "INSERT INTO api_keys (id, org_id, name, enabled, allow_query_key, deleted_at, created_by, created_at, updated_at) \
              VALUES ('{id}', '{org}', '{name}', TRUE, FALSE, {deleted_at}, 'test', '{t}', '{t}');",
