@@ -303,6 +303,25 @@ mod tests {
     }
 
     #[test]
+    fn counting_goes_on_after_a_thread_panicked_while_counting() {
+        let buffer = UsageBuffer::default();
+        let poisoner = buffer.clone();
+        let panicked = std::thread::spawn(move || {
+            let _held = poisoner.pending.lock();
+            panic!("a panic while the counts are held");
+        })
+        .join();
+        assert!(panicked.is_err());
+        assert!(buffer.pending.is_poisoned());
+        let ip: IpAddr = "10.0.0.1".parse().expect("ip");
+        buffer.record("k1", "o1", "allowed", ip, crate::store::now());
+        let pending = buffer.take();
+        assert_eq!(pending.0["k1"].buckets.len(), 1, "the request was counted");
+        buffer.restore(pending);
+        assert!(!buffer.take().is_empty(), "and a failed flush can give the counts back");
+    }
+
+    #[test]
     fn requests_either_side_of_an_hour_count_in_their_own_hours() {
         let buffer = UsageBuffer::default();
         let ip: IpAddr = "10.0.0.1".parse().expect("ip");
