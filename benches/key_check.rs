@@ -53,10 +53,11 @@ fn key_check(c: &mut Criterion) {
 
     let cache = KeyCache::new(100_000, Duration::from_secs(300));
     for token in &tokens {
+        let generation = cache.generation();
         let record = cache::load(&mut conn, &secret, token.key_id().as_str())
             .expect("load")
             .map(Arc::new);
-        cache.insert(token.key_id().as_str().to_owned(), record, store::now());
+        cache.insert(token.key_id().as_str().to_owned(), record, store::now(), generation);
     }
 
     let mut group = c.benchmark_group("key_check");

@@ -107,8 +107,10 @@ pub struct ServeArgs {
     #[arg(long, env = "KEYWARD_KEY_REFRESH_MS", default_value_t = 500)]
     pub key_refresh_ms: u64,
 
-    /// Seconds a cached key record is kept at most.
-    #[arg(long, env = "KEYWARD_KEY_CACHE_TTL_SECS", default_value_t = 300)]
+    /// Seconds a cached key record is kept at most: a safety net, as
+    /// changes reach the cache through the change log. 1 s re-reads each key
+    /// in use once a second, a database read per key per second.
+    #[arg(long, env = "KEYWARD_KEY_CACHE_TTL_SECS", default_value_t = 1)]
     pub key_cache_ttl_secs: u64,
 
     /// Key records kept in memory.

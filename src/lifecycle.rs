@@ -121,6 +121,27 @@ pub fn detail(conn: &mut DbConnection, org_id: &str, id: &str) -> Result<KeyDeta
     details(conn, vec![key])?.pop().ok_or(AppError::NotFound)
 }
 
+/// Like `detail`, with the key's row locked until the transaction ends: every
+/// step that reads a key, checks it and writes it starts here, so two steps on
+/// one key run one after the other on PostgreSQL too.
+pub fn locked_detail(conn: &mut DbConnection, org_id: &str, id: &str) -> Result<KeyDetail, AppError> {
+    api_keys::lock(conn, org_id, id)?;
+    detail(conn, org_id, id)
+}
+
+/// A write that had to change the key's row changed none: the key was
+/// revoked or deleted meanwhile. Never reached while the row is locked; kept
+/// so that a change that did not happen is never audited.
+fn ensure_changed(rows: usize, detail: &KeyDetail) -> Result<(), AppError> {
+    if rows == 0 {
+        return Err(AppError::Conflict(format!(
+            "\"{}\" was changed by someone else meanwhile (revoked or deleted). Reload it and try again.",
+            detail.key.name
+        )));
+    }
+    Ok(())
+}
+
 /// The organization's signing key, once it is set up for API keys.
 pub fn signing_key(secret: &ServerSecret, org: &Organization) -> Result<OrgSigningKey, AppError> {
     let salt = org.key_salt.as_deref().ok_or_else(|| {
@@ -198,6 +219,7 @@ pub fn create(
             id: &id,
             org_id,
             name: new.name.as_str(),
+            name_key: &new.name.folded(),
             enabled: true,
             allow_query_key: new.allow_query_key,
             expires_at: new.expiry.map(Expiry::naive_utc),
@@ -286,20 +308,28 @@ pub fn update(
     actor: &Actor,
     ip: Option<IpAddr>,
 ) -> Result<KeyDetail, AppError> {
-    let before = detail(conn, org_id, id)?;
+    let before = locked_detail(conn, org_id, id)?;
     ensure_not_revoked(&before, "edited")?;
     if api_keys::name_taken(conn, org_id, changes.name.as_str(), Some(id))? {
         return Err(name_conflict(&changes.name));
     }
     let now = store::now();
-    api_keys::update_settings(
+    let rows = api_keys::update_settings(
         conn,
         org_id,
         id,
         changes.name.as_str(),
         changes.expiry.map(Expiry::naive_utc),
         now,
-    )?;
+    )
+    .map_err(|e| {
+        if store::is_unique_violation(&e) {
+            name_conflict(&changes.name)
+        } else {
+            e.into()
+        }
+    })?;
+    ensure_changed(rows, &before)?;
     api_keys::set_scopes(conn, id, &changes.scopes)?;
     api_keys::set_networks(conn, id, &changes.networks)?;
     let after = detail(conn, org_id, id)?;
@@ -324,12 +354,13 @@ pub fn set_enabled(
     actor: &Actor,
     ip: Option<IpAddr>,
 ) -> Result<KeyDetail, AppError> {
-    let before = detail(conn, org_id, id)?;
+    let before = locked_detail(conn, org_id, id)?;
     ensure_not_revoked(&before, if enabled { "enabled" } else { "disabled" })?;
     if before.key.enabled == enabled {
         return Ok(before);
     }
-    api_keys::set_enabled(conn, org_id, id, enabled, store::now())?;
+    let rows = api_keys::set_enabled(conn, org_id, id, enabled, store::now())?;
+    ensure_changed(rows, &before)?;
     let after = detail(conn, org_id, id)?;
     let action = if enabled {
         AuditAction::ApiKeyEnabled
@@ -401,7 +432,9 @@ pub struct Rotation {
 }
 
 /// Adds a new secret and ends the old ones after the grace period. An
-/// expired key needs a new expiry (or "never") to become usable again.
+/// expired key needs a new expiry (or "never") to become usable again, and
+/// its old secrets end at once whatever the grace period: they had stopped
+/// working when it expired, and a rotation must not bring them back.
 pub fn rotate(
     conn: &mut DbConnection,
     secret: &ServerSecret,
@@ -412,7 +445,7 @@ pub fn rotate(
     ip: Option<IpAddr>,
 ) -> Result<(KeyDetail, ApiKeyToken), AppError> {
     let Rotation { grace, new_expiry } = rotation;
-    let before = detail(conn, org_id, id)?;
+    let before = locked_detail(conn, org_id, id)?;
     ensure_not_revoked(&before, "rotated")?;
     let now = store::now();
     let expired = before.key.status(now) == KeyStatus::Expired;
@@ -423,16 +456,19 @@ pub fn rotate(
         )));
     }
     if let Some(expiry) = new_expiry {
-        api_keys::set_expiry(conn, id, expiry.map(Expiry::naive_utc), now)?;
+        let rows = api_keys::set_expiry(conn, org_id, id, expiry.map(Expiry::naive_utc), now)?;
+        ensure_changed(rows, &before)?;
     }
     let org = organizations::find(conn, org_id)?;
     let signing_key = signing_key(secret, &org)?;
-    api_keys::retire_secrets(conn, id, now + grace.duration())?;
-    api_keys::touch(conn, id, now)?;
+    let old_secrets_end = if expired { now } else { now + grace.duration() };
+    api_keys::retire_secrets(conn, id, old_secrets_end)?;
+    ensure_changed(api_keys::touch(conn, org_id, id, now)?, &before)?;
     let token = add_secret(conn, &signing_key, org_id, id, now)?;
     let after = detail(conn, org_id, id)?;
     let details = json!({
         "grace_period": grace.as_str(),
+        "old_secrets_end_at": old_secrets_end.and_utc().to_rfc3339(),
         "new_key_id": token.key_id().as_str(),
         "before": before.audit_view(),
         "after": after.audit_view(),
@@ -456,9 +492,9 @@ pub fn revoke(
     actor: &Actor,
     ip: Option<IpAddr>,
 ) -> Result<KeyDetail, AppError> {
-    let before = detail(conn, org_id, id)?;
+    let before = locked_detail(conn, org_id, id)?;
     ensure_not_revoked(&before, "revoked again")?;
-    api_keys::revoke(conn, org_id, id, store::now())?;
+    ensure_changed(api_keys::revoke(conn, org_id, id, store::now())?, &before)?;
     let after = detail(conn, org_id, id)?;
     let details =
         json!({ "before": { "status": before.key.status(store::now()).as_str() }, "after": { "status": "revoked" } });
@@ -482,8 +518,8 @@ pub fn delete(
     actor: &Actor,
     ip: Option<IpAddr>,
 ) -> Result<KeyDetail, AppError> {
-    let before = detail(conn, org_id, id)?;
-    api_keys::delete(conn, org_id, id, store::now())?;
+    let before = locked_detail(conn, org_id, id)?;
+    ensure_changed(api_keys::delete(conn, org_id, id, store::now())?, &before)?;
     let details = json!({ "before": before.audit_view() });
     audit::record(
         conn,

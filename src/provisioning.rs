@@ -251,7 +251,7 @@ fn seed_demo_keys(conn: &mut DbConnection, secret: &ServerSecret, org: &Organiza
             DemoFate::Disabled => drop(lifecycle::set_enabled(conn, &org.id, id, false, &actor, None)?),
             DemoFate::Expired => {
                 let past = store::now() - chrono::TimeDelta::days(2);
-                api_keys::set_expiry(conn, id, Some(past), store::now())?;
+                api_keys::set_expiry(conn, &org.id, id, Some(past), store::now())?;
             }
             DemoFate::Revoked => drop(lifecycle::revoke(conn, &org.id, id, &actor, None)?),
         }

@@ -12,10 +12,10 @@ use tracing_actix_web::TracingLogger;
 
 use crate::auth::cache::{KeyCache, spawn_change_watcher};
 use crate::auth::password::PasswordHasher;
-use crate::auth::usage::{UsageBuffer, spawn_flusher};
+use crate::auth::usage::{Flusher, UsageBuffer, spawn_flusher};
 use crate::config::{DatabaseSettings, ServerSecret, Settings};
 use crate::error::AppError;
-use crate::store::{self, Db, DbPool, migrations, sessions, users};
+use crate::store::{self, Db, DbPool, key_changes, migrations, sessions, users};
 use crate::telemetry::RequestSpan;
 
 /// What every handler may need; one `web::Data` for the whole app.
@@ -38,15 +38,19 @@ pub struct AppContext {
 }
 
 impl AppContext {
-    /// Runs a change to keys in one write transaction, then drops this
-    /// instance's cached key records so the very next request sees it.
+    /// Runs a change to keys in one write transaction (the store numbers it
+    /// in the change log), then reads the log so this instance drops the
+    /// changed keys' cached records before answering: the very next request
+    /// sees the change. Other organizations' keys stay cached.
     pub async fn change_keys<T, F>(&self, work: F) -> Result<T, AppError>
     where
         F: FnOnce(&mut store::DbConnection) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
         let result = self.db.transaction(work).await;
-        self.key_cache.invalidate_all();
+        // Also after a failure: a commit whose answer was lost may still
+        // have happened, and reading the log costs one query.
+        self.key_cache.catch_up(&self.db).await;
         result
     }
 }
@@ -126,6 +130,7 @@ pub struct Application {
     port: u16,
     db: Db,
     usage: UsageBuffer,
+    flusher: Flusher,
     server: Server,
 }
 
@@ -154,9 +159,13 @@ impl Application {
             .port();
 
         let key_cache = KeyCache::new(settings.key_cache_capacity, settings.key_cache_ttl);
+        key_cache
+            .start_at_latest_change(&db)
+            .await
+            .map_err(|e| StartupError::Other(format!("cannot read the key change log: {e}")))?;
         spawn_change_watcher(db.clone(), key_cache.clone(), settings.key_change_poll);
         let usage = UsageBuffer::default();
-        spawn_flusher(usage.clone(), db.clone(), settings.usage_flush_interval);
+        let flusher = spawn_flusher(usage.clone(), db.clone(), settings.usage_flush_interval);
         let ctx = web::Data::new(AppContext {
             db: db.clone(),
             passwords,
@@ -204,6 +213,7 @@ impl Application {
             port,
             db,
             usage,
+            flusher,
             server: server.run(),
         })
     }
@@ -216,10 +226,12 @@ impl Application {
         &self.db
     }
 
-    /// Serves until stopped (SIGINT/SIGTERM stop gracefully), then writes
-    /// the usage still in memory.
+    /// Serves until stopped (SIGINT/SIGTERM stop gracefully), then stops the
+    /// periodic flusher (letting a flush it is in finish) and writes the
+    /// usage still in memory.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
+        self.flusher.stop().await;
         match self.usage.flush(&self.db).await {
             Ok(buckets) => tracing::info!(buckets, "flushed usage at shutdown"),
             Err(error) => tracing::error!(%error, "could not flush usage at shutdown"),
@@ -228,7 +240,11 @@ impl Application {
     }
 }
 
-/// Deletes expired sessions and old sign-in failures every few minutes.
+/// How long the key change log keeps an entry.
+const KEY_CHANGE_RETENTION: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
+/// Deletes expired sessions, old sign-in failures and old key changes every
+/// few minutes.
 fn spawn_housekeeping(db: Db) {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(Duration::from_secs(300));
@@ -239,12 +255,15 @@ fn spawn_housekeeping(db: Db) {
                     let now = store::now();
                     let sessions = sessions::delete_expired(conn, now)?;
                     let failures = users::delete_sign_in_failures_before(conn, now - crate::auth::throttle::WINDOW)?;
-                    Ok::<_, AppError>((sessions, failures))
+                    // Instances read the log twice a second; one that falls
+                    // further behind than this drops its whole cache.
+                    let changes = key_changes::delete_before(conn, now - KEY_CHANGE_RETENTION)?;
+                    Ok::<_, AppError>((sessions, failures, changes))
                 })
                 .await;
             match result {
-                Ok((sessions, failures)) => {
-                    tracing::debug!(sessions, failures, "housekeeping removed expired rows");
+                Ok((sessions, failures, changes)) => {
+                    tracing::debug!(sessions, failures, changes, "housekeeping removed expired rows");
                 }
                 Err(error) => tracing::warn!(%error, "housekeeping failed; will retry"),
             }

@@ -351,10 +351,29 @@ pub async fn update_key(
 ) -> Result<web::Json<KeyJson>, AppError> {
     let org_id = principal.record.org_id.clone();
     let id = id.into_inner();
-    let current = {
-        let (org_id, id) = (org_id.clone(), id.clone());
-        ctx.db.run(move |conn| lifecycle::detail(conn, &org_id, &id)).await?
-    };
+    let (actor, ip) = (actor(&principal), principal.client_ip);
+    let caller = principal.record.clone();
+    // The key is read, merged with the body and written in one transaction,
+    // its row locked: two PATCHes at once cannot undo each other's fields.
+    let detail = ctx
+        .change_keys(move |conn| {
+            let current = lifecycle::locked_detail(conn, &org_id, &id)?;
+            let changes = merged_changes(&body, &current)?;
+            // The key as it will be must be within the caller's: so a key cannot
+            // widen itself, nor prolong or rename a key that holds more than it does.
+            holding(&caller).may_give(&Grant {
+                scopes: &changes.scopes,
+                networks: &changes.networks,
+                allow_query_key: current.key.allow_query_key,
+            })?;
+            lifecycle::update(conn, &org_id, &id, &changes, &actor, Some(ip))
+        })
+        .await?;
+    Ok(web::Json(KeyJson::of(&detail)))
+}
+
+/// The key's settings after a PATCH: the body's fields over `current`.
+fn merged_changes(body: &UpdateKey, current: &KeyDetail) -> Result<KeyChanges, AppError> {
     let mut problems = Problems::default();
     let name = match &body.name {
         Some(name) => problems.check("name", KeyName::parse(name)),
@@ -379,24 +398,12 @@ pub async fn update_key(
     let (Some(name), Some(expiry), Some(scopes), Some(networks)) = (name, expiry, scopes, networks) else {
         return Err(AppError::Validation("The changes could not be read.".into()));
     };
-    // The key as it will be must be within the caller's: so a key cannot
-    // widen itself, nor prolong or rename a key that holds more than it does.
-    holding(&principal.record).may_give(&Grant {
-        scopes: &scopes,
-        networks: &networks,
-        allow_query_key: current.key.allow_query_key,
-    })?;
-    let changes = KeyChanges {
+    Ok(KeyChanges {
         name,
         expiry,
         scopes,
         networks,
-    };
-    let (actor, ip) = (actor(&principal), principal.client_ip);
-    let detail = ctx
-        .change_keys(move |conn| lifecycle::update(conn, &org_id, &id, &changes, &actor, Some(ip)))
-        .await?;
-    Ok(web::Json(KeyJson::of(&detail)))
+    })
 }
 
 async fn toggle(

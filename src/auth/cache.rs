@@ -1,9 +1,11 @@
-//! The in-memory cache of key records on the hot path. Bounded. A change on
-//! this instance clears it at once; changes made on other instances are found
-//! by a watcher that asks the database twice a second which keys changed.
+//! The in-memory cache of key records on the hot path. Bounded. Every key
+//! change is numbered in the database's change log (`store::key_changes`);
+//! each instance reads the log after its own changes (before answering) and
+//! twice a second for the others' changes, and drops the changed keys only.
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{NaiveDateTime, TimeDelta};
@@ -16,7 +18,7 @@ use crate::domain::scope::ScopeSet;
 use crate::domain::token::{ApiKeyToken, OrgSigningKey};
 use crate::error::AppError;
 use crate::lifecycle;
-use crate::store::{Db, DbConnection, api_keys};
+use crate::store::{Db, DbConnection, api_keys, key_changes};
 
 /// What authentication needs to know about one secret and its key.
 #[derive(Clone)]
@@ -112,6 +114,16 @@ pub fn load(
 pub struct KeyCache {
     entries: Arc<quick_cache::sync::Cache<String, CachedLookup>>,
     max_age: TimeDelta,
+    /// Bumped by every invalidation. A load that began under an older
+    /// generation may have read the database before a change committed, so
+    /// it is not kept (see `insert`). One counter for the whole cache, not
+    /// one per key: a miss knows only the key id it asks for, not which key
+    /// (`api_key_id`) it will turn out to be, and changes are rare enough
+    /// that a load skipped now and then costs nothing.
+    generation: Arc<AtomicU64>,
+    /// The number of the last entry of the change log this instance has
+    /// acted on.
+    last_change: Arc<AtomicI64>,
 }
 
 #[derive(Clone)]
@@ -120,15 +132,22 @@ struct CachedLookup {
     record: Option<Arc<KeyRecord>>,
 }
 
+/// What a miss notes before it reads the database; `KeyCache::insert` keeps
+/// the record only if no invalidation happened since.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Generation(u64);
+
 impl KeyCache {
-    /// `max_age` is a safety net: changes arrive through `invalidate_keys`
-    /// (this instance at once, others through the change watcher).
+    /// `max_age` is a safety net: changes arrive through the change log
+    /// (`catch_up`, after this instance's own changes and from the watcher).
     pub fn new(capacity: u64, max_age: Duration) -> Self {
         Self {
             entries: Arc::new(quick_cache::sync::Cache::new(
                 usize::try_from(capacity).unwrap_or(usize::MAX),
             )),
             max_age: TimeDelta::from_std(max_age).unwrap_or(TimeDelta::MAX),
+            generation: Arc::new(AtomicU64::new(0)),
+            last_change: Arc::new(AtomicI64::new(0)),
         }
     }
 
@@ -141,20 +160,51 @@ impl KeyCache {
             .map(|lookup| lookup.record)
     }
 
-    pub fn insert(&self, key_id: String, record: Option<Arc<KeyRecord>>, now: NaiveDateTime) {
-        self.entries.insert(key_id, CachedLookup { loaded_at: now, record });
+    /// To be read before a miss reads the database.
+    pub fn generation(&self) -> Generation {
+        Generation(self.generation.load(Ordering::SeqCst))
     }
 
-    /// After a key change on this instance: the next request reads afresh.
+    /// Keeps what a miss read, unless an invalidation happened since
+    /// `loaded_under` was read; returns whether it was kept. The entry is
+    /// written first and the generation checked after: an invalidation
+    /// either bumped the generation before that check (and the entry is
+    /// taken out again here) or runs its removal after the entry was written
+    /// (and removes it itself). Either way no stale entry stays.
+    pub fn insert(
+        &self,
+        key_id: String,
+        record: Option<Arc<KeyRecord>>,
+        now: NaiveDateTime,
+        loaded_under: Generation,
+    ) -> bool {
+        if self.generation() != loaded_under {
+            return false;
+        }
+        self.entries
+            .insert(key_id.clone(), CachedLookup { loaded_at: now, record });
+        if self.generation() != loaded_under {
+            self.entries.remove(&key_id);
+            return false;
+        }
+        true
+    }
+
+    /// Drops every entry: when changes cannot be seen, nothing is trusted.
     pub fn invalidate_all(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
         self.entries.clear();
     }
 
-    /// Drops the cached records of these keys (all their secrets).
-    pub fn invalidate_keys(&self, api_key_ids: HashSet<String>) {
+    /// Drops the cached records of these keys (all their secrets); every
+    /// other key stays cached. Cached "no such key" answers stay too: no
+    /// change makes a key id that was unknown known (new secrets get new,
+    /// random key ids) and deleted keys stay unknown.
+    pub fn invalidate_keys(&self, api_key_ids: &HashSet<String>) {
         if api_key_ids.is_empty() {
             return;
         }
+        self.generation.fetch_add(1, Ordering::SeqCst);
         self.entries.retain(|_, lookup| {
             !lookup
                 .record
@@ -162,37 +212,169 @@ impl KeyCache {
                 .is_some_and(|r| api_key_ids.contains(&r.api_key_id))
         });
     }
+
+    /// Starts reading the change log after its current end: what came
+    /// before is not in this (empty) cache.
+    pub async fn start_at_latest_change(&self, db: &Db) -> Result<(), AppError> {
+        let latest = db.run(key_changes::latest).await?;
+        self.last_change.fetch_max(latest, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Reads the change log past the last entry acted on and drops the keys
+    /// it names. The numbers have no gaps, so one missing between the last
+    /// entry acted on and the counter means entries were pruned before this
+    /// instance saw them: then, as when the log cannot be read, everything
+    /// is dropped.
+    pub async fn catch_up(&self, db: &Db) {
+        let last_seen = self.last_change.load(Ordering::SeqCst);
+        // The counter first: every change up to it has committed, so the
+        // log read next holds all of them unless some were pruned.
+        let read = db
+            .run(move |conn| {
+                let latest = key_changes::latest(conn)?;
+                Ok::<_, AppError>((latest, key_changes::after(conn, last_seen)?))
+            })
+            .await;
+        match read {
+            Ok((latest, changes)) => {
+                let newest = changes.last().map_or(last_seen, |(number, _)| *number);
+                let complete = newest >= latest
+                    && changes
+                        .iter()
+                        .zip(last_seen + 1..)
+                        .all(|((number, _), expected)| *number == expected);
+                if complete {
+                    let ids: HashSet<String> = changes.into_iter().map(|(_, id)| id).collect();
+                    self.invalidate_keys(&ids);
+                } else {
+                    tracing::warn!(
+                        last_seen,
+                        latest,
+                        "key changes were pruned before this instance saw them; clearing the key cache"
+                    );
+                    self.invalidate_all();
+                }
+                self.last_change.fetch_max(newest.max(latest), Ordering::SeqCst);
+            }
+            Err(error) => {
+                tracing::warn!(%error, "could not read the key change log; clearing the key cache");
+                self.invalidate_all();
+            }
+        }
+    }
 }
 
-/// How far back each poll looks: covers commits that land after their
-/// `updated_at` was stamped, and clocks of instances that differ a little.
-const CHANGE_OVERLAP: TimeDelta = TimeDelta::seconds(5);
-
-/// Every `every`, asks the database which keys changed (on any instance) and
-/// drops them from this instance's cache: one query per poll, however many
-/// keys are cached.
+/// Every `every`, reads the change log for changes made on any instance:
+/// one indexed query per poll, however many keys are cached.
 pub fn spawn_change_watcher(db: Db, cache: KeyCache, every: Duration) {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(every);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut since = crate::store::now();
         loop {
             interval.tick().await;
-            let started = crate::store::now();
-            let query_since = since - CHANGE_OVERLAP;
-            match db.run(move |conn| api_keys::changed_since(conn, query_since)).await {
-                Ok(ids) => {
-                    cache.invalidate_keys(ids.into_iter().collect());
-                    since = started;
-                }
-                Err(error) => {
-                    // Nothing can be trusted while changes cannot be seen.
-                    tracing::warn!(%error, "could not look for key changes; clearing the key cache");
-                    cache.invalidate_all();
-                }
-            }
+            cache.catch_up(&db).await;
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(api_key_id: &str, org_id: &str) -> Option<Arc<KeyRecord>> {
+        Some(Arc::new(KeyRecord {
+            api_key_id: api_key_id.to_owned(),
+            org_id: org_id.to_owned(),
+            org_name: org_id.to_owned(),
+            name: api_key_id.to_owned(),
+            key_id: format!("{api_key_id}-secret"),
+            enabled: true,
+            allow_query_key: false,
+            expires_at: None,
+            revoked_at: None,
+            not_after: None,
+            scopes: ScopeSet::new(vec![
+                crate::domain::scope::Scope::parse_pair("read:flights").expect("scope"),
+            ])
+            .expect("scopes"),
+            networks: NetworkList::parse_lines("0.0.0.0/0").expect("networks"),
+            keyed_mac: <Hmac<Sha256> as KeyInit>::new_from_slice(&[7; 32]).expect("hmac key"),
+            digest: [0; 32],
+        }))
+    }
+
+    fn changed(ids: &[&str]) -> HashSet<String> {
+        ids.iter().map(|id| (*id).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_load_that_began_before_a_change_was_seen_is_not_kept() {
+        let cache = KeyCache::new(100, Duration::from_secs(300));
+        let now = crate::store::now();
+        // A miss notes the generation, then reads the key (still enabled)…
+        let began = cache.generation();
+        let read_before_the_change = record("key-a", "org-a");
+        // …while a change of that key commits and is seen…
+        cache.invalidate_keys(&changed(&["key-a"]));
+        // …and only then comes back: what it read is not kept.
+        assert!(!cache.insert("secret-a".into(), read_before_the_change, now, began));
+        assert!(cache.get("secret-a", now).is_none(), "the next request reads afresh");
+
+        // A load that begins after the change is kept.
+        let began = cache.generation();
+        assert!(cache.insert("secret-a".into(), record("key-a", "org-a"), now, began));
+        assert!(cache.get("secret-a", now).is_some());
+    }
+
+    #[test]
+    fn a_load_that_began_before_the_cache_was_cleared_is_not_kept() {
+        let cache = KeyCache::new(100, Duration::from_secs(300));
+        let now = crate::store::now();
+        let began = cache.generation();
+        cache.invalidate_all();
+        assert!(!cache.insert("secret-a".into(), record("key-a", "org-a"), now, began));
+        assert!(cache.get("secret-a", now).is_none());
+    }
+
+    #[test]
+    fn a_change_drops_only_the_changed_keys_entries() {
+        let cache = KeyCache::new(100, Duration::from_secs(300));
+        let now = crate::store::now();
+        let began = cache.generation();
+        assert!(cache.insert("secret-a1".into(), record("key-a", "org-a"), now, began));
+        assert!(cache.insert("secret-a2".into(), record("key-a", "org-a"), now, began));
+        assert!(cache.insert("secret-a3".into(), record("key-a3", "org-a"), now, began));
+        assert!(cache.insert("secret-b".into(), record("key-b", "org-b"), now, began));
+        assert!(cache.insert("unknown".into(), None, now, began));
+
+        cache.invalidate_keys(&changed(&["key-a"]));
+
+        assert!(
+            cache.get("secret-a1", now).is_none(),
+            "every secret of the changed key goes"
+        );
+        assert!(cache.get("secret-a2", now).is_none());
+        assert!(
+            cache.get("secret-a3", now).is_some(),
+            "another key of the same organization stays"
+        );
+        assert!(cache.get("secret-b", now).is_some(), "another organization's key stays");
+        assert_eq!(
+            cache.get("unknown", now).map(|r| r.is_none()),
+            Some(true),
+            "a cached unknown key id stays"
+        );
+    }
+
+    #[test]
+    fn nothing_is_kept_past_the_safety_net_lifetime() {
+        let cache = KeyCache::new(100, Duration::from_secs(1));
+        let now = crate::store::now();
+        assert!(cache.insert("secret-a".into(), record("key-a", "org-a"), now, cache.generation()));
+        assert!(cache.get("secret-a", now + TimeDelta::milliseconds(999)).is_some());
+        assert!(cache.get("secret-a", now + TimeDelta::seconds(1)).is_none());
+    }
 }
 
 #[cfg(test)]

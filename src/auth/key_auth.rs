@@ -193,6 +193,9 @@ pub async fn lookup(
     if let Some(hit) = ctx.key_cache.get(key_id, now) {
         return Ok(hit);
     }
+    // Noted before the read: a change that commits while it runs makes the
+    // cache refuse what it read.
+    let generation = ctx.key_cache.generation();
     let secret = ctx.secret.clone();
     let id = key_id.to_owned();
     let record = ctx
@@ -201,7 +204,7 @@ pub async fn lookup(
         .await?
         .map(Arc::new);
     // Stamped with the time before the read: never younger than the data.
-    ctx.key_cache.insert(key_id.to_owned(), record.clone(), now);
+    ctx.key_cache.insert(key_id.to_owned(), record.clone(), now, generation);
     Ok(record)
 }
 

@@ -1,16 +1,20 @@
 //! Usage recording without a database write per request: counts and "last
 //! used" are gathered in memory and flushed in one transaction every few
-//! seconds and at shutdown. A failed flush keeps its counts for the next one.
+//! seconds and at shutdown. When that transaction fails, each key's counts
+//! are written on their own: a key whose counts the database refuses (a row
+//! that breaks a constraint) is dropped and logged, and the counts that could
+//! not be written for another reason (the database is away) are kept for the
+//! next flush.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use chrono::{DurationRound as _, NaiveDateTime, TimeDelta};
 
 use crate::error::AppError;
-use crate::store::{Db, usage};
+use crate::store::{Db, DbConnection, usage, write_transaction};
 
 /// What one key gathered since the last flush.
 #[derive(Debug)]
@@ -86,12 +90,16 @@ pub struct UsageBuffer {
 }
 
 impl UsageBuffer {
+    /// The counts, also after a thread panicked while holding them: what
+    /// they hold is still counts, and dropping every later one would be worse.
+    fn lock(&self) -> MutexGuard<'_, (Pending, CurrentHour)> {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Counts one request of a known key at `now`: `outcome` is "allowed" or
     /// the rejection code.
     pub fn record(&self, api_key_id: &str, org_id: &str, outcome: &'static str, ip: IpAddr, now: NaiveDateTime) {
-        let Ok(mut guard) = self.pending.lock() else {
-            return;
-        };
+        let mut guard = self.lock();
         let (pending, current_hour) = &mut *guard;
         let hour = current_hour.of(now);
         let usage = match pending.0.get_mut(api_key_id) {
@@ -109,77 +117,162 @@ impl UsageBuffer {
     }
 
     fn take(&self) -> Pending {
-        self.pending
-            .lock()
-            .map(|mut guard| std::mem::take(&mut guard.0))
-            .unwrap_or_default()
+        std::mem::take(&mut self.lock().0)
     }
 
     fn restore(&self, pending: Pending) {
-        if let Ok(mut guard) = self.pending.lock() {
-            guard.0.merge(pending);
-        }
+        self.lock().0.merge(pending);
     }
 
-    /// Writes what has gathered in one transaction; returns how many buckets.
+    /// Writes what has gathered in one transaction, or key by key when that
+    /// fails; returns how many buckets were written.
     pub async fn flush(&self, db: &Db) -> Result<usize, AppError> {
-        let pending = self.take();
+        let mut pending = self.take();
         if pending.is_empty() {
             return Ok(0);
         }
-        let deltas: Vec<usage::UsageDelta> = pending
-            .0
-            .iter()
-            .flat_map(|(api_key_id, usage)| {
-                usage
-                    .buckets
-                    .iter()
-                    .map(move |(hour, outcome, count)| usage::UsageDelta {
-                        api_key_id: api_key_id.clone(),
-                        org_id: usage.org_id.clone(),
-                        hour: *hour,
-                        outcome: (*outcome).to_owned(),
-                        count: *count,
-                    })
+        let writes: Vec<KeyWrite> = pending.0.iter().map(|(id, usage)| KeyWrite::of(id, usage)).collect();
+        let buckets = writes.iter().map(|w| w.deltas.len()).sum();
+        let batch = writes.clone();
+        let error = match db
+            .transaction(move |conn| batch.iter().try_for_each(|w| w.write(conn)).map_err(AppError::from))
+            .await
+        {
+            Ok(()) => return Ok(buckets),
+            Err(error) => error,
+        };
+        let results = match db
+            .run(move |conn| {
+                Ok::<_, AppError>(
+                    writes
+                        .into_iter()
+                        .map(|w| {
+                            let result = write_transaction(conn, |conn| w.write(conn));
+                            (w, result)
+                        })
+                        .collect::<Vec<_>>(),
+                )
             })
-            .collect();
-        let last_used: Vec<(String, NaiveDateTime, String)> = pending
-            .0
-            .iter()
-            .filter_map(|(id, usage)| usage.last_used.map(|(at, ip)| (id.clone(), at, ip.to_string())))
-            .collect();
-        let buckets = deltas.len();
-        let result = db
-            .transaction(move |conn| {
-                usage::add(conn, &deltas)?;
-                for (id, at, ip) in &last_used {
-                    usage::touch_last_used(conn, id, *at, ip)?;
-                }
-                Ok(())
-            })
-            .await;
-        match result {
-            Ok(()) => Ok(buckets),
-            Err(error) => {
+            .await
+        {
+            Ok(results) => results,
+            Err(run_error) => {
                 self.restore(pending);
-                Err(error)
+                return Err(run_error);
             }
+        };
+        let mut written = 0;
+        for (write, result) in results {
+            match result {
+                Ok(()) => {
+                    written += write.deltas.len();
+                    pending.0.remove(&write.api_key_id);
+                }
+                Err(row_error) if refuses_the_row(&row_error) => {
+                    tracing::error!(
+                        api_key_id = %write.api_key_id,
+                        buckets = write.deltas.len(),
+                        error = %row_error,
+                        "dropped usage the database refuses to store"
+                    );
+                    pending.0.remove(&write.api_key_id);
+                }
+                // Kept for the next flush.
+                Err(_) => {}
+            }
+        }
+        if pending.is_empty() {
+            Ok(written)
+        } else {
+            self.restore(pending);
+            Err(error)
         }
     }
 }
 
-/// Flushes every `every` until the process ends.
-pub fn spawn_flusher(buffer: UsageBuffer, db: Db, every: Duration) {
-    tokio::spawn(async move {
-        let mut interval = tokio::time::interval(every);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            interval.tick().await;
+/// Whether the database refused a row for what it holds (so trying again
+/// cannot help), rather than failing for a reason of its own.
+fn refuses_the_row(error: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    matches!(
+        error,
+        Error::DatabaseError(
+            DatabaseErrorKind::ForeignKeyViolation
+                | DatabaseErrorKind::CheckViolation
+                | DatabaseErrorKind::NotNullViolation
+                | DatabaseErrorKind::UniqueViolation,
+            _
+        )
+    )
+}
+
+/// What one key's flush writes.
+#[derive(Clone)]
+struct KeyWrite {
+    api_key_id: String,
+    deltas: Vec<usage::UsageDelta>,
+    last_used: Option<(NaiveDateTime, String)>,
+}
+
+impl KeyWrite {
+    fn of(api_key_id: &str, usage: &KeyUsage) -> Self {
+        Self {
+            api_key_id: api_key_id.to_owned(),
+            deltas: usage
+                .buckets
+                .iter()
+                .map(|(hour, outcome, count)| usage::UsageDelta {
+                    api_key_id: api_key_id.to_owned(),
+                    org_id: usage.org_id.clone(),
+                    hour: *hour,
+                    outcome: (*outcome).to_owned(),
+                    count: *count,
+                })
+                .collect(),
+            last_used: usage.last_used.map(|(at, ip)| (at, ip.to_string())),
+        }
+    }
+
+    fn write(&self, conn: &mut DbConnection) -> diesel::QueryResult<()> {
+        usage::add(conn, &self.deltas)?;
+        if let Some((at, ip)) = &self.last_used {
+            usage::touch_last_used(conn, &self.api_key_id, *at, ip)?;
+        }
+        Ok(())
+    }
+}
+
+/// The periodic flusher, to be stopped before the final flush at shutdown.
+pub struct Flusher {
+    stop: Arc<tokio::sync::Notify>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Flusher {
+    /// Asks the flusher to stop and waits until it has: a flush it had begun
+    /// (its counts taken from the buffer) ends first.
+    pub async fn stop(self) {
+        self.stop.notify_one();
+        if let Err(error) = self.task.await {
+            tracing::error!(%error, "the usage flusher ended abnormally");
+        }
+    }
+}
+
+/// Flushes every `every` until stopped.
+pub fn spawn_flusher(buffer: UsageBuffer, db: Db, every: Duration) -> Flusher {
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let stopped = stop.clone();
+    let task = tokio::spawn(async move {
+        // Waiting for the stop signal with a timeout is the pause between
+        // flushes; a signal sent mid-flush is kept by `Notify` until then.
+        while tokio::time::timeout(every, stopped.notified()).await.is_err() {
             if let Err(error) = buffer.flush(&db).await {
                 tracing::warn!(%error, "usage flush failed; the counts are kept for the next attempt");
             }
         }
     });
+    Flusher { stop, task }
 }
 
 #[cfg(test)]
@@ -207,6 +300,25 @@ mod tests {
         assert!(pending.0["k1"].last_used.is_some());
         buffer.restore(pending);
         assert_eq!(total(&buffer.take()), 3, "a failed flush keeps its counts");
+    }
+
+    #[test]
+    fn counting_goes_on_after_a_thread_panicked_while_counting() {
+        let buffer = UsageBuffer::default();
+        let poisoner = buffer.clone();
+        let panicked = std::thread::spawn(move || {
+            let _held = poisoner.pending.lock();
+            panic!("a panic while the counts are held");
+        })
+        .join();
+        assert!(panicked.is_err());
+        assert!(buffer.pending.is_poisoned());
+        let ip: IpAddr = "10.0.0.1".parse().expect("ip");
+        buffer.record("k1", "o1", "allowed", ip, crate::store::now());
+        let pending = buffer.take();
+        assert_eq!(pending.0["k1"].buckets.len(), 1, "the request was counted");
+        buffer.restore(pending);
+        assert!(!buffer.take().is_empty(), "and a failed flush can give the counts back");
     }
 
     #[test]

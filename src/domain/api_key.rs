@@ -38,6 +38,16 @@ impl KeyName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// What uniqueness is checked on: names that differ only in case
+    /// (Unicode lowercase, the same on both backends) are the same name.
+    pub fn folded(&self) -> String {
+        Self::fold(&self.0)
+    }
+
+    pub fn fold(name: &str) -> String {
+        name.to_lowercase()
+    }
 }
 
 impl fmt::Display for KeyName {

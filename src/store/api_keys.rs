@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use super::schema::{api_keys, key_networks, key_scopes, key_secrets, organizations};
 use super::{DbConnection, UniqueRow as _, escape_like, lower};
-use crate::domain::api_key::KeyStatus;
+use crate::domain::api_key::{KeyName, KeyStatus};
 use crate::domain::network::NetworkList;
 use crate::domain::scope::ScopeSet;
 
@@ -41,6 +41,8 @@ pub struct NewApiKey<'a> {
     pub id: &'a str,
     pub org_id: &'a str,
     pub name: &'a str,
+    /// `KeyName::fold` of the name.
+    pub name_key: &'a str,
     pub enabled: bool,
     pub allow_query_key: bool,
     pub expires_at: Option<NaiveDateTime>,
@@ -144,11 +146,12 @@ pub fn find(conn: &mut DbConnection, org_id: &str, id: &str) -> QueryResult<Opti
         .unique_row(conn)
 }
 
-/// Whether a live key of `org_id` already has `name` (other than `except`).
+/// Whether a live key of `org_id` already has `name`, in any case (other
+/// than `except`).
 pub fn name_taken(conn: &mut DbConnection, org_id: &str, name: &str, except: Option<&str>) -> QueryResult<bool> {
     let mut query = api_keys::table
         .filter(api_keys::org_id.eq(org_id))
-        .filter(api_keys::name.eq(name))
+        .filter(api_keys::name_key.eq(KeyName::fold(name)))
         .filter(api_keys::deleted_at.is_null())
         .into_boxed();
     if let Some(except) = except {
@@ -307,6 +310,34 @@ fn changeable_key<'a>(org_id: &'a str, id: &'a str) -> _ {
         .filter(api_keys::revoked_at.is_null())
 }
 
+/// Locks the row of key `id` of `org_id` until the transaction ends, so a
+/// lifecycle step reads and writes it without another step in between.
+/// PostgreSQL needs it (READ COMMITTED); on SQLite the write transaction
+/// (`BEGIN IMMEDIATE`) already holds the database's one write lock.
+/// `FOR NO KEY UPDATE` lets usage flushes, whose rows only reference the key,
+/// go on meanwhile.
+pub fn lock(conn: &mut DbConnection, org_id: &str, id: &str) -> QueryResult<()> {
+    match conn {
+        DbConnection::Postgres(pg) => api_keys::table
+            .filter(api_keys::org_id.eq(org_id))
+            .filter(api_keys::id.eq(id))
+            .select(api_keys::id)
+            .for_no_key_update()
+            .load::<String>(pg)
+            .map(drop),
+        DbConnection::Sqlite(_) => Ok(()),
+    }
+}
+
+/// After a change of key `id` that changed `rows`: records it in the change
+/// log that other instances read (nothing when no row changed).
+fn changed(conn: &mut DbConnection, org_id: &str, id: &str, rows: usize, now: NaiveDateTime) -> QueryResult<usize> {
+    if rows > 0 {
+        super::key_changes::record(conn, org_id, id, now)?;
+    }
+    Ok(rows)
+}
+
 /// Updates a live key's editable settings.
 pub fn update_settings(
     conn: &mut DbConnection,
@@ -316,13 +347,15 @@ pub fn update_settings(
     expires_at: Option<NaiveDateTime>,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    diesel::update(changeable_key(org_id, id))
+    let rows = diesel::update(changeable_key(org_id, id))
         .set((
             api_keys::name.eq(name),
+            api_keys::name_key.eq(KeyName::fold(name)),
             api_keys::expires_at.eq(expires_at),
             api_keys::updated_at.eq(now),
         ))
-        .execute(conn)
+        .execute(conn)?;
+    changed(conn, org_id, id, rows, now)
 }
 
 /// Enables or disables a live, unrevoked key; returns rows changed.
@@ -333,16 +366,18 @@ pub fn set_enabled(
     enabled: bool,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    diesel::update(changeable_key(org_id, id))
+    let rows = diesel::update(changeable_key(org_id, id))
         .set((api_keys::enabled.eq(enabled), api_keys::updated_at.eq(now)))
-        .execute(conn)
+        .execute(conn)?;
+    changed(conn, org_id, id, rows, now)
 }
 
 /// Revokes a live key once; returns rows changed (0 if already revoked).
 pub fn revoke(conn: &mut DbConnection, org_id: &str, id: &str, now: NaiveDateTime) -> QueryResult<usize> {
-    diesel::update(changeable_key(org_id, id))
+    let rows = diesel::update(changeable_key(org_id, id))
         .set((api_keys::revoked_at.eq(Some(now)), api_keys::updated_at.eq(now)))
-        .execute(conn)
+        .execute(conn)?;
+    changed(conn, org_id, id, rows, now)
 }
 
 /// Deletes a key: gone from lists and unusable; the row and its history stay
@@ -361,7 +396,7 @@ pub fn delete(conn: &mut DbConnection, org_id: &str, id: &str, now: NaiveDateTim
             .set(key_secrets::digest.eq(None::<String>))
             .execute(conn)?;
     }
-    Ok(changed)
+    self::changed(conn, org_id, id, changed, now)
 }
 
 /// Ends every current secret of a key at `not_after` (if it would outlive it).
@@ -379,17 +414,19 @@ pub fn retire_secrets(conn: &mut DbConnection, api_key_id: &str, not_after: Naiv
     .execute(conn)
 }
 
-/// Sets a key's new expiry (rotation of an expired key needs one).
+/// Sets a live, unrevoked key's new expiry (rotation of an expired key
+/// needs one); returns rows changed.
 pub fn set_expiry(
     conn: &mut DbConnection,
+    org_id: &str,
     id: &str,
     expires_at: Option<NaiveDateTime>,
     now: NaiveDateTime,
-) -> QueryResult<()> {
-    diesel::update(api_keys::table.find(id))
+) -> QueryResult<usize> {
+    let rows = diesel::update(changeable_key(org_id, id))
         .set((api_keys::expires_at.eq(expires_at), api_keys::updated_at.eq(now)))
-        .execute(conn)
-        .map(drop)
+        .execute(conn)?;
+    changed(conn, org_id, id, rows, now)
 }
 
 /// Provisions an organization's key-signing salt once; false if it had one.
@@ -407,20 +444,50 @@ pub fn bootstrap_org(conn: &mut DbConnection, org_id: &str, salt: &str, now: Nai
     Ok(changed == 1)
 }
 
-/// Marks a key as changed (for other instances' caches) without other edits.
-pub fn touch(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<()> {
-    diesel::update(api_keys::table.find(id))
+/// Marks a live, unrevoked key as changed (its secrets changed): other
+/// instances drop it from their caches. Returns rows changed.
+pub fn touch(conn: &mut DbConnection, org_id: &str, id: &str, now: NaiveDateTime) -> QueryResult<usize> {
+    let rows = diesel::update(changeable_key(org_id, id))
         .set(api_keys::updated_at.eq(now))
-        .execute(conn)
-        .map(drop)
+        .execute(conn)?;
+    changed(conn, org_id, id, rows, now)
 }
 
-/// Ids of keys changed at or after `since`.
-pub fn changed_since(conn: &mut DbConnection, since: NaiveDateTime) -> QueryResult<Vec<String>> {
-    api_keys::table
-        .filter(api_keys::updated_at.ge(since))
-        .select(api_keys::id)
-        .load(conn)
+/// Sets `name_key` where the database's `lower()` (in the migration that
+/// added it) folded a name differently from `KeyName::fold`, e.g. non-ASCII
+/// names on SQLite. A name that then clashes with another live key's gets
+/// " (2)", " (3)", … appended, as the migration does. Returns the keys renamed.
+pub fn refold_names(conn: &mut DbConnection) -> QueryResult<Vec<(String, String)>> {
+    let rows: Vec<(String, String, String)> = api_keys::table
+        .filter(api_keys::deleted_at.is_null())
+        .select((api_keys::id, api_keys::name, api_keys::name_key))
+        .load(conn)?;
+    let mut renamed = Vec::new();
+    for (id, name, name_key) in rows {
+        if KeyName::fold(&name) == name_key {
+            continue;
+        }
+        let mut candidate = name.clone();
+        for suffix in 2.. {
+            let result = diesel::update(api_keys::table.find(&id))
+                .set((
+                    api_keys::name.eq(&candidate),
+                    api_keys::name_key.eq(KeyName::fold(&candidate)),
+                ))
+                .execute(conn);
+            match result {
+                Ok(_) => break,
+                Err(error) if super::is_unique_violation(&error) && suffix < 1000 => {
+                    candidate = format!("{name} ({suffix})");
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        if candidate != name {
+            renamed.push((id, candidate));
+        }
+    }
+    Ok(renamed)
 }
 
 /// A live secret by its public key id, with its key and organization, in one

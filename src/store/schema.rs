@@ -71,6 +71,24 @@ diesel::table! {
         updated_at -> Timestamp,
         last_used_at -> Nullable<Timestamp>,
         last_used_ip -> Nullable<Text>,
+        /// The name folded to lower case: what uniqueness is checked on.
+        name_key -> Text,
+    }
+}
+
+diesel::table! {
+    key_change_counter (id) {
+        id -> Integer,
+        last_change -> BigInt,
+    }
+}
+
+diesel::table! {
+    key_changes (id) {
+        id -> BigInt,
+        api_key_id -> Text,
+        org_id -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -152,4 +170,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     key_networks,
     usage_buckets,
     audit_events,
+    key_change_counter,
+    key_changes,
 );

@@ -11,6 +11,8 @@ use crate::support::TestApp;
 
 use crate::support::Part;
 
+crate::tests!(needs Part::Postgres; several_instances_started_together_on_a_fresh_database_all_start);
+
 crate::tests!(needs Part::Postgres; two_instances_share_keys_changes_and_usage);
 
 async fn two_instances_share_keys_changes_and_usage() {
@@ -97,4 +99,72 @@ async fn two_instances_share_keys_changes_and_usage() {
         "3 on B + 2 on A, and B's until it saw the change: {counts:?}"
     );
     assert!(counts.iter().any(|(o, n)| o == "key_disabled" && *n >= 2), "{counts:?}");
+}
+
+/// How long another instance may take to see a change: it looks every
+/// 500 ms, with margin for a loaded two-core test machine.
+const PROPAGATION_LIMIT: Duration = Duration::from_millis(1250);
+
+/// Asks `instance` with `key` until it is refused; how long that took.
+async fn refused_within(instance: &TestApp, key: &str, limit: Duration) -> Option<Duration> {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if instance.get_with_key("/api/v1/me", key).await.status().as_u16() == 401 {
+            return Some(started.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
+}
+
+crate::on_both_backends!(a_change_stamped_by_a_clock_far_behind_is_still_seen_by_other_instances);
+
+async fn a_change_stamped_by_a_clock_far_behind_is_still_seen_by_other_instances(a: TestApp) {
+    let b = a.another_instance().await;
+    let (org, id, key) = a
+        .org_with_api_key("Acme Aviation", crate::support::TestKey::default())
+        .await;
+    assert_eq!(
+        b.get_with_key("/api/v1/me", &key).await.status().as_u16(),
+        200,
+        "B has it cached"
+    );
+
+    // Disabled by a writer whose clock is an hour behind.
+    a.query(move |conn| {
+        let an_hour_ago = keyward::store::now() - chrono::TimeDelta::hours(1);
+        keyward::store::write_transaction(conn, |conn| {
+            keyward::store::api_keys::set_enabled(conn, &org.id, &id, false, an_hour_ago)
+        })?;
+        Ok(())
+    })
+    .await;
+    let refused_after = refused_within(&b, &key, Duration::from_secs(3)).await;
+    assert!(
+        refused_after.is_some_and(|after| after < PROPAGATION_LIMIT),
+        "B must see the change whatever its timestamp says: {refused_after:?}"
+    );
+}
+
+async fn several_instances_started_together_on_a_fresh_database_all_start() {
+    let Some((url, _database)) = crate::support::test_database(Backend::Postgres) else {
+        return;
+    };
+    let secret = keyward::config::ServerSecret::generate();
+    let settings = || {
+        let mut settings = crate::support::test_settings(url.clone());
+        settings.secret = secret.clone();
+        settings
+    };
+    let (first, second, third, fourth) = tokio::join!(
+        keyward::startup::Application::build(settings()),
+        keyward::startup::Application::build(settings()),
+        keyward::startup::Application::build(settings()),
+        keyward::startup::Application::build(settings()),
+    );
+    for (n, built) in [first, second, third, fourth].into_iter().enumerate() {
+        if let Err(error) = built {
+            panic!("instance {n} did not start: {error}");
+        }
+    }
 }

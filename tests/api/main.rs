@@ -12,6 +12,8 @@ mod health;
 mod instances;
 mod key_auth;
 mod key_grants;
+mod key_names;
+mod key_races;
 mod login;
 mod management;
 mod migrations;
@@ -20,6 +22,7 @@ mod reports;
 mod sessions;
 mod setup;
 mod startup;
+mod usage_flush;
 
 fn main() -> std::process::ExitCode {
     support::run_registered_tests()

@@ -16,7 +16,7 @@ on_both_backends!(
 
 /// Manages keys (an explicit `admin` on `api-keys`: `*:*` would not) and
 /// holds the flight scopes it hands out.
-const ADMIN: TestKey = TestKey {
+pub(crate) const ADMIN: TestKey = TestKey {
     name: "Automation",
     scopes: &[
         "admin:api-keys",
@@ -29,7 +29,13 @@ const ADMIN: TestKey = TestKey {
     allow_query_key: false,
 };
 
-async fn call(app: &TestApp, key: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+pub(crate) async fn call(
+    app: &TestApp,
+    key: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let mut request = app.client.request(method, app.url(path)).header("X-API-Key", key);
     if let Some(body) = body {
         request = request.json(&body);

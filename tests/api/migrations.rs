@@ -6,6 +6,9 @@ use crate::support::test_database;
 
 use crate::support::Part;
 
+crate::sync_tests!(sqlite_names_that_differ_only_in_case_are_renamed_by_the_upgrade);
+crate::sync_tests!(needs Part::Postgres; postgres_names_that_differ_only_in_case_are_renamed_by_the_upgrade);
+
 crate::sync_tests!(
     both_backends_have_the_same_migrations,
     sqlite_migrations_go_up_down_and_up_again
@@ -49,4 +52,89 @@ fn sqlite_migrations_go_up_down_and_up_again() {
 
 fn postgres_migrations_go_up_down_and_up_again() {
     up_down_up(Backend::Postgres);
+}
+
+/// Applies the migrations before `name` only, as a database made by an
+/// older release would have them.
+fn migrate_up_to(conn: &mut store::DbConnection, backend: Backend, name: &str) {
+    use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+    const SQLITE: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+    const POSTGRES: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+    let source = match backend {
+        Backend::Sqlite => SQLITE,
+        Backend::Postgres => POSTGRES,
+    };
+    let pending = conn.pending_migrations(source).expect("pending migrations");
+    for migration in pending {
+        if migration.name().to_string().contains(name) {
+            return;
+        }
+        conn.run_migration(&*migration).expect("migration");
+    }
+    panic!("no migration named {name}");
+}
+
+fn names_that_differ_only_in_case_are_renamed_by_the_upgrade(backend: Backend) {
+    use diesel::prelude::*;
+    use keyward::store::schema::api_keys;
+    let Some((url, _database)) = test_database(backend) else {
+        return;
+    };
+    let mut conn = store::establish(&url).expect("connect");
+    migrate_up_to(&mut conn, backend, "fold_key_names");
+    let at = |minute: u32| format!("2026-11-30 10:{minute:02}:00");
+    let mut sql = String::from(
+        "INSERT INTO organizations (id, slug, name, created_at) VALUES \
+         ('org-a', 'acme', 'Acme', '2026-11-30 10:00:00'), ('org-b', 'globex', 'Globex', '2026-11-30 10:00:00');",
+    );
+    for (id, org, name, minute, deleted) in [
+        ("k1", "org-a", "Sync", 1, false),
+        ("k2", "org-a", "sync", 2, false),
+        ("k3", "org-a", "SYNC", 3, false),
+        ("k4", "org-a", "sYnC", 4, true),
+        ("k5", "org-b", "sync", 5, false),
+        ("k6", "org-a", "Übersicht", 6, false),
+        ("k7", "org-a", "übersicht", 7, false),
+    ] {
+        let deleted_at = if deleted {
+            format!("'{}'", at(minute))
+        } else {
+            "NULL".into()
+        };
+        sql.push_str(&format!(
+            "INSERT INTO api_keys (id, org_id, name, enabled, allow_query_key, deleted_at, created_by, created_at, updated_at) \
+             VALUES ('{id}', '{org}', '{name}', TRUE, FALSE, {deleted_at}, 'test', '{t}', '{t}');",
+            t = at(minute)
+        ));
+    }
+    diesel::connection::SimpleConnection::batch_execute(&mut conn, &sql).expect("keys of an older release");
+
+    migrations::run_pending(&mut conn).expect("upgrade");
+
+    let names: Vec<(String, String)> = api_keys::table
+        .order(api_keys::id)
+        .select((api_keys::id, api_keys::name))
+        .load(&mut conn)
+        .expect("names");
+    let name_of = |id: &str| names.iter().find(|(i, _)| i == id).map(|(_, n)| n.as_str());
+    assert_eq!(name_of("k1"), Some("Sync"), "the oldest keeps its name");
+    assert_eq!(name_of("k2"), Some("sync (2)"));
+    assert_eq!(name_of("k3"), Some("SYNC (3)"));
+    assert_eq!(name_of("k4"), Some("sYnC"), "deleted keys keep theirs");
+    assert_eq!(name_of("k5"), Some("sync"), "another organization's key keeps its");
+    // The non-ASCII pair folds alike in Rust (SQLite's lower() would not
+    // have seen them as one name): one of them is renamed.
+    let umlauts = [name_of("k6"), name_of("k7")];
+    assert!(
+        umlauts.contains(&Some("Übersicht (2)")) || umlauts.contains(&Some("übersicht (2)")),
+        "{umlauts:?}"
+    );
+}
+
+fn sqlite_names_that_differ_only_in_case_are_renamed_by_the_upgrade() {
+    names_that_differ_only_in_case_are_renamed_by_the_upgrade(Backend::Sqlite);
+}
+
+fn postgres_names_that_differ_only_in_case_are_renamed_by_the_upgrade() {
+    names_that_differ_only_in_case_are_renamed_by_the_upgrade(Backend::Postgres);
 }
