@@ -11,6 +11,8 @@ mod gateway;
 mod health;
 mod instances;
 mod key_auth;
+mod key_forms;
+mod key_list;
 mod login;
 mod management;
 mod migrations;

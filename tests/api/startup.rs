@@ -308,3 +308,36 @@ fn the_cli_provisions_keys_once_the_organization_is_set_up() {
         );
     }
 }
+
+#[test]
+fn the_cli_refuses_a_scope_with_an_empty_resource_filter() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("k.db");
+    let db = db.to_str().expect("utf-8");
+    // 32 bytes, base64: the secret a server beside this CLI would use.
+    let secret = "YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWE=";
+    let run = |args: &[&str]| {
+        keyward()
+            .env("KEYWARD_SECRET", secret)
+            .args(args)
+            .args(["--database-url", db])
+            .output()
+            .expect("runs")
+    };
+    assert!(
+        run(&["orgs", "create", "--name", "Acme Aviation", "--slug", "acme"])
+            .status
+            .success()
+    );
+    assert!(run(&["orgs", "bootstrap-keys", "--org", "acme"]).status.success());
+    for scope in ["read:", "write: "] {
+        let output = run(&["keys", "create", "--org", "acme", "--name", "Blank", "--scope", scope]);
+        assert!(!output.status.success(), "{scope}");
+        assert!(output.stdout.is_empty(), "no key printed for {scope}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("The resource filter is empty: write * for everything"),
+            "{scope}: {stderr}"
+        );
+    }
+}
