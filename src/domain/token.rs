@@ -121,6 +121,16 @@ impl fmt::Debug for ApiKeyToken {
     }
 }
 
+/// The key id of `text` when it has the shape of a whole key (`ask_` and
+/// 64 letters and digits, checksum or not): text that must be treated as a
+/// secret, never echoed, stored in a URL or logged.
+pub fn key_id_if_key_shaped(text: &str) -> Option<KeyId> {
+    let shaped = text.len() == TOKEN_LEN
+        && text.starts_with(PREFIX)
+        && text[PREFIX.len()..].bytes().all(|b| b.is_ascii_alphanumeric());
+    shaped.then(|| KeyId(text[PREFIX.len()..PREFIX.len() + KEY_ID_LEN].to_owned()))
+}
+
 /// The 12-character public key id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct KeyId(String);
@@ -173,6 +183,21 @@ impl From<TokenError> for ValidationError {
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
+
+    #[test]
+    fn whole_keys_are_recognised_by_their_shape_alone() {
+        let token = super::ApiKeyToken::generate();
+        let id = super::key_id_if_key_shaped(token.expose()).expect("a key has the shape of a key");
+        assert_eq!(id, token.key_id());
+        // A mistyped checksum is still a secret.
+        let mut mistyped = token.expose().to_owned();
+        mistyped.pop();
+        mistyped.push(if token.expose().ends_with('0') { '1' } else { '0' });
+        assert_eq!(super::key_id_if_key_shaped(&mistyped), Some(token.key_id()));
+        for not_a_key in ["", "ask_", &token.key_id().hint(), &token.expose()[1..], "Flight sync"] {
+            assert_eq!(super::key_id_if_key_shaped(not_a_key), None, "{not_a_key}");
+        }
+    }
 
     use super::*;
 
