@@ -121,14 +121,15 @@ impl fmt::Debug for ApiKeyToken {
     }
 }
 
-/// The key id of `text` when it has the shape of a whole key (`ask_` and
-/// 64 letters and digits, checksum or not): text that must be treated as a
-/// secret, never echoed, stored in a URL or logged.
+/// The key id of `text` when it is a key, or the start of one longer than
+/// its key id (`ask_` and 13 to 64 letters and digits, checksum or not):
+/// text that holds secret characters and must not be echoed, put in a URL
+/// or logged. A key id alone (`ask_` and 12) is not secret: `None`.
 pub fn key_id_if_key_shaped(text: &str) -> Option<KeyId> {
-    let shaped = text.len() == TOKEN_LEN
-        && text.starts_with(PREFIX)
-        && text[PREFIX.len()..].bytes().all(|b| b.is_ascii_alphanumeric());
-    shaped.then(|| KeyId(text[PREFIX.len()..PREFIX.len() + KEY_ID_LEN].to_owned()))
+    let body = text.strip_prefix(PREFIX)?;
+    let shaped = (KEY_ID_LEN + 1..=TOKEN_LEN - PREFIX.len()).contains(&body.len())
+        && body.bytes().all(|b| b.is_ascii_alphanumeric());
+    shaped.then(|| KeyId(body[..KEY_ID_LEN].to_owned()))
 }
 
 /// The 12-character public key id.
@@ -194,7 +195,10 @@ mod tests {
         mistyped.pop();
         mistyped.push(if token.expose().ends_with('0') { '1' } else { '0' });
         assert_eq!(super::key_id_if_key_shaped(&mistyped), Some(token.key_id()));
-        for not_a_key in ["", "ask_", &token.key_id().hint(), &token.expose()[1..], "Flight sync"] {
+        // So is a key cut short, as long as it has more than its key id.
+        assert_eq!(super::key_id_if_key_shaped(&token.expose()[..17]), Some(token.key_id()));
+        let too_long = format!("{}0", token.expose());
+        for not_a_key in ["", "ask_", &token.key_id().hint(), &token.expose()[1..], &too_long, "Flight sync"] {
             assert_eq!(super::key_id_if_key_shaped(not_a_key), None, "{not_a_key}");
         }
     }

@@ -81,9 +81,10 @@
     ack.focus();
   }
 
-  // A whole key typed or pasted into Search: only its key id (ask_ and the
-  // first 12 characters) may go into the request, the address and history.
-  var WHOLE_KEY = /^\s*(ask_[0-9A-Za-z]{12})[0-9A-Za-z]{52}\s*$/;
+  // A key (or more of one than its key id) typed or pasted into Search: only
+  // its key id (ask_ and 12 characters) may go into the request, the address
+  // and history. The server applies the same rule (token::key_id_if_key_shaped).
+  var WHOLE_KEY = /^\s*(ask_[0-9A-Za-z]{12})[0-9A-Za-z]{1,52}\s*$/;
 
   function keyIdOf(value) {
     var match = WHOLE_KEY.exec(value || "");
