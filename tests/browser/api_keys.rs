@@ -542,6 +542,32 @@ async fn escape_keeps_a_secret_that_is_not_yet_acknowledged() {
             .send_keys("Flight sync")
             .await
             .expect("type");
+        // A custom row filled in beside the default "Full access" is refused,
+        // not dropped; with "Custom scopes" chosen it is the key's scope.
+        field(&driver, "Action of scope 1")
+            .await
+            .send_keys("Read")
+            .await
+            .expect("choose");
+        field(&driver, "Resource filter of scope 1")
+            .await
+            .send_keys("assets")
+            .await
+            .expect("type");
+        button_in(&driver, "//dialog", "Create")
+            .await
+            .click()
+            .await
+            .expect("click");
+        sees(&driver, "You filled in custom scope rows, but “Full access” is selected").await;
+        review_screenshots_at_both_widths(&driver, "create-rows-beside-full-access").await;
+        driver
+            .find(By::Css("dialog input[name=scope_mode][value=custom]"))
+            .await
+            .expect("Custom scopes")
+            .click()
+            .await
+            .expect("choose");
         button_in(&driver, "//dialog", "Create")
             .await
             .click()
@@ -571,7 +597,7 @@ async fn escape_keeps_a_secret_that_is_not_yet_acknowledged() {
                 .expect("value");
             assert_eq!(shown.as_deref(), Some(value.as_str()));
         }
-        review_screenshot(&driver, "secret-dialog-after-escape").await;
+        review_screenshots_at_both_widths(&driver, "secret-dialog-after-escape").await;
 
         field(&driver, "I have copied this key")
             .await
@@ -641,7 +667,7 @@ async fn disabling_a_row_under_the_active_filter_takes_it_out_and_updates_the_co
             .expect("status cell");
         assert_eq!(status_cell.text().await.expect("text"), "Active");
         assert!(row_text(&driver, "Flight sync").await.contains("expires in"));
-        review_screenshot(&driver, "list-status-cells").await;
+        review_screenshots_at_both_widths(&driver, "list-status-cells").await;
 
         button_in(&driver, &key_row("Flight sync"), "Disable")
             .await
@@ -665,6 +691,21 @@ async fn disabling_a_row_under_the_active_filter_takes_it_out_and_updates_the_co
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         assert_eq!(selected, "Active (1)");
+
+        driver
+            .goto(app.url("/backoffice/settings/api-keys/audit?to=%2B262142-12-31"))
+            .await
+            .expect("goto");
+        sees(&driver, "is out of range: enter a date from 0001-01-01 to 9999-12-31").await;
+        review_screenshots_at_both_widths(&driver, "audit-date-out-of-range").await;
     })
     .await;
+}
+
+/// Review screenshots at 1280 px and at 375 px (a phone), then back to 1280.
+async fn review_screenshots_at_both_widths(driver: &WebDriver, name: &str) {
+    review_screenshot(driver, name).await;
+    driver.set_window_rect(0, 0, 375, 800).await.expect("resize");
+    review_screenshot(driver, &format!("{name}-375")).await;
+    driver.set_window_rect(0, 0, 1280, 900).await.expect("resize");
 }
