@@ -198,7 +198,14 @@ mod tests {
         // So is a key cut short, as long as it has more than its key id.
         assert_eq!(super::key_id_if_key_shaped(&token.expose()[..17]), Some(token.key_id()));
         let too_long = format!("{}0", token.expose());
-        for not_a_key in ["", "ask_", &token.key_id().hint(), &token.expose()[1..], &too_long, "Flight sync"] {
+        for not_a_key in [
+            "",
+            "ask_",
+            &token.key_id().hint(),
+            &token.expose()[1..],
+            &too_long,
+            "Flight sync",
+        ] {
             assert_eq!(super::key_id_if_key_shaped(not_a_key), None, "{not_a_key}");
         }
     }

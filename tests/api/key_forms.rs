@@ -187,13 +187,8 @@ async fn key_expiring_at(app: &TestApp, name: &str, at: chrono::NaiveDateTime) -
 
 async fn expiry_of(app: &TestApp, id: &str) -> Option<chrono::NaiveDateTime> {
     let id = id.to_owned();
-    app.query(move |conn| {
-        Ok(api_keys::table
-            .find(id)
-            .select(api_keys::expires_at)
-            .first(conn)?)
-    })
-    .await
+    app.query(move |conn| Ok(api_keys::table.find(id).select(api_keys::expires_at).first(conn)?))
+        .await
 }
 
 /// The edit form's expiry field as the page renders it.

@@ -106,7 +106,10 @@ async fn search_finds_the_same_keys_on_both_backends(app: TestApp) {
     assert_eq!(names_found(&app, "crew").await, ["Crew roster"]);
     // Key ids: a case-sensitive prefix, with or without `ask_` or "…".
     assert_eq!(names_found(&app, key_id).await, ["Übersicht"]);
-    assert_eq!(names_found(&app, &format!("ask_{}…", &key_id[..6])).await, ["Übersicht"]);
+    assert_eq!(
+        names_found(&app, &format!("ask_{}…", &key_id[..6])).await,
+        ["Übersicht"]
+    );
     let swapped: String = key_id
         .chars()
         .map(|c| {
@@ -118,7 +121,10 @@ async fn search_finds_the_same_keys_on_both_backends(app: TestApp) {
         })
         .collect();
     if swapped != key_id {
-        assert!(names_found(&app, &swapped).await.is_empty(), "{swapped} is another key id");
+        assert!(
+            names_found(&app, &swapped).await.is_empty(),
+            "{swapped} is another key id"
+        );
     }
     // No id text: names only, never every key.
     assert_eq!(names_found(&app, "ask_").await, ["ask_sync tool"]);

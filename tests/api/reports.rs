@@ -236,8 +236,14 @@ async fn out_of_range_audit_dates_are_refused_beside_their_field(app: TestApp) {
             "{query}: {body}"
         );
         let (status, _) = page(&app, &format!("{BASE}/audit.csv?{query}")).await;
-        assert!(status == 400 || status == 422, "{query}: the export refuses it too, got {status}");
+        assert!(
+            status == 400 || status == 422,
+            "{query}: the export refuses it too, got {status}"
+        );
     }
     let (status, body) = page(&app, &format!("{BASE}/audit?from=0001-01-01&to=9999-12-31")).await;
-    assert_eq!(status, 200, "the first and last four-digit dates are fine, and the server still answers: {body}");
+    assert_eq!(
+        status, 200,
+        "the first and last four-digit dates are fine, and the server still answers: {body}"
+    );
 }

@@ -559,7 +559,11 @@ async fn escape_keeps_a_secret_that_is_not_yet_acknowledged() {
             .click()
             .await
             .expect("click");
-        sees(&driver, "You filled in custom scope rows, but “Full access” is selected").await;
+        sees(
+            &driver,
+            "You filled in custom scope rows, but “Full access” is selected",
+        )
+        .await;
         review_screenshots_at_both_widths(&driver, "create-rows-beside-full-access").await;
         driver
             .find(By::Css("dialog input[name=scope_mode][value=custom]"))

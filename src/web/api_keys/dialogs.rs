@@ -201,7 +201,11 @@ impl KeyFormView {
 
 /// The custom rows that were filled in, as typed: (row number, action, resource).
 fn filled_rows(form: &KeyForm) -> impl Iterator<Item = (usize, &str, &str)> {
-    let resources = form.scope_resource.iter().map(String::as_str).chain(std::iter::repeat(""));
+    let resources = form
+        .scope_resource
+        .iter()
+        .map(String::as_str)
+        .chain(std::iter::repeat(""));
     form.scope_action
         .iter()
         .map(String::as_str)
