@@ -139,4 +139,11 @@ mod tests {
         assert!(error.0.contains("route \"/a/**/b\""), "{error}");
         assert!(RouteMap::parse("[[route]]\npath = \"/a\"\naction = \"fly\"\nresource = \"a\"").is_err());
     }
+
+    #[test]
+    fn a_route_with_a_blank_resource_is_refused_not_taken_for_everything() {
+        let error = RouteMap::parse("[[route]]\npath = \"/a\"\naction = \"read\"\nresource = \"\"")
+            .expect_err("a blank resource is refused");
+        assert!(error.0.contains("The resource filter is empty"), "{error}");
+    }
 }
