@@ -185,18 +185,20 @@ impl From<TokenError> for ValidationError {
 mod tests {
     use proptest::prelude::*;
 
+    use super::*;
+
     #[test]
     fn whole_keys_are_recognised_by_their_shape_alone() {
-        let token = super::ApiKeyToken::generate();
-        let id = super::key_id_if_key_shaped(token.expose()).expect("a key has the shape of a key");
+        let token = ApiKeyToken::generate();
+        let id = key_id_if_key_shaped(token.expose()).expect("a key has the shape of a key");
         assert_eq!(id, token.key_id());
         // A mistyped checksum is still a secret.
         let mut mistyped = token.expose().to_owned();
         mistyped.pop();
         mistyped.push(if token.expose().ends_with('0') { '1' } else { '0' });
-        assert_eq!(super::key_id_if_key_shaped(&mistyped), Some(token.key_id()));
+        assert_eq!(key_id_if_key_shaped(&mistyped), Some(token.key_id()));
         // So is a key cut short, as long as it has more than its key id.
-        assert_eq!(super::key_id_if_key_shaped(&token.expose()[..17]), Some(token.key_id()));
+        assert_eq!(key_id_if_key_shaped(&token.expose()[..17]), Some(token.key_id()));
         let too_long = format!("{}0", token.expose());
         for not_a_key in [
             "",
@@ -206,11 +208,9 @@ mod tests {
             &too_long,
             "Flight sync",
         ] {
-            assert_eq!(super::key_id_if_key_shaped(not_a_key), None, "{not_a_key}");
+            assert_eq!(key_id_if_key_shaped(not_a_key), None, "{not_a_key}");
         }
     }
-
-    use super::*;
 
     #[test]
     fn generated_keys_have_the_documented_shape() {
