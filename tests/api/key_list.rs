@@ -130,6 +130,14 @@ async fn search_finds_the_same_keys_on_both_backends(app: TestApp) {
     assert_eq!(names_found(&app, "ask_").await, ["ask_sync tool"]);
     assert!(names_found(&app, "…").await.is_empty());
     assert!(names_found(&app, "%").await.is_empty());
+
+    // The audit log's search folds case the same way.
+    let body = get(&app, &format!("{BASE}/audit?q=%C3%BCBERSICHT"), false)
+        .await
+        .text()
+        .await
+        .expect("body");
+    assert!(body.contains("Showing 1–1 of 1") && body.contains("Übersicht"), "{body}");
 }
 
 async fn disabling_from_the_row_refreshes_the_list_and_its_counts(app: TestApp) {
