@@ -137,7 +137,10 @@ async fn search_finds_the_same_keys_on_both_backends(app: TestApp) {
         .text()
         .await
         .expect("body");
-    assert!(body.contains("Showing 1–1 of 1") && body.contains("Übersicht"), "{body}");
+    assert!(
+        body.contains("Showing 1–1 of 1") && body.contains("Übersicht"),
+        "{body}"
+    );
 }
 
 async fn disabling_from_the_row_refreshes_the_list_and_its_counts(app: TestApp) {

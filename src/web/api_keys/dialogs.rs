@@ -33,9 +33,8 @@ use crate::web::{Layout, render, see_other};
 
 /// htmx: refresh the list and close the dialog.
 const CHANGED: &str = r#"{"api-keys-changed": true, "close-modal": true}"#;
-/// htmx: refresh the list and its status counts; an open dialog (the
-/// secret) stays.
-const REFRESH_LIST: &str = "api-keys-changed";
+/// htmx: refresh the list (the dialog stays, showing the secret).
+const CHANGED_KEEP_DIALOG: &str = "api-keys-changed";
 
 fn with_trigger(mut response: HttpResponse, trigger: &'static str) -> HttpResponse {
     response.headers_mut().insert(
@@ -364,7 +363,7 @@ fn secret_response(
         rotated,
     };
     let response = dialog_response!(hx, StatusCode::OK, dialog)?;
-    Ok(with_trigger(response, REFRESH_LIST))
+    Ok(with_trigger(response, CHANGED_KEEP_DIALOG))
 }
 
 /// `GET …/new`
@@ -550,7 +549,7 @@ async fn toggle(
         // The row swaps in at once; the refresh then brings the counts up to
         // date and drops the row if the filter no longer shows it.
         let response = render(StatusCode::OK, &KeyRowPartial { layout, row })?;
-        Ok(with_trigger(response, REFRESH_LIST))
+        Ok(with_trigger(response, CHANGED_KEEP_DIALOG))
     } else {
         Ok(see_other(BASE))
     }

@@ -54,9 +54,10 @@ impl ListQuery {
         }
     }
 
-    /// This query with a whole key in `q` replaced by its key id
-    /// (`ask_` + 12 characters), and whether it had one: a secret pasted into
-    /// Search finds its key and goes no further (no page, URL or history).
+    /// This query with a key (or more of one than its key id) in `q`
+    /// replaced by its key id (`ask_` + 12 characters), and whether it had
+    /// one: a secret pasted into Search finds its key and goes no further
+    /// (no page, URL or history).
     pub fn without_secret(mut self) -> (Self, bool) {
         match self.q.as_deref().map(str::trim).and_then(key_id_if_key_shaped) {
             Some(id) => {
