@@ -14,7 +14,8 @@ on_both_backends!(
     a_whole_key_in_search_finds_its_key_by_key_id_and_never_reaches_the_page,
     search_finds_the_same_keys_on_both_backends,
     disabling_from_the_row_refreshes_the_list_and_its_counts,
-    an_export_written_while_keys_are_created_has_each_key_once
+    an_export_written_while_keys_are_created_has_each_key_once,
+    exports_longer_than_one_chunk_have_every_row_once
 );
 
 /// A System Administrator of a new organization with keys set up, signed in;
@@ -238,4 +239,38 @@ async fn an_export_written_while_keys_are_created_has_each_key_once(app: TestApp
     names.dedup();
     assert_eq!(names.len(), total, "no key twice: {csv}");
     assert_eq!(total, 7 + 3, "{csv}");
+}
+
+async fn exports_longer_than_one_chunk_have_every_row_once(app: TestApp) {
+    let org = ready(&app).await;
+    // One more than the exports read per query (1000).
+    let (secret, org_id) = (app.secret.clone(), org.id.clone());
+    app.db
+        .transaction(move |conn| {
+            for i in 0..1001 {
+                let new = keyward::lifecycle::NewKey {
+                    name: keyward::domain::api_key::KeyName::parse(&format!("Batch key {i}"))?,
+                    expiry: None,
+                    scopes: keyward::domain::scope::ScopeSet::full_access(),
+                    networks: keyward::domain::network::NetworkList::allow_all(),
+                    allow_query_key: false,
+                };
+                keyward::lifecycle::create(conn, &secret, &org_id, &new, &Actor::Cli, None)?;
+            }
+            Ok(())
+        })
+        .await
+        .expect("keys created");
+    for (path, expected) in [
+        (format!("{BASE}/export.csv?status=all"), 1001),
+        (format!("{BASE}/audit.csv?action=api_key_created"), 1001),
+    ] {
+        let csv = get(&app, &path, false).await.text().await.expect("body");
+        let rows: Vec<&str> = csv.lines().skip(1).collect();
+        let mut distinct = rows.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(rows.len(), expected, "{path}: every row");
+        assert_eq!(distinct.len(), rows.len(), "{path}: no row twice");
+    }
 }
