@@ -103,7 +103,10 @@ impl UsageReport {
 /// The start of the first of the last `days` days (UTC) before `now`,
 /// today included.
 pub fn period_start(now: NaiveDateTime, days: i64) -> (NaiveDate, NaiveDateTime) {
-    let first_day = now.date() - TimeDelta::days(days - 1);
+    // Checked: `days` comes from a request (bounded there, but never trusted to be).
+    let first_day = TimeDelta::try_days(days.saturating_sub(1))
+        .and_then(|back| now.date().checked_sub_signed(back))
+        .unwrap_or(NaiveDate::MIN);
     (first_day, first_day.and_time(chrono::NaiveTime::MIN))
 }
 

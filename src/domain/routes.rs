@@ -465,4 +465,11 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn a_route_with_a_blank_resource_is_refused_not_taken_for_everything() {
+        let error = RouteMap::parse("[[route]]\npath = \"/a\"\naction = \"read\"\nresource = \"\"")
+            .expect_err("a blank resource is refused");
+        assert!(error.0.contains("The resource filter is empty"), "{error}");
+    }
 }

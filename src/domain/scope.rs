@@ -78,7 +78,14 @@ impl ResourceFilter {
 
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         let raw = raw.trim();
-        if raw.is_empty() || raw == "*" {
+        // A blank filter is a forgotten field, not a choice: "everything" is
+        // written `*`, so nobody grants it by leaving a field empty.
+        if raw.is_empty() {
+            return Err(ValidationError::new(
+                "The resource filter is empty: write * for everything, or a resource such as assets.",
+            ));
+        }
+        if raw == "*" {
             return Ok(Self::everything());
         }
         if raw.len() > Self::MAX_LEN {
@@ -306,7 +313,17 @@ mod tests {
             assert!(ResourceFilter::parse(bad).is_err(), "{bad}");
         }
         assert!(ResourceFilter::parse("registries/private/*").is_ok());
-        assert_eq!(ResourceFilter::parse("").map(|f| f.is_everything()), Ok(true));
+        assert_eq!(ResourceFilter::parse("*").map(|f| f.is_everything()), Ok(true));
+    }
+
+    #[test]
+    fn a_blank_filter_is_refused_not_taken_for_everything() {
+        for blank in ["", "  "] {
+            let error = ResourceFilter::parse(blank).expect_err("a blank filter is refused");
+            assert!(error.0.contains("write * for everything"), "{}", error.0);
+        }
+        assert!(Scope::parse_pair("read:").is_err());
+        assert!(Scope::parse_pair("read: ").is_err());
     }
 
     #[test]

@@ -121,6 +121,17 @@ impl fmt::Debug for ApiKeyToken {
     }
 }
 
+/// The key id of `text` when it is a key, or the start of one longer than
+/// its key id (`ask_` and 13 to 64 letters and digits, checksum or not):
+/// text that holds secret characters and must not be echoed, put in a URL
+/// or logged. A key id alone (`ask_` and 12) is not secret: `None`.
+pub fn key_id_if_key_shaped(text: &str) -> Option<KeyId> {
+    let body = text.strip_prefix(PREFIX)?;
+    let shaped = (KEY_ID_LEN + 1..=TOKEN_LEN - PREFIX.len()).contains(&body.len())
+        && body.bytes().all(|b| b.is_ascii_alphanumeric());
+    shaped.then(|| KeyId(body[..KEY_ID_LEN].to_owned()))
+}
+
 /// The 12-character public key id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct KeyId(String);
@@ -175,6 +186,31 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[test]
+    fn whole_keys_are_recognised_by_their_shape_alone() {
+        let token = ApiKeyToken::generate();
+        let id = key_id_if_key_shaped(token.expose()).expect("a key has the shape of a key");
+        assert_eq!(id, token.key_id());
+        // A mistyped checksum is still a secret.
+        let mut mistyped = token.expose().to_owned();
+        mistyped.pop();
+        mistyped.push(if token.expose().ends_with('0') { '1' } else { '0' });
+        assert_eq!(key_id_if_key_shaped(&mistyped), Some(token.key_id()));
+        // So is a key cut short, as long as it has more than its key id.
+        assert_eq!(key_id_if_key_shaped(&token.expose()[..17]), Some(token.key_id()));
+        let too_long = format!("{}0", token.expose());
+        for not_a_key in [
+            "",
+            "ask_",
+            &token.key_id().hint(),
+            &token.expose()[1..],
+            &too_long,
+            "Flight sync",
+        ] {
+            assert_eq!(key_id_if_key_shaped(not_a_key), None, "{not_a_key}");
+        }
+    }
 
     #[test]
     fn generated_keys_have_the_documented_shape() {

@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{api_keys, key_networks, key_scopes, key_secrets, organizations};
-use super::{DbConnection, UniqueRow as _, escape_like, lower};
+use super::{DbConnection, UniqueRow as _, escape_like, lower, substr};
 use crate::domain::api_key::{KeyName, KeyStatus};
 use crate::domain::network::NetworkList;
 use crate::domain::scope::ScopeSet;
@@ -222,22 +222,33 @@ fn filtered<'a>(org_id: &'a str, filter: &'a KeyListFilter, now: NaiveDateTime) 
         .filter(api_keys::deleted_at.is_null())
         .into_boxed();
     if let Some(text) = filter.query.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        let name_pattern = format!("%{}%", escape_like(&text.to_lowercase()));
+        // Names: a case-insensitive substring (`lower` folds Unicode on both
+        // backends, see store::unicode_lower).
+        let by_name = lower(api_keys::name)
+            .like(format!("%{}%", escape_like(&text.to_lowercase())))
+            .escape('\\');
+        // Key ids: a case-sensitive prefix, with or without `ask_` and the
+        // list's trailing "…". Only text that can start a key id counts, so
+        // `ask_` or `…` alone look for names, not for every key.
         let id_text = text
             .strip_prefix(crate::domain::token::PREFIX)
             .unwrap_or(text)
             .trim_end_matches('…');
-        let id_pattern = format!("{}%", escape_like(id_text));
-        let by_key_id = key_secrets::table
-            .filter(key_secrets::org_id.eq(org_id))
-            .filter(key_secrets::key_id.like(id_pattern).escape('\\'))
-            .select(key_secrets::api_key_id);
-        query = query.filter(
-            lower(api_keys::name)
-                .like(name_pattern)
-                .escape('\\')
-                .or(api_keys::id.eq_any(by_key_id)),
-        );
+        let id_prefix = (!id_text.is_empty()
+            && id_text.len() <= crate::domain::token::KEY_ID_LEN
+            && id_text.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .then_some(id_text);
+        query = match id_prefix {
+            Some(prefix) => {
+                let length = i32::try_from(prefix.len()).unwrap_or(i32::MAX);
+                let by_key_id = key_secrets::table
+                    .filter(key_secrets::org_id.eq(org_id))
+                    .filter(substr(key_secrets::key_id, 1, length).eq(prefix.to_owned()))
+                    .select(key_secrets::api_key_id);
+                query.filter(by_name.or(api_keys::id.eq_any(by_key_id)))
+            }
+            None => query.filter(by_name),
+        };
     }
     let live = api_keys::expires_at.is_null().or(api_keys::expires_at.gt(now));
     query = match filter.status {
@@ -277,6 +288,33 @@ pub fn list(
     api_keys::table
         .filter(api_keys::id.eq_any(&ids))
         .order((api_keys::created_at.desc(), api_keys::id.desc()))
+        .select(ApiKey::as_select())
+        .load(conn)
+}
+
+/// Up to `limit` keys that match, newest first, after `after` (the
+/// `(created_at, id)` of the last key of the previous chunk). Keyset, not
+/// OFFSET: a key created or deleted while an export runs shifts nothing, so
+/// no key is written twice or skipped.
+pub fn list_after(
+    conn: &mut DbConnection,
+    org_id: &str,
+    filter: &KeyListFilter,
+    now: NaiveDateTime,
+    after: Option<&(NaiveDateTime, String)>,
+    limit: i64,
+) -> QueryResult<Vec<ApiKey>> {
+    let mut query = filtered(org_id, filter, now);
+    if let Some((at, id)) = after {
+        query = query.filter(
+            api_keys::created_at
+                .lt(*at)
+                .or(api_keys::created_at.eq(*at).and(api_keys::id.lt(id.clone()))),
+        );
+    }
+    query
+        .order((api_keys::created_at.desc(), api_keys::id.desc()))
+        .limit(limit)
         .select(ApiKey::as_select())
         .load(conn)
 }

@@ -161,6 +161,31 @@ pub fn search(
         .load(conn)
 }
 
+/// Up to `limit` matching events, newest first, after `after` (the
+/// `(created_at, id)` of the last event of the previous chunk): keyset, so
+/// events appended while an export runs shift nothing.
+pub fn search_after(
+    conn: &mut DbConnection,
+    org_id: &str,
+    filter: &AuditFilter,
+    after: Option<&(NaiveDateTime, String)>,
+    limit: i64,
+) -> QueryResult<Vec<AuditEvent>> {
+    let mut query = filtered(org_id, filter);
+    if let Some((at, id)) = after {
+        query = query.filter(
+            audit_events::created_at
+                .lt(*at)
+                .or(audit_events::created_at.eq(*at).and(audit_events::id.lt(id.clone()))),
+        );
+    }
+    query
+        .order((audit_events::created_at.desc(), audit_events::id.desc()))
+        .limit(limit)
+        .select(AuditEvent::as_select())
+        .load(conn)
+}
+
 pub fn count(conn: &mut DbConnection, org_id: &str, filter: &AuditFilter) -> QueryResult<i64> {
     filtered(org_id, filter).count().get_result(conn)
 }

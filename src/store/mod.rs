@@ -44,6 +44,19 @@ impl<T: RunQueryDsl<DbConnection>> UniqueRow for T {}
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
+// SQLite's own `lower` folds ASCII only ("Übersicht" stays "Übersicht"),
+// PostgreSQL's folds all of Unicode (under a UTF-8 LC_CTYPE, the default).
+// Every SQLite connection gets `lower` replaced by Rust's `to_lowercase`, so
+// a search finds the same rows on both backends.
+diesel::define_sql_function!(
+    #[sql_name = "lower"]
+    fn unicode_lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>
+);
+
+// `substr(x, 1, n) = prefix` compares exactly, on both backends: SQLite's
+// `LIKE` ignores ASCII case, and key ids are case-sensitive.
+diesel::define_sql_function!(fn substr(x: diesel::sql_types::Text, start: diesel::sql_types::Integer, length: diesel::sql_types::Integer) -> diesel::sql_types::Text);
+
 /// `text` for a `LIKE … ESCAPE '\'` pattern, in which its `%`, `_` and `\`
 /// match themselves.
 fn escape_like(text: &str) -> String {
@@ -104,6 +117,8 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
         if let DbConnection::Sqlite(conn) = conn {
             conn.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+                .map_err(diesel::r2d2::Error::QueryError)?;
+            unicode_lower_utils::register_impl(conn, |text: Option<String>| text.map(|t| t.to_lowercase()))
                 .map_err(diesel::r2d2::Error::QueryError)?;
         }
         Ok(())

@@ -63,7 +63,47 @@
     if (target instanceof HTMLInputElement && target.hasAttribute("data-ack-for")) {
       var button = document.getElementById(target.getAttribute("data-ack-for"));
       if (button) { button.disabled = !target.checked; }
+      var reminder = document.getElementById("secret-ack-needed");
+      if (reminder && target.checked) { reminder.hidden = true; }
     }
+  });
+
+  // A one-time secret not yet acknowledged: Esc must not throw it away.
+  function unacknowledgedSecret() {
+    var dialog = modal();
+    var ack = dialog && dialog.querySelector("input[data-ack-for]");
+    return ack && !ack.checked ? ack : null;
+  }
+
+  function remindToAcknowledge(ack) {
+    var reminder = document.getElementById("secret-ack-needed");
+    if (reminder) { reminder.hidden = false; }
+    ack.focus();
+  }
+
+  // A key (or more of one than its key id) typed or pasted into Search: only
+  // its key id (ask_ and 12 characters) may go into the request, the address
+  // and history. The server applies the same rule (token::key_id_if_key_shaped).
+  var WHOLE_KEY = /^\s*(ask_[0-9A-Za-z]{12})[0-9A-Za-z]{1,52}\s*$/;
+
+  function keyIdOf(value) {
+    var match = WHOLE_KEY.exec(value || "");
+    return match ? match[1] : null;
+  }
+
+  document.addEventListener("input", function (event) {
+    var target = event.target;
+    if (target instanceof HTMLInputElement && target.name === "q") {
+      var id = keyIdOf(target.value);
+      if (id) { target.value = id; }
+    }
+  });
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    var parameters = event.detail && event.detail.parameters;
+    if (!parameters) { return; }
+    var id = keyIdOf(parameters.q);
+    if (id) { parameters.q = id; }
   });
 
   document.addEventListener("htmx:afterSwap", function (event) {
@@ -75,6 +115,17 @@
   document.addEventListener("DOMContentLoaded", function () {
     document.documentElement.classList.add("js");
     var dialog = modal();
-    if (dialog) { dialog.addEventListener("close", function () { dialog.innerHTML = ""; }); }
+    if (!dialog) { return; }
+    dialog.addEventListener("cancel", function (event) {
+      var ack = unacknowledgedSecret();
+      if (ack) { event.preventDefault(); remindToAcknowledge(ack); }
+    });
+    dialog.addEventListener("close", function () {
+      // Browsers let a second Esc close a dialog whatever `cancel` says:
+      // an unacknowledged secret comes straight back.
+      var ack = unacknowledgedSecret();
+      if (ack) { dialog.showModal(); remindToAcknowledge(ack); return; }
+      dialog.innerHTML = "";
+    });
   });
 })();

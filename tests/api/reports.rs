@@ -12,7 +12,8 @@ const BASE: &str = "/backoffice/settings/api-keys";
 
 on_both_backends!(
     the_usage_page_totals_requests_per_day_key_and_reason,
-    the_audit_log_filters_pages_and_exports_as_csv
+    the_audit_log_filters_pages_and_exports_as_csv,
+    out_of_range_audit_dates_are_refused_beside_their_field
 );
 
 async fn page(app: &TestApp, path: &str) -> (u16, String) {
@@ -213,4 +214,36 @@ async fn the_audit_log_filters_pages_and_exports_as_csv(app: TestApp) {
 
     let (status, _) = page(&app, &format!("{BASE}/audit.csv?from=yesterday")).await;
     assert_eq!(status, 400);
+}
+
+async fn out_of_range_audit_dates_are_refused_beside_their_field(app: TestApp) {
+    app.signed_in_as(Role::SystemAdministrator).await;
+    // `%Y` reads signed years of any length; +262142-12-31 is chrono's last
+    // date, whose next day (the end of an inclusive "To") does not exist.
+    for query in [
+        "to=%2B262142-12-31",
+        "from=%2B262142-12-31",
+        "from=-262143-01-01",
+        "to=-262143-01-01",
+        "to=%2B10000-01-01",
+        "from=0000-12-31",
+    ] {
+        let (status, body) = page(&app, &format!("{BASE}/audit?{query}")).await;
+        assert_eq!(status, 422, "{query}: {body}");
+        assert!(
+            body.contains("is out of range: enter a date from 0001-01-01 to 9999-12-31")
+                || body.contains("is not a date"),
+            "{query}: {body}"
+        );
+        let (status, _) = page(&app, &format!("{BASE}/audit.csv?{query}")).await;
+        assert!(
+            status == 400 || status == 422,
+            "{query}: the export refuses it too, got {status}"
+        );
+    }
+    let (status, body) = page(&app, &format!("{BASE}/audit?from=0001-01-01&to=9999-12-31")).await;
+    assert_eq!(
+        status, 200,
+        "the first and last four-digit dates are fine, and the server still answers: {body}"
+    );
 }

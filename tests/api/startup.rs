@@ -12,7 +12,10 @@ use crate::support::TestApp;
 
 use crate::support::Part;
 
-crate::sync_tests!(keys_create_without_the_server_secret_is_refused_and_creates_no_secret);
+crate::sync_tests!(
+    keys_create_without_the_server_secret_is_refused_and_creates_no_secret,
+    the_cli_refuses_a_scope_with_an_empty_resource_filter
+);
 
 crate::tests!(a_database_that_cannot_serve_gets_a_503_page_on_sqlite);
 crate::tests!(needs Part::Postgres; a_database_that_cannot_serve_gets_a_503_page_on_postgres);
@@ -348,4 +351,36 @@ fn keys_create_without_the_server_secret_is_refused_and_creates_no_secret() {
         !dir.path().join("k.db.secret").exists(),
         "a key signed with a new secret would never verify on the server"
     );
+}
+
+fn the_cli_refuses_a_scope_with_an_empty_resource_filter() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("k.db");
+    let db = db.to_str().expect("utf-8");
+    // 32 bytes, base64: the secret a server beside this CLI would use.
+    let secret = "YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWE=";
+    let run = |args: &[&str]| {
+        keyward()
+            .env("KEYWARD_SECRET", secret)
+            .args(args)
+            .args(["--database-url", db])
+            .output()
+            .expect("runs")
+    };
+    assert!(
+        run(&["orgs", "create", "--name", "Acme Aviation", "--slug", "acme"])
+            .status
+            .success()
+    );
+    assert!(run(&["orgs", "bootstrap-keys", "--org", "acme"]).status.success());
+    for scope in ["read:", "write: "] {
+        let output = run(&["keys", "create", "--org", "acme", "--name", "Blank", "--scope", scope]);
+        assert!(!output.status.success(), "{scope}");
+        assert!(output.stdout.is_empty(), "no key printed for {scope}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("The resource filter is empty: write * for everything"),
+            "{scope}: {stderr}"
+        );
+    }
 }

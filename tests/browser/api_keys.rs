@@ -10,6 +10,8 @@ use crate::harness::{review_screenshot, sign_in, with_browser};
 
 use crate::support::Part;
 
+crate::tests!(needs Part::Browser; escape_keeps_a_secret_that_is_not_yet_acknowledged, a_whole_key_pasted_into_search_finds_its_key_and_stays_out_of_the_address, disabling_a_row_under_the_active_filter_takes_it_out_and_updates_the_counts);
+
 crate::tests!(needs Part::Browser; an_administrator_creates_a_key_copies_its_secret_and_toggles_it, the_names_qa_relies_on_are_on_the_pages, an_administrator_edits_rotates_revokes_and_deletes_a_key, each_status_filter_shows_only_its_keys, the_usage_page_and_the_audit_log_are_reached_from_the_key_list);
 
 async fn row_text(driver: &WebDriver, name: &str) -> String {
@@ -108,12 +110,17 @@ async fn an_administrator_creates_a_key_copies_its_secret_and_toggles_it() {
         let row = row_text(&driver, "Flight sync").await;
         assert!(row.contains("Active"), "{row}");
 
-        // Disable and enable in the row.
+        // Disable in the row: the Active list lets it go; enable it under All.
         button_in(&driver, &key_row("Flight sync"), "Disable")
             .await
             .click()
             .await
             .expect("click");
+        wait_until_gone(&driver, &key_row("Flight sync")).await;
+        driver
+            .goto(app.url("/backoffice/settings/api-keys?status=all"))
+            .await
+            .expect("goto");
         button_in(&driver, &key_row("Flight sync"), "Enable").await;
         assert!(row_text(&driver, "Flight sync").await.contains("Disabled"));
         button_in(&driver, &key_row("Flight sync"), "Enable")
@@ -484,4 +491,223 @@ async fn the_usage_page_and_the_audit_log_are_reached_from_the_key_list() {
         review_screenshot(&driver, "audit-log").await;
     })
     .await;
+}
+
+/// A set-up organization with a System Administrator (not signed in) and
+/// these keys, the first expiring in three days; returns their secrets.
+async fn org_with_keys(app: &crate::support::TestApp, names: &'static [&'static str]) -> Vec<String> {
+    let org = app.create_org("Acme Aviation").await;
+    app.create_user(&org, Role::SystemAdministrator, "sam@acme.test").await;
+    let secret = app.secret.clone();
+    app.db
+        .transaction(move |conn| {
+            use keyward::domain::api_key::{Expiry, KeyName};
+            use keyward::domain::{audit::Actor, network::NetworkList, scope::ScopeSet};
+            keyward::lifecycle::bootstrap(conn, &org, &Actor::Cli, None)?;
+            let mut secrets = Vec::new();
+            for (i, name) in names.iter().enumerate() {
+                let new = keyward::lifecycle::NewKey {
+                    name: KeyName::parse(name)?,
+                    expiry: (i == 0).then(|| Expiry::in_days(chrono::Utc::now(), 3)),
+                    scopes: ScopeSet::full_access(),
+                    networks: NetworkList::allow_all(),
+                    allow_query_key: false,
+                };
+                let (_, token) = keyward::lifecycle::create(conn, &secret, &org.id, &new, &Actor::Cli, None)?;
+                secrets.push(token.expose().to_owned());
+            }
+            Ok(secrets)
+        })
+        .await
+        .expect("keys created")
+}
+
+async fn press_escape(driver: &WebDriver) {
+    driver
+        .active_element()
+        .await
+        .expect("focus")
+        .send_keys(Key::Escape)
+        .await
+        .expect("Esc");
+}
+
+async fn escape_keeps_a_secret_that_is_not_yet_acknowledged() {
+    with_browser(|driver, app| async move {
+        set_up_api_keys_as_system_administrator(&driver, &app).await;
+        button(&driver, "Create API Key").await.click().await.expect("click");
+        dialog(&driver, "Create API key").await;
+        field(&driver, "Name")
+            .await
+            .send_keys("Flight sync")
+            .await
+            .expect("type");
+        // A custom row filled in beside the default "Full access" is refused,
+        // not dropped; with "Custom scopes" chosen it is the key's scope.
+        field(&driver, "Action of scope 1")
+            .await
+            .send_keys("Read")
+            .await
+            .expect("choose");
+        field(&driver, "Resource filter of scope 1")
+            .await
+            .send_keys("assets")
+            .await
+            .expect("type");
+        button_in(&driver, "//dialog", "Create")
+            .await
+            .click()
+            .await
+            .expect("click");
+        sees(
+            &driver,
+            "You filled in custom scope rows, but “Full access” is selected",
+        )
+        .await;
+        review_screenshots_at_both_widths(&driver, "create-rows-beside-full-access").await;
+        driver
+            .find(By::Css("dialog input[name=scope_mode][value=custom]"))
+            .await
+            .expect("Custom scopes")
+            .click()
+            .await
+            .expect("choose");
+        button_in(&driver, "//dialog", "Create")
+            .await
+            .click()
+            .await
+            .expect("click");
+        dialog(&driver, "Your new API key").await;
+        let value = driver
+            .find(By::Id("new-secret"))
+            .await
+            .expect("secret field")
+            .value()
+            .await
+            .expect("value")
+            .expect("a key");
+
+        // Twice: browsers let a second Esc close a dialog whatever `cancel` says.
+        for _ in 0..2 {
+            press_escape(&driver).await;
+            sees(&driver, "The key will not be shown again: copy it").await;
+            dialog(&driver, "Your new API key").await;
+            let shown = driver
+                .find(By::Id("new-secret"))
+                .await
+                .expect("the secret is still there")
+                .value()
+                .await
+                .expect("value");
+            assert_eq!(shown.as_deref(), Some(value.as_str()));
+        }
+        review_screenshots_at_both_widths(&driver, "secret-dialog-after-escape").await;
+
+        field(&driver, "I have copied this key")
+            .await
+            .click()
+            .await
+            .expect("tick");
+        button(&driver, "Done").await.click().await.expect("click");
+        wait_until_gone(&driver, "//dialog[@open]").await;
+        assert!(driver.source().await.expect("source").find(&value).is_none());
+    })
+    .await;
+}
+
+async fn a_whole_key_pasted_into_search_finds_its_key_and_stays_out_of_the_address() {
+    with_browser(|driver, app| async move {
+        let secrets = org_with_keys(&app, &["Flight sync", "Crew roster"]).await;
+        let (key, key_id, hidden) = (&secrets[0], &secrets[0][..16], &secrets[0][16..]);
+        sign_in(&driver, &app, "sam@acme.test").await;
+        driver
+            .goto(app.url("/backoffice/settings/api-keys"))
+            .await
+            .expect("goto");
+        row_text(&driver, "Crew roster").await;
+
+        // Pasted: the value arrives in one input event.
+        let search = field(&driver, "Search").await;
+        driver
+            .execute(
+                "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input', {bubbles: true}));",
+                vec![search.to_json().expect("element"), serde_json::json!(key)],
+            )
+            .await
+            .expect("paste");
+        wait_until_gone(&driver, &key_row("Crew roster")).await;
+        row_text(&driver, "Flight sync").await;
+        assert_eq!(search.value().await.expect("value").as_deref(), Some(key_id));
+        let url = driver.current_url().await.expect("url").to_string();
+        assert!(url.contains(&format!("q={key_id}")) && !url.contains(hidden), "{url}");
+
+        // Typed, one character at a time, into a cleared field.
+        search.clear().await.expect("clear");
+        search.send_keys(key.as_str()).await.expect("type");
+        row_text(&driver, "Flight sync").await;
+        assert_eq!(search.value().await.expect("value").as_deref(), Some(key_id));
+        let url = driver.current_url().await.expect("url").to_string();
+        assert!(!url.contains(hidden), "{url}");
+        assert!(!driver.source().await.expect("source").contains(hidden));
+    })
+    .await;
+}
+
+async fn disabling_a_row_under_the_active_filter_takes_it_out_and_updates_the_counts() {
+    with_browser(|driver, app| async move {
+        org_with_keys(&app, &["Flight sync", "Crew roster"]).await;
+        sign_in(&driver, &app, "sam@acme.test").await;
+        driver
+            .goto(app.url("/backoffice/settings/api-keys?status=active"))
+            .await
+            .expect("goto");
+        // The status cell says the status and nothing else; the expiry hint
+        // sits beside it.
+        let status_cell = driver
+            .find(By::XPath(format!("{}/td[3]", key_row("Flight sync"))))
+            .await
+            .expect("status cell");
+        assert_eq!(status_cell.text().await.expect("text"), "Active");
+        assert!(row_text(&driver, "Flight sync").await.contains("expires in"));
+        review_screenshots_at_both_widths(&driver, "list-status-cells").await;
+
+        button_in(&driver, &key_row("Flight sync"), "Disable")
+            .await
+            .click()
+            .await
+            .expect("click");
+        wait_until_gone(&driver, &key_row("Flight sync")).await;
+        row_text(&driver, "Crew roster").await;
+        let mut selected = String::new();
+        for _ in 0..100 {
+            selected = driver
+                .find(By::Css("#key-status option:checked"))
+                .await
+                .expect("status filter")
+                .text()
+                .await
+                .expect("text");
+            if selected == "Active (1)" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(selected, "Active (1)");
+
+        driver
+            .goto(app.url("/backoffice/settings/api-keys/audit?to=%2B262142-12-31"))
+            .await
+            .expect("goto");
+        sees(&driver, "is out of range: enter a date from 0001-01-01 to 9999-12-31").await;
+        review_screenshots_at_both_widths(&driver, "audit-date-out-of-range").await;
+    })
+    .await;
+}
+
+/// Review screenshots at 1280 px and at 375 px (a phone), then back to 1280.
+async fn review_screenshots_at_both_widths(driver: &WebDriver, name: &str) {
+    review_screenshot(driver, name).await;
+    driver.set_window_rect(0, 0, 375, 800).await.expect("resize");
+    review_screenshot(driver, &format!("{name}-375")).await;
+    driver.set_window_rect(0, 0, 1280, 900).await.expect("resize");
 }

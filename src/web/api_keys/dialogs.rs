@@ -171,17 +171,16 @@ impl KeyFormView {
             .flat_map(|g| g.permissions.iter().map(Permission::value))
             .collect();
         let pair = |s: &Scope| format!("{}:{}", s.action.as_str(), s.filter);
+        // Full access and Read only are their radio alone: no rows, which
+        // would otherwise be refused as filled in beside another choice.
         let (permissions, rows): (Vec<&Scope>, Vec<&Scope>) = detail
             .scopes
             .iter()
-            .partition(|s| !full && !read && offered.contains(&pair(s)));
+            .filter(|_| !full && !read)
+            .partition(|s| offered.contains(&pair(s)));
         Self::from_form(&KeyForm {
             name: detail.key.name.clone(),
-            expires_at: detail
-                .key
-                .expires_at
-                .map(|t| t.format("%Y-%m-%dT%H:%M").to_string())
-                .unwrap_or_default(),
+            expires_at: shown_expiry(detail),
             scope_mode: if full {
                 "full"
             } else if read {
@@ -199,11 +198,71 @@ impl KeyFormView {
     }
 }
 
+/// The custom rows that were filled in, as typed: (row number, action, resource).
+fn filled_rows(form: &KeyForm) -> impl Iterator<Item = (usize, &str, &str)> {
+    let resources = form
+        .scope_resource
+        .iter()
+        .map(String::as_str)
+        .chain(std::iter::repeat(""));
+    form.scope_action
+        .iter()
+        .map(String::as_str)
+        .zip(resources)
+        .enumerate()
+        .filter(|(_, (action, resource))| !action.trim().is_empty() || !resource.trim().is_empty())
+        .map(|(i, (action, resource))| (i + 1, action, resource))
+}
+
+/// A stored expiry as the edit form shows it: to the minute, or to the
+/// second when it has seconds (set through the API), so nothing is hidden.
+fn shown_expiry(detail: &KeyDetail) -> String {
+    use chrono::Timelike as _;
+    detail
+        .key
+        .expires_at
+        .map(|t| {
+            let format = if t.second() == 0 && t.nanosecond() == 0 {
+                "%Y-%m-%dT%H:%M"
+            } else {
+                "%Y-%m-%dT%H:%M:%S"
+            };
+            t.format(format).to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// The expiry a submitted form asks for. On edit, a field left as the form
+/// showed it keeps the stored instant exactly (seconds included, and even
+/// when it has passed: renaming an expired key does not need a new date).
+fn parse_expiry(form: &KeyForm, stored: Option<&KeyDetail>) -> Result<Option<Expiry>, ValidationError> {
+    if let Some(detail) = stored
+        && form.expires_at.trim() == shown_expiry(detail)
+    {
+        return Ok(detail.key.expires_at.map(|t| Expiry::at_instant(t.and_utc())));
+    }
+    Expiry::parse(&form.expires_at, Utc::now())
+}
+
 fn parse_scopes(form: &KeyForm) -> Result<ScopeSet, ValidationError> {
-    match form.scope_mode.as_str() {
-        "" | "full" | "read" if !form.permission.is_empty() => Err(ValidationError::new(
-            "You ticked permissions from the list: choose \"Custom scopes\" to give the key exactly those.",
-        )),
+    // Whatever was filled in for "Custom scopes" is either taken or refused,
+    // never dropped: a key must not get more than the form shows.
+    let mode = form.scope_mode.as_str();
+    if matches!(mode, "" | "full" | "read") {
+        let rows = filled_rows(form).count() > 0;
+        if rows || !form.permission.is_empty() {
+            let what = match (rows, form.permission.is_empty()) {
+                (true, true) => "You filled in custom scope rows",
+                (true, false) => "You filled in custom scope rows and ticked permissions from the list",
+                _ => "You ticked permissions from the list",
+            };
+            let chosen = if mode == "read" { "Read only" } else { "Full access" };
+            return Err(ValidationError::new(format!(
+                "{what}, but “{chosen}” is selected: choose “Custom scopes” to give the key exactly those, or clear them to keep “{chosen}”."
+            )));
+        }
+    }
+    match mode {
         "" | "full" => Ok(ScopeSet::full_access()),
         "read" => ScopeSet::new(vec![Scope {
             action: Action::Read,
@@ -212,15 +271,18 @@ fn parse_scopes(form: &KeyForm) -> Result<ScopeSet, ValidationError> {
         "custom" => {
             let mut scopes = Vec::new();
             let mut errors = Vec::new();
-            let blank = String::new();
-            let resources = form.scope_resource.iter().chain(std::iter::repeat(&blank));
-            for (action, resource) in form.scope_action.iter().zip(resources) {
-                if action.trim().is_empty() && resource.trim().is_empty() {
-                    continue;
-                }
-                match (Action::parse(action), ResourceFilter::parse(resource)) {
+            for (row, action, resource) in filled_rows(form) {
+                let action = if action.trim().is_empty() {
+                    Err(ValidationError::new(format!(
+                        "choose an action for \"{}\".",
+                        resource.trim()
+                    )))
+                } else {
+                    Action::parse(action)
+                };
+                match (action, ResourceFilter::parse(resource)) {
                     (Ok(action), Ok(filter)) => scopes.push(Scope { action, filter }),
-                    (Err(e), _) | (_, Err(e)) => errors.push(e.0),
+                    (Err(e), _) | (_, Err(e)) => errors.push(format!("Scope {row}: {}", e.0)),
                 }
             }
             for value in &form.permission {
@@ -241,13 +303,17 @@ fn parse_scopes(form: &KeyForm) -> Result<ScopeSet, ValidationError> {
 }
 
 /// Validates the whole form, collecting every field's message.
-fn parse_key_form(form: &KeyForm) -> Result<(KeyName, Option<Expiry>, ScopeSet, NetworkList), KeyFormErrors> {
+/// `stored` is the key being edited (`None` on create).
+fn parse_key_form(
+    form: &KeyForm,
+    stored: Option<&KeyDetail>,
+) -> Result<(KeyName, Option<Expiry>, ScopeSet, NetworkList), KeyFormErrors> {
     let mut errors = KeyFormErrors::default();
     if let Err(e) = validator::Validate::validate(form) {
         errors.form = Some(e.to_string());
     }
     let name = KeyName::parse(&form.name).map_err(|e| errors.name = Some(e.0)).ok();
-    let expiry = Expiry::parse(&form.expires_at, Utc::now())
+    let expiry = parse_expiry(form, stored)
         .map_err(|e| errors.expires_at = Some(e.0))
         .ok();
     let scopes = parse_scopes(form).map_err(|e| errors.scopes = Some(e.0)).ok();
@@ -346,7 +412,7 @@ pub async fn create_api_key(
     hx: HxRequest,
     HtmlForm(form): HtmlForm<KeyForm>,
 ) -> Result<HttpResponse, AppError> {
-    let (name, expiry, scopes, networks) = match parse_key_form(&form) {
+    let (name, expiry, scopes, networks) = match parse_key_form(&form, None) {
         Ok(parsed) => parsed,
         Err(errors) => return form_again(&ctx, hx, layout, None, "Create API key", &form, errors),
     };
@@ -430,8 +496,9 @@ pub async fn update_api_key(
     HtmlForm(form): HtmlForm<KeyForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
+    let stored = load(&ctx, &current, id.clone()).await?;
     // The allow-query setting is fixed at creation: it decides where the key may travel.
-    let (name, expiry, scopes, networks) = match parse_key_form(&form) {
+    let (name, expiry, scopes, networks) = match parse_key_form(&form, Some(&stored)) {
         Ok(parsed) => parsed,
         Err(errors) => {
             return form_again(&ctx, hx, layout, Some(id), "Edit API key", &form, errors);
@@ -479,7 +546,10 @@ async fn toggle(
         })
         .await?;
     if hx.wants_fragment() {
-        render(StatusCode::OK, &KeyRowPartial { layout, row })
+        // The row swaps in at once; the refresh then brings the counts up to
+        // date and drops the row if the filter no longer shows it.
+        let response = render(StatusCode::OK, &KeyRowPartial { layout, row })?;
+        Ok(with_trigger(response, CHANGED_KEEP_DIALOG))
     } else {
         Ok(see_other(BASE))
     }

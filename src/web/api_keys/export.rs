@@ -56,10 +56,11 @@ pub async fn export_api_keys(
                 "last_used_ip",
             ];
             out.write_record(header).map_err(AppError::unexpected)?;
-            let mut page = 1;
+            let mut after = None;
             loop {
-                let keys = api_keys::list(conn, &org_id, &filter, now, page, CHUNK)?;
+                let keys = api_keys::list_after(conn, &org_id, &filter, now, after.as_ref(), CHUNK)?;
                 let count = keys.len() as i64;
+                after = keys.last().map(|k| (k.created_at, k.id.clone()));
                 for detail in lifecycle::details(conn, keys)? {
                     let key = &detail.key;
                     let record = [
@@ -92,7 +93,6 @@ pub async fn export_api_keys(
                 if count < CHUNK {
                     break;
                 }
-                page += 1;
             }
             out.into_inner().map_err(AppError::unexpected)
         })

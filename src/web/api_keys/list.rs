@@ -13,6 +13,7 @@ use super::view::{KeyRow, UsageChart, utc};
 use crate::auth::client_ip;
 use crate::auth::guard::CurrentUser;
 use crate::domain::api_key::KeyStatus;
+use crate::domain::token::key_id_if_key_shaped;
 use crate::error::AppError;
 use crate::lifecycle::{self, KeyDetail};
 use crate::startup::AppContext;
@@ -53,6 +54,20 @@ impl ListQuery {
         }
     }
 
+    /// This query with a key (or more of one than its key id) in `q`
+    /// replaced by its key id (`ask_` + 12 characters), and whether it had
+    /// one: a secret pasted into Search finds its key and goes no further
+    /// (no page, URL or history).
+    pub fn without_secret(mut self) -> (Self, bool) {
+        match self.q.as_deref().map(str::trim).and_then(key_id_if_key_shaped) {
+            Some(id) => {
+                self.q = Some(id.hint());
+                (self, true)
+            }
+            None => (self, false),
+        }
+    }
+
     pub fn filter(&self) -> Result<KeyListFilter, AppError> {
         Ok(KeyListFilter {
             query: self
@@ -60,7 +75,10 @@ impl ListQuery {
                 .as_deref()
                 .map(str::trim)
                 .filter(|q| !q.is_empty())
-                .map(|q| q.chars().take(200).collect()),
+                .map(|q| match key_id_if_key_shaped(q) {
+                    Some(id) => id.hint(),
+                    None => q.chars().take(200).collect(),
+                }),
             status: self.status()?,
         })
     }
@@ -259,10 +277,26 @@ pub async fn list_api_keys(
         };
         return render(StatusCode::OK, &page);
     }
-    let mut page = list_page(&ctx, layout, &current, query.into_inner()).await?;
+    let (query, had_secret) = query.into_inner().without_secret();
+    if had_secret && !hx.wants_fragment() {
+        // Without JavaScript the search form's GET carried the key: the
+        // browser keeps only the address it is sent on to, with the key id.
+        return Ok(see_other(&query.url(query.page.unwrap_or(1).clamp(1, 1_000_000))));
+    }
+    let mut page = list_page(&ctx, layout, &current, query).await?;
     if hx.wants_fragment() {
         page.refresh_counts = true;
-        render(StatusCode::OK, &page.as_table())
+        let mut response = render(StatusCode::OK, &page.as_table())?;
+        if had_secret {
+            // app.js replaces a key before it is sent; should one arrive all
+            // the same, history gets the key id, not the address asked for.
+            if let Ok(url) = actix_web::http::header::HeaderValue::from_str(&page.current_url) {
+                response
+                    .headers_mut()
+                    .insert(actix_web::http::header::HeaderName::from_static("hx-push-url"), url);
+            }
+        }
+        Ok(response)
     } else {
         render(StatusCode::OK, &page)
     }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use chrono::{NaiveDate, NaiveTime, TimeDelta};
+use chrono::{NaiveDate, NaiveTime};
 
 use super::BASE;
 use super::export::{csv_download, iso, neutralise};
@@ -149,9 +149,21 @@ fn non_empty(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
+/// The dates a filter accepts: four-digit years, as the page shows them.
+/// (`%Y` also reads `+262142-12-31`, the last date chrono knows, whose next
+/// day does not exist.)
+const FIRST_DATE: NaiveDate = NaiveDate::from_ymd_opt(1, 1, 1).expect("a valid date");
+const LAST_DATE: NaiveDate = NaiveDate::from_ymd_opt(9999, 12, 31).expect("a valid date");
+
 fn parse_date(text: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| format!("\"{text}\" is not a date: enter it as YYYY-MM-DD, e.g. 2026-11-23."))
+    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| format!("\"{text}\" is not a date: enter it as YYYY-MM-DD, e.g. 2026-11-23."))?;
+    if !(FIRST_DATE..=LAST_DATE).contains(&date) {
+        return Err(format!(
+            "\"{text}\" is out of range: enter a date from 0001-01-01 to 9999-12-31."
+        ));
+    }
+    Ok(date)
 }
 
 impl AuditQuery {
@@ -188,7 +200,8 @@ impl AuditQuery {
             text: non_empty(&self.q).map(|q| q.chars().take(200).collect()),
             since: from.map(|d| d.and_time(NaiveTime::MIN)),
             // "To" is inclusive: everything before the next day.
-            until: to.map(|d| (d + TimeDelta::days(1)).and_time(NaiveTime::MIN)),
+            // Checked although parse_date bounds the year: no date from a URL may panic.
+            until: to.map(|d| d.succ_opt().unwrap_or(d).and_time(NaiveTime::MIN)),
         })
     }
 
@@ -361,10 +374,11 @@ pub async fn export_audit_log(
                 "details",
             ])
             .map_err(AppError::unexpected)?;
-            let mut offset = 0;
+            let mut after = None;
             loop {
-                let events = audit::search(conn, &org_id, &filter, offset, EXPORT_CHUNK)?;
+                let events = audit::search_after(conn, &org_id, &filter, after.as_ref(), EXPORT_CHUNK)?;
                 let count = events.len() as i64;
+                after = events.last().map(|e| (e.created_at, e.id.clone()));
                 for event in events {
                     let record = [
                         iso(Some(event.created_at)),
@@ -383,7 +397,6 @@ pub async fn export_audit_log(
                 if count < EXPORT_CHUNK {
                     break;
                 }
-                offset += count;
             }
             out.into_inner().map_err(AppError::unexpected)
         })
