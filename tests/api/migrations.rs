@@ -6,8 +6,15 @@ use crate::support::test_database;
 
 use crate::support::Part;
 
-crate::sync_tests!(sqlite_names_that_differ_only_in_case_are_renamed_by_the_upgrade);
-crate::sync_tests!(needs Part::Postgres; postgres_names_that_differ_only_in_case_are_renamed_by_the_upgrade);
+crate::sync_tests!(
+    sqlite_names_that_differ_only_in_case_are_renamed_by_the_upgrade,
+    sqlite_blank_resource_filters_stored_before_mean_everything_after_the_upgrade
+);
+crate::sync_tests!(
+    needs Part::Postgres;
+    postgres_names_that_differ_only_in_case_are_renamed_by_the_upgrade,
+    postgres_blank_resource_filters_stored_before_mean_everything_after_the_upgrade
+);
 
 crate::sync_tests!(
     both_backends_have_the_same_migrations,
@@ -137,4 +144,47 @@ fn sqlite_names_that_differ_only_in_case_are_renamed_by_the_upgrade() {
 
 fn postgres_names_that_differ_only_in_case_are_renamed_by_the_upgrade() {
     names_that_differ_only_in_case_are_renamed_by_the_upgrade(Backend::Postgres);
+}
+
+fn blank_resource_filters_stored_before_mean_everything_after_the_upgrade(backend: Backend) {
+    use diesel::prelude::*;
+    use keyward::store::schema::key_scopes;
+    let Some((url, _database)) = test_database(backend) else {
+        return;
+    };
+    let mut conn = store::establish(&url).expect("connect");
+    migrate_up_to(&mut conn, backend, "blank_resource_filters_mean_everything");
+    diesel::connection::SimpleConnection::batch_execute(
+        &mut conn,
+        "INSERT INTO organizations (id, slug, name, created_at) VALUES ('org-a', 'acme', 'Acme', '2026-11-30 10:00:00'); \
+         INSERT INTO api_keys (id, org_id, name, name_key, enabled, allow_query_key, created_by, created_at, updated_at) \
+         VALUES ('k1', 'org-a', 'Sync', 'sync', TRUE, FALSE, 'test', '2026-11-30 10:00:00', '2026-11-30 10:00:00'); \
+         INSERT INTO key_scopes (api_key_id, action, resource, position) VALUES \
+         ('k1', 'read', '', 0), ('k1', 'write', 'flights', 1);",
+    )
+    .expect("scopes of an older release");
+
+    migrations::run_pending(&mut conn).expect("upgrade");
+
+    let scopes: Vec<(String, String)> = key_scopes::table
+        .order(key_scopes::position)
+        .select((key_scopes::action, key_scopes::resource))
+        .load(&mut conn)
+        .expect("scopes");
+    assert_eq!(
+        scopes,
+        [("read".into(), "*".into()), ("write".into(), "flights".into())],
+        "a blank filter keeps what it granted, and now loads"
+    );
+    for (action, resource) in scopes {
+        keyward::domain::scope::Scope::parse_pair(&format!("{action}:{resource}")).expect("loads");
+    }
+}
+
+fn sqlite_blank_resource_filters_stored_before_mean_everything_after_the_upgrade() {
+    blank_resource_filters_stored_before_mean_everything_after_the_upgrade(Backend::Sqlite);
+}
+
+fn postgres_blank_resource_filters_stored_before_mean_everything_after_the_upgrade() {
+    blank_resource_filters_stored_before_mean_everything_after_the_upgrade(Backend::Postgres);
 }

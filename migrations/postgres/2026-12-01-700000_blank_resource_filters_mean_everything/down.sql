@@ -1,0 +1,2 @@
+-- Nothing to undo: '*' is what the blank filters meant.
+SELECT 1;
