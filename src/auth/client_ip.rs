@@ -17,6 +17,16 @@ pub fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// The address a client is counted by (sign-in throttling, the unknown-key
+/// budget): IPv4 (also when mapped into IPv6) as it is, IPv6 by its /64, the
+/// block one subscriber is usually given and can rotate through at will.
+pub fn client_block(ip: IpAddr) -> IpAddr {
+    match canonical(ip) {
+        IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from_bits(v6.to_bits() & !((1u128 << 64) - 1))),
+        v4 => v4,
+    }
+}
+
 /// Whether `ip` is inside one of the trusted proxies' networks.
 pub fn is_trusted(ip: IpAddr, trusted: &[IpNet]) -> bool {
     trusted.iter().any(|net| net.contains(&ip))

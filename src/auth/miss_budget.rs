@@ -106,7 +106,7 @@ impl MissBudget {
         };
         let bucket = self
             .buckets
-            .get_or_insert_with(&subject(ip), || {
+            .get_or_insert_with(&crate::auth::client_ip::client_block(ip), || {
                 Ok::<_, std::convert::Infallible>(Arc::new(Mutex::new(full)))
             })
             .unwrap_or_else(|never| match never {});
@@ -125,15 +125,6 @@ impl MissBudget {
             bucket,
             size: self.size,
         })
-    }
-}
-
-/// The address a bucket belongs to: IPv4 (also when mapped into IPv6) as it
-/// is, IPv6 by its /64, the smallest network a client is usually given.
-pub fn subject(ip: IpAddr) -> IpAddr {
-    match crate::auth::client_ip::canonical(ip) {
-        IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from_bits(v6.to_bits() & !((1u128 << 64) - 1))),
-        v4 => v4,
     }
 }
 

@@ -7,7 +7,7 @@
 //! the rows as its failures; a right one deletes them. So parallel guesses can
 //! never have more than the limit checked per window.
 
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 
 use chrono::{NaiveDateTime, TimeDelta};
 
@@ -27,15 +27,11 @@ fn account_subject(email: &Email) -> String {
     format!("email:{email}")
 }
 
-/// IPv4 clients are counted per address; IPv6 clients per /64, the block one
-/// subscriber is usually given (and can rotate through at will).
+/// IPv4 clients are counted per address; IPv6 clients per /64.
 fn address_subject(ip: IpAddr) -> String {
-    match client_ip::canonical(ip) {
+    match client_ip::client_block(ip) {
         IpAddr::V4(v4) => format!("ip:{v4}"),
-        IpAddr::V6(v6) => {
-            let [a, b, c, d, ..] = v6.segments();
-            format!("ip:{}/64", Ipv6Addr::new(a, b, c, d, 0, 0, 0, 0))
-        }
+        IpAddr::V6(block) => format!("ip:{block}/64"),
     }
 }
 

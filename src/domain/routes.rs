@@ -160,11 +160,6 @@ impl RouteMap {
                         "the segment \"{bad}\" can never match: request paths are matched decoded and normalised, so write segments without ., .., % escapes or backslashes"
                     ))));
                 }
-                if entry.resource.trim().is_empty() {
-                    return Err(context(ValidationError::new(
-                        "resource is empty: name the resource this route needs (e.g. \"flights\"), or \"*\" for every resource",
-                    )));
-                }
                 if let Some(position) = path.iter().position(|s| s == "**")
                     && position + 1 != path.len()
                 {
@@ -333,7 +328,8 @@ mod tests {
                 "[[route]]\npath = \"/a/**\"\naction = \"read\"\nresource = \"{resource}\""
             ))
             .expect_err("an empty resource would mean every resource");
-            assert!(error.0.contains("resource is empty"), "{error}");
+            assert!(error.0.contains("The resource filter is empty"), "{error}");
+            assert!(error.0.contains("route \"/a/**\""), "the route is named: {error}");
         }
     }
 
@@ -464,12 +460,5 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn a_route_with_a_blank_resource_is_refused_not_taken_for_everything() {
-        let error = RouteMap::parse("[[route]]\npath = \"/a\"\naction = \"read\"\nresource = \"\"")
-            .expect_err("a blank resource is refused");
-        assert!(error.0.contains("The resource filter is empty"), "{error}");
     }
 }
