@@ -310,10 +310,18 @@ pub fn update(
 ) -> Result<KeyDetail, AppError> {
     let before = locked_detail(conn, org_id, id)?;
     ensure_not_revoked(&before, "edited")?;
+    let now = store::now();
+    // A new expiry would bring an expired key's old secrets back; rotating
+    // gives it one and ends them.
+    if before.key.status(now) == KeyStatus::Expired && changes.expiry.map(Expiry::naive_utc) != before.key.expires_at {
+        return Err(AppError::Validation(format!(
+            "\"{}\" has expired: rotate it to give it a new expiry (its old secrets then stay ended).",
+            before.key.name
+        )));
+    }
     if api_keys::name_taken(conn, org_id, changes.name.as_str(), Some(id))? {
         return Err(name_conflict(&changes.name));
     }
-    let now = store::now();
     let rows = api_keys::update_settings(
         conn,
         org_id,

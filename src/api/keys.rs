@@ -13,7 +13,7 @@ use crate::auth::cache::KeyRecord;
 use crate::auth::key_auth::KeyPrincipal;
 use crate::domain::api_key::{Expiry, KeyName};
 use crate::domain::audit::Actor;
-use crate::domain::grant::Grant;
+use crate::domain::grant::{Grant, earliest};
 use crate::domain::network::NetworkList;
 use crate::domain::scope::{Scope, ScopeSet};
 use crate::error::AppError;
@@ -137,22 +137,26 @@ impl Problems {
     }
 }
 
-/// What the calling key holds, and so the most it may give.
+/// What the calling key holds, and so the most it may give: until the key
+/// expires, or until the secret it called with ends (one rotated out and in
+/// its grace period).
 fn holding(record: &KeyRecord) -> Grant<'_> {
     Grant {
         scopes: &record.scopes,
         networks: &record.networks,
         allow_query_key: record.allow_query_key,
+        until: earliest(record.expires_at, record.not_after),
     }
 }
 
-/// What an existing key allows: a caller that does not hold it may not
-/// enable, change or rotate it.
-fn granted_by(detail: &KeyDetail) -> Grant<'_> {
+/// What an existing key allows, until `until`: a caller that does not hold
+/// it may not enable, change or rotate it.
+fn granted_by(detail: &KeyDetail, until: Option<NaiveDateTime>) -> Grant<'_> {
     Grant {
         scopes: &detail.scopes,
         networks: &detail.networks,
         allow_query_key: detail.key.allow_query_key,
+        until,
     }
 }
 
@@ -296,6 +300,7 @@ pub async fn create_key(
         scopes: &scopes,
         networks: &networks,
         allow_query_key: body.allow_query_key,
+        until: expiry.map(Expiry::naive_utc),
     })?;
     let new = NewKey {
         name,
@@ -365,6 +370,7 @@ pub async fn update_key(
                 scopes: &changes.scopes,
                 networks: &changes.networks,
                 allow_query_key: current.key.allow_query_key,
+                until: changes.expiry.map(Expiry::naive_utc),
             })?;
             lifecycle::update(conn, &org_id, &id, &changes, &actor, Some(ip))
         })
@@ -418,7 +424,8 @@ async fn toggle(
         .change_keys(move |conn| {
             // Enabling gives a key back its power: only a caller that holds it.
             if enabled {
-                holding(&caller).may_give(&granted_by(&lifecycle::detail(conn, &org_id, &id)?))?;
+                let target = lifecycle::locked_detail(conn, &org_id, &id)?;
+                holding(&caller).may_give(&granted_by(&target, target.key.expires_at))?;
             }
             lifecycle::set_enabled(conn, &org_id, &id, enabled, &actor, Some(ip))
         })
@@ -502,7 +509,9 @@ pub async fn rotate_key(
     let (detail, token) = ctx
         .change_keys(move |conn| {
             // The new secret is handed to the caller: only for a key it holds.
-            holding(&caller).may_give(&granted_by(&lifecycle::detail(conn, &org_id, &id)?))?;
+            let target = lifecycle::locked_detail(conn, &org_id, &id)?;
+            let until = new_expiry.map_or(target.key.expires_at, |expiry| expiry.map(Expiry::naive_utc));
+            holding(&caller).may_give(&granted_by(&target, until))?;
             lifecycle::rotate(
                 conn,
                 &secret,

@@ -80,6 +80,7 @@ pub async fn verify_key(
         &request.key,
         KeySource::Header,
         client_ip,
+        caller.client_ip,
         Need::Scope(action, resource.as_str()),
     )
     .await?;

@@ -1,17 +1,31 @@
 //! What a key may give: never more than it holds. A key that manages keys
 //! over the API can only create, change, enable or rotate keys whose scopes
-//! its own scopes cover, whose networks lie inside its own, and that may
-//! travel in the URL only if it may itself.
+//! its own scopes cover, whose networks lie inside its own, that may travel
+//! in the URL only if it may itself, and that stop working no later than it
+//! does.
+
+use chrono::NaiveDateTime;
 
 use super::network::NetworkList;
 use super::scope::ScopeSet;
 
-/// What a key allows: its scopes, networks and the URL-query option.
+/// What a key allows: its scopes, networks and the URL-query option, until
+/// `until` (UTC; `None`: for ever).
 #[derive(Debug, Clone, Copy)]
 pub struct Grant<'a> {
     pub scopes: &'a ScopeSet,
     pub networks: &'a NetworkList,
     pub allow_query_key: bool,
+    pub until: Option<NaiveDateTime>,
+}
+
+/// The earlier of two ends, `None` being never.
+pub fn earliest(a: Option<NaiveDateTime>, b: Option<NaiveDateTime>) -> Option<NaiveDateTime> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
 }
 
 /// Why a key may not give a grant, naming what it lacks.
@@ -29,6 +43,10 @@ pub enum Escalation {
         "This API key cannot allow a key in the URL query: it may not travel in the URL itself, so it cannot create, change or rotate keys that may."
     )]
     QueryKey,
+    #[error(
+        "This API key cannot give a key that works past {0} UTC, when this key itself stops working: set an expiry no later than that."
+    )]
+    Expiry(String),
 }
 
 impl Escalation {
@@ -38,6 +56,7 @@ impl Escalation {
             Self::Scopes(_) => "scope_escalation",
             Self::Networks(..) => "network_escalation",
             Self::QueryKey => "query_key_escalation",
+            Self::Expiry(_) => "expiry_escalation",
         }
     }
 }
@@ -58,6 +77,11 @@ impl Grant<'_> {
         }
         if wanted.allow_query_key && !self.allow_query_key {
             return Err(Escalation::QueryKey);
+        }
+        if let Some(limit) = self.until
+            && wanted.until.is_none_or(|until| until > limit)
+        {
+            return Err(Escalation::Expiry(limit.format("%Y-%m-%d %H:%M:%S").to_string()));
         }
         Ok(())
     }
@@ -82,6 +106,7 @@ mod tests {
             scopes: &held_scopes,
             networks: &held_networks,
             allow_query_key: false,
+            until: None,
         };
         let narrower_scopes = scopes(&["read:flights/1"]);
         let narrower_networks = NetworkList::parse_lines("10.1.0.0/16").expect("valid");
@@ -89,6 +114,7 @@ mod tests {
             scopes: &narrower_scopes,
             networks: &narrower_networks,
             allow_query_key: false,
+            until: None,
         };
         assert_eq!(holder.may_give(&narrower), Ok(()));
         assert_eq!(holder.may_give(&holder), Ok(()), "a key may keep what it has");

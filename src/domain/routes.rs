@@ -97,10 +97,17 @@ pub fn request_segments(path: &str) -> Result<Vec<String>, PathNotNormalized> {
         if text != segment && percent_decode(&text).is_ok_and(|again| again != text) {
             return Err(refuse("it is percent-encoded twice (%25 followed by an escape)"));
         }
-        // `..;x` is `..` to servlet containers
-        let stem = text.split(';').next().unwrap_or_default();
-        if stem == "." || stem == ".." {
+        if text == "." || text == ".." {
             return Err(refuse("it has a . or .. segment (also as %2e)"));
+        }
+        // Servlet containers strip `;params` (so `..;x` is `..` and
+        // `admin;x` is `admin`), and some servers drop a trailing dot or
+        // space: the upstream would serve another path than the one matched.
+        if text.contains(';') {
+            return Err(refuse("it holds a ; (path parameters, which some servers strip)"));
+        }
+        if text.ends_with(['.', ' ']) {
+            return Err(refuse("a segment ends in a dot or a space, which some servers drop"));
         }
         decoded.push(text);
     }
@@ -259,8 +266,8 @@ mod tests {
             Some(Action::Write)
         );
         assert_eq!(
-            request_segments("/caf%C3%A9/a;b").expect("normal"),
-            vec!["café".to_owned(), "a;b".to_owned()]
+            request_segments("/caf%C3%A9/a.b").expect("normal"),
+            vec!["café".to_owned(), "a.b".to_owned()]
         );
         assert_eq!(request_segments("/").expect("normal"), Vec::<String>::new());
     }
@@ -291,6 +298,11 @@ mod tests {
             "/api/flights/%C0%AE%C0%AE",
             "/api/flights/x#/../../crew",
             "/api/flights/%252e%252e/crew",
+            "/api/admin;x/users",
+            "/api/admin%3Bx/users",
+            "/api/admin./users",
+            "/api/admin%20/users",
+            "/api/admin%09/users",
             "api/flights/AB123",
             "",
             "*",

@@ -59,7 +59,14 @@ struct ErrorContext {
 impl ErrorContext {
     fn of(req: &HttpRequest) -> Self {
         let next = if req.method() == Method::GET {
-            req.uri().path_and_query().map_or("/backoffice", |pq| pq.as_str())
+            let query = req.query_string().to_ascii_lowercase();
+            // A key pasted into a search box must not travel on into the
+            // sign-in URL (and so the address bar and history): drop the query.
+            if query.contains("ask_") || query.contains("ask%5f") {
+                req.path()
+            } else {
+                req.uri().path_and_query().map_or("/backoffice", |pq| pq.as_str())
+            }
         } else {
             "/backoffice"
         };

@@ -10,6 +10,7 @@ use crate::support::TestApp;
 
 on_both_backends!(
     signed_out_visitors_are_sent_to_sign_in,
+    a_key_in_the_address_of_a_signed_out_visitor_does_not_travel_on_to_sign_in,
     htmx_requests_from_signed_out_visitors_get_hx_redirect,
     only_system_administrators_reach_the_api_keys_page,
     a_refused_visit_is_audited,
@@ -34,6 +35,27 @@ async fn signed_out_visitors_are_sent_to_sign_in(app: TestApp) {
         let response = app.client.get(app.url(path)).send().await.expect("request");
         assert_eq!(response.status().as_u16(), 303, "{path}");
         assert_eq!(response.headers()["location"], format!("/login?next={path}").as_str());
+    }
+}
+
+async fn a_key_in_the_address_of_a_signed_out_visitor_does_not_travel_on_to_sign_in(app: TestApp) {
+    let key = keyward::domain::token::ApiKeyToken::generate();
+    for query in [
+        format!("q={}", key.expose()),
+        format!("q={}", key.expose().replacen("ask_", "ask%5F", 1)),
+    ] {
+        let response = app
+            .client
+            .get(app.url(&format!("/backoffice/settings/api-keys?{query}&status=all")))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status().as_u16(), 303);
+        assert_eq!(
+            response.headers()["location"],
+            "/login?next=/backoffice/settings/api-keys",
+            "{query}"
+        );
     }
 }
 

@@ -626,7 +626,42 @@ fn small_invalid_key_budget(settings: &mut keyward::config::Settings) {
     };
 }
 
-on_both_backends!(adjusting small_invalid_key_budget; a_burst_of_unknown_keys_from_one_address_is_throttled_but_valid_keys_still_work);
+on_both_backends!(
+    adjusting small_invalid_key_budget;
+    a_burst_of_unknown_keys_from_one_address_is_throttled_but_valid_keys_still_work,
+    verify_charges_unknown_keys_to_the_caller_not_the_address_it_names
+);
+
+async fn verify_charges_unknown_keys_to_the_caller_not_the_address_it_names(app: TestApp) {
+    let (_, _, service) = app
+        .org_with_api_key(
+            "Acme Aviation",
+            TestKey {
+                scopes: &["read:verify"],
+                ..TestKey::default()
+            },
+        )
+        .await;
+    let mut codes = Vec::new();
+    for n in 1..=8 {
+        let unknown = keyward::domain::token::ApiKeyToken::generate();
+        let verdict = verify(
+            &app,
+            &service,
+            serde_json::json!({
+                "key": unknown.expose(),
+                "action": "read",
+                "resource": "x",
+                // a new address each time: a budget per named address would never run out
+                "client_ip": format!("203.0.113.{n}"),
+            }),
+        )
+        .await;
+        codes.push(verdict["code"].as_str().unwrap_or_default().to_owned());
+    }
+    assert_eq!(codes[..5], vec!["invalid_key".to_owned(); 5][..], "{codes:?}");
+    assert_eq!(codes[5..], vec!["too_many_invalid_keys".to_owned(); 3][..], "{codes:?}");
+}
 
 async fn a_burst_of_unknown_keys_from_one_address_is_throttled_but_valid_keys_still_work(app: TestApp) {
     let (org, _, valid) = app.org_with_api_key("Acme Aviation", TestKey::default()).await;

@@ -10,7 +10,8 @@ on_both_backends!(
     a_key_cannot_create_keys_wider_than_itself,
     a_key_cannot_widen_itself,
     a_key_may_rotate_only_keys_it_covers_but_may_take_away_from_any,
-    full_access_keys_do_not_manage_keys
+    full_access_keys_do_not_manage_keys,
+    a_key_cannot_give_more_time_than_it_has_left
 );
 
 /// Manages keys, reads flights, from loopback only; no URL-query option.
@@ -302,4 +303,104 @@ async fn full_access_keys_do_not_manage_keys(app: TestApp) {
         .await;
     let (status, _) = call(&app, &explicit, reqwest::Method::GET, "/api/v1/api-keys", None).await;
     assert_eq!(status, 200, "an explicit admin on api-keys manages keys");
+}
+
+async fn a_key_cannot_give_more_time_than_it_has_left(app: TestApp) {
+    let (org, admin_id, admin) = app.org_with_api_key("Acme Aviation", NARROW_ADMIN).await;
+    // The managing key stops working in an hour.
+    let in_an_hour = keyward::store::now() + chrono::TimeDelta::hours(1);
+    let (org_id, id) = (org.id.clone(), admin_id.clone());
+    app.db
+        .transaction(move |conn| {
+            keyward::store::api_keys::set_expiry(conn, &org_id, &id, Some(in_an_hour), keyward::store::now())?;
+            Ok(())
+        })
+        .await
+        .expect("expiry set");
+    let later = (in_an_hour + chrono::TimeDelta::days(1)).and_utc().to_rfc3339();
+    let sooner = (in_an_hour - chrono::TimeDelta::minutes(30)).and_utc().to_rfc3339();
+    let scopes = json!(["read:flights"]);
+
+    let forever = create(&app, &admin, json!({ "name": "Forever", "scopes": scopes })).await;
+    assert_eq!(refusal(&forever), (403, Some("expiry_escalation")), "{:?}", forever.1);
+    let longer = create(
+        &app,
+        &admin,
+        json!({ "name": "Longer", "scopes": scopes, "expires_at": later }),
+    )
+    .await;
+    assert_eq!(refusal(&longer), (403, Some("expiry_escalation")), "{:?}", longer.1);
+    let shorter = create(
+        &app,
+        &admin,
+        json!({ "name": "Shorter", "scopes": scopes, "expires_at": sooner }),
+    )
+    .await;
+    assert_eq!(shorter.0, 201, "{:?}", shorter.1);
+
+    // Nor prolong itself, nor a key it made.
+    let own = format!("/api/v1/api-keys/{admin_id}");
+    let prolonged = call(
+        &app,
+        &admin,
+        reqwest::Method::PATCH,
+        &own,
+        Some(json!({ "expires_at": null })),
+    )
+    .await;
+    assert_eq!(
+        refusal(&prolonged),
+        (403, Some("expiry_escalation")),
+        "{:?}",
+        prolonged.1
+    );
+    let made = format!("/api/v1/api-keys/{}", shorter.1["id"].as_str().expect("id"));
+    let prolonged = call(
+        &app,
+        &admin,
+        reqwest::Method::PATCH,
+        &made,
+        Some(json!({ "expires_at": later })),
+    )
+    .await;
+    assert_eq!(
+        refusal(&prolonged),
+        (403, Some("expiry_escalation")),
+        "{:?}",
+        prolonged.1
+    );
+    let rotated = call(
+        &app,
+        &admin,
+        reqwest::Method::POST,
+        &format!("{made}/rotate"),
+        Some(json!({ "expires_at": null })),
+    )
+    .await;
+    assert_eq!(refusal(&rotated), (403, Some("expiry_escalation")), "{:?}", rotated.1);
+
+    // A secret in its rotation grace period ends then: so does what it may give.
+    let (other_id, other) = app
+        .add_api_key(
+            &org,
+            TestKey {
+                name: "Rotated manager",
+                ..NARROW_ADMIN
+            },
+        )
+        .await;
+    let rotation = call(
+        &app,
+        &other,
+        reqwest::Method::POST,
+        &format!("/api/v1/api-keys/{other_id}/rotate"),
+        Some(json!({ "grace_period": "1h" })),
+    )
+    .await;
+    assert_eq!(rotation.0, 200, "{:?}", rotation.1);
+    let new_secret = rotation.1["secret"].as_str().expect("the new secret").to_owned();
+    let from_old = create(&app, &other, json!({ "name": "From old", "scopes": scopes })).await;
+    assert_eq!(refusal(&from_old), (403, Some("expiry_escalation")), "{:?}", from_old.1);
+    let from_new = create(&app, &new_secret, json!({ "name": "From new", "scopes": scopes })).await;
+    assert_eq!(from_new.0, 201, "{:?}", from_new.1);
 }

@@ -15,6 +15,7 @@ on_both_backends!(
     a_rotation_waiting_on_an_uncommitted_revocation_is_refused,
     an_enable_waiting_on_an_uncommitted_revocation_is_refused_and_not_audited,
     rotating_an_expired_key_stops_its_old_secret_at_once,
+    renewing_an_expired_key_by_editing_is_refused_so_its_old_secret_stays_ended,
     two_rotations_at_once_leave_one_secret_that_never_retires,
     a_rotation_racing_a_revocation_never_gives_a_revoked_key_a_new_secret,
     two_patches_at_once_both_take_effect
@@ -141,6 +142,36 @@ async fn rotating_an_expired_key_stops_its_old_secret_at_once(app: TestApp) {
         401,
         "the secret of an expired key must not come back for the grace period"
     );
+}
+
+async fn renewing_an_expired_key_by_editing_is_refused_so_its_old_secret_stays_ended(app: TestApp) {
+    let (org, _, admin) = app.org_with_api_key("Acme Aviation", ADMIN).await;
+    let (id, old_secret) = app.add_api_key(&org, TARGET).await;
+    let (org_id, key) = (org.id.clone(), id.clone());
+    app.query(move |conn| {
+        let yesterday = keyward::store::now() - chrono::TimeDelta::days(1);
+        keyward::store::api_keys::set_expiry(conn, &org_id, &key, Some(yesterday), keyward::store::now())?;
+        Ok(())
+    })
+    .await;
+    let path = format!("/api/v1/api-keys/{id}");
+    let (status, problem) = call(
+        &app,
+        &admin,
+        Method::PATCH,
+        &path,
+        Some(json!({ "expires_at": "2099-01-31" })),
+    )
+    .await;
+    assert_eq!(status, 400, "{problem}");
+    assert!(
+        problem["detail"].as_str().is_some_and(|d| d.contains("rotate it")),
+        "{problem}"
+    );
+    assert_eq!(app.get_with_key("/api/v1/me", &old_secret).await.status().as_u16(), 401);
+    // Renaming it, expiry untouched, is still fine.
+    let (status, renamed) = call(&app, &admin, Method::PATCH, &path, Some(json!({ "name": "Old sync" }))).await;
+    assert_eq!((status, renamed["name"].as_str()), (200, Some("Old sync")), "{renamed}");
 }
 
 /// Secrets of `id` that never retire.
