@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 
+use crate::management::call;
 use crate::on_both_backends;
 use crate::support::{TestApp, TestKey};
 
@@ -21,17 +22,6 @@ const NARROW_ADMIN: TestKey = TestKey {
     networks: "127.0.0.0/8",
     allow_query_key: false,
 };
-
-async fn call(app: &TestApp, key: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut request = app.client.request(method, app.url(path)).header("X-API-Key", key);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("request");
-    let status = response.status().as_u16();
-    let text = response.text().await.expect("body");
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
 
 async fn create(app: &TestApp, key: &str, body: Value) -> (u16, Value) {
     call(app, key, reqwest::Method::POST, "/api/v1/api-keys", Some(body)).await
