@@ -58,7 +58,6 @@ const ALLOWED: &[(&str, &str, &str)] = &[
     ("web", "startup", "AppContext split pending: handlers take AppContext"),
     ("api", "startup", "AppContext split pending: handlers take AppContext"),
     ("store", "error", "StoreError pending: Db::run returns AppError"),
-    ("error", "auth::key_auth", "KeyRejection still lives in auth::key_auth"),
     (
         "domain",
         "error",

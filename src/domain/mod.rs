@@ -7,6 +7,7 @@ pub mod grant;
 pub mod network;
 pub mod organization;
 pub mod permissions;
+pub mod rejection;
 pub mod role;
 pub mod routes;
 pub mod scope;
