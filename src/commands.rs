@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::auth::password::hash_blocking;
 use crate::cli::{BootstrapKeysArgs, CreateKeyArgs, CreateOrgArgs, CreateUserArgs, DatabaseArgs, ServeArgs};
-use crate::config::{DatabaseSettings, DatabaseUrl, IfMissing, SecretSource, ServerSecret, Settings};
+use crate::config::{DatabaseSettings, DatabaseUrl, IfMissing, SecretSource, Settings};
 use crate::domain::api_key::{Expiry, KeyName};
 use crate::domain::audit::Actor;
 use crate::domain::network::NetworkList;
@@ -16,6 +16,7 @@ use crate::domain::permissions::Catalogue;
 use crate::domain::role::Role;
 use crate::domain::routes::RouteMap;
 use crate::domain::scope::{Scope, ScopeSet};
+use crate::domain::secret::ServerSecret;
 use crate::domain::user::{DisplayName, Email, NewPassword};
 use crate::error::AppError;
 use crate::lifecycle::{self, NewKey};

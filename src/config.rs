@@ -8,10 +8,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use base64::Engine as _;
-use hmac::{Hmac, KeyInit, Mac};
 use ipnet::IpNet;
-use sha2::{Sha256, Sha512};
 
+use crate::domain::secret::{SecretTooShort, ServerSecret};
 use crate::store::Backend;
 
 /// Everything `Application::build` needs.
@@ -221,11 +220,6 @@ impl fmt::Display for PublicUrl {
     }
 }
 
-/// The deployment's root secret. Every organization's key-signing key and the
-/// cookie key derive from it; losing it invalidates every API key.
-#[derive(Clone)]
-pub struct ServerSecret(Vec<u8>);
-
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
     #[error("KEYWARD_SECRET is not valid base64: {0}. Generate one with: openssl rand -base64 32")]
@@ -261,29 +255,17 @@ pub enum IfMissing {
     Refuse,
 }
 
+impl From<SecretTooShort> for SecretError {
+    fn from(error: SecretTooShort) -> Self {
+        Self::TooShort(error.0)
+    }
+}
+
+/// Reading the secret from the environment and files; the secret itself and
+/// the keys derived from it live in `domain::secret`.
 impl ServerSecret {
-    pub const MIN_LEN: usize = 32;
-
-    pub fn from_bytes(bytes: Vec<u8>) -> Result<Self, SecretError> {
-        if bytes.len() < Self::MIN_LEN {
-            return Err(SecretError::TooShort(bytes.len()));
-        }
-        Ok(Self(bytes))
-    }
-
     pub fn from_base64(text: &str) -> Result<Self, SecretError> {
-        Self::from_bytes(decode_base64(text).map_err(SecretError::NotBase64)?)
-    }
-
-    /// A fresh random secret (first start, tests).
-    pub fn generate() -> Self {
-        let mut bytes = vec![0u8; Self::MIN_LEN];
-        rand::fill(&mut bytes[..]);
-        Self(bytes)
-    }
-
-    pub fn to_base64(&self) -> String {
-        base64::engine::general_purpose::STANDARD.encode(&self.0)
+        Ok(Self::from_bytes(decode_base64(text).map_err(SecretError::NotBase64)?)?)
     }
 
     /// Resolves the secret: `KEYWARD_SECRET` if given, else the secret file
@@ -323,28 +305,9 @@ impl ServerSecret {
         }
     }
 
-    /// HMAC-SHA-256 of `parts` under the server secret: the one way keys are
-    /// derived from it.
-    pub fn derive(&self, parts: &[&[u8]]) -> [u8; 32] {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0).expect("HMAC accepts keys of any length");
-        for part in parts {
-            mac.update(part);
-        }
-        mac.finalize().into_bytes().into()
-    }
-
     /// The 64-byte key that signs and encrypts cookies.
     pub fn cookie_key(&self) -> actix_web::cookie::Key {
-        let mut mac = <Hmac<Sha512> as KeyInit>::new_from_slice(&self.0).expect("HMAC accepts keys of any length");
-        mac.update(b"keyward cookie key v1");
-        let bytes: [u8; 64] = mac.finalize().into_bytes().into();
-        actix_web::cookie::Key::from(&bytes)
-    }
-}
-
-impl fmt::Debug for ServerSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ServerSecret(<redacted>)")
+        actix_web::cookie::Key::from(&self.cookie_key_bytes())
     }
 }
 

@@ -8,11 +8,11 @@ use std::net::IpAddr;
 use chrono::{NaiveDateTime, TimeDelta};
 use serde_json::json;
 
-use crate::config::ServerSecret;
 use crate::domain::api_key::{Expiry, KeyName, KeyStatus};
 use crate::domain::audit::{Actor, AuditAction, Target};
 use crate::domain::network::{Network, NetworkList};
 use crate::domain::scope::{Action, ResourceFilter, Scope, ScopeSet};
+use crate::domain::secret::ServerSecret;
 use crate::domain::token::{ApiKeyToken, OrgSigningKey};
 use crate::error::AppError;
 use crate::store::api_keys::{self, ApiKey, KeySecret, NewApiKey, NewKeySecret};

@@ -4,10 +4,10 @@
 
 use std::net::IpAddr;
 
-use crate::config::ServerSecret;
 use crate::domain::audit::{Actor, AuditAction, Target};
 use crate::domain::organization::{OrgName, OrgSlug};
 use crate::domain::role::Role;
+use crate::domain::secret::ServerSecret;
 use crate::domain::user::{DisplayName, Email};
 use crate::error::AppError;
 use crate::store::organizations::{self, NewOrganization, Organization};

@@ -63,15 +63,11 @@ const ALLOWED: &[(&str, &str, &str)] = &[
         "error",
         "From<ValidationError> for AppError still in domain/mod.rs",
     ),
-    ("domain::token", "config", "ServerSecret still lives in config"),
-    ("auth::cache", "config", "ServerSecret still lives in config"),
     (
         "auth::csrf",
         "config",
-        "ServerSecret, and PublicUrl until the AppContext split gives csrf its part",
+        "PublicUrl lives in config until the AppContext split gives csrf its part",
     ),
-    ("lifecycle", "config", "ServerSecret still lives in config"),
-    ("provisioning", "config", "ServerSecret still lives in config"),
     (
         "api::check",
         "config",

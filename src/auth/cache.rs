@@ -76,7 +76,7 @@ impl KeyRecord {
 /// Reads the record of one key id; `None` for unknown or deleted keys.
 pub fn load(
     conn: &mut DbConnection,
-    secret: &crate::config::ServerSecret,
+    secret: &crate::domain::secret::ServerSecret,
     key_id: &str,
 ) -> Result<Option<KeyRecord>, AppError> {
     let Some((stored, key, org)) = api_keys::find_for_auth(conn, key_id)? else {

@@ -11,6 +11,7 @@ pub mod rejection;
 pub mod role;
 pub mod routes;
 pub mod scope;
+pub mod secret;
 pub mod token;
 pub mod user;
 

@@ -18,10 +18,11 @@ use std::time::Duration;
 
 use diesel::Connection as _;
 use diesel::RunQueryDsl as _;
-use keyward::config::{DatabaseSettings, DatabaseUrl, ServerSecret, Settings};
+use keyward::config::{DatabaseSettings, DatabaseUrl, Settings};
 use keyward::domain::audit::Actor;
 use keyward::domain::organization::OrgName;
 use keyward::domain::role::Role;
+use keyward::domain::secret::ServerSecret;
 use keyward::domain::user::{DisplayName, Email};
 use keyward::error::AppError;
 use keyward::startup::Application;
