@@ -73,11 +73,6 @@ const ALLOWED: &[(&str, &str, &str)] = &[
         "config",
         "GatewayHeaders lives in config until the AppContext split gives check its part",
     ),
-    (
-        "domain::network",
-        "auth::client_ip",
-        "client_ip::canonical still lives in auth",
-    ),
     ("store", "config", "DatabaseUrl/Backend still live in config"),
     (
         "auth::cache",

@@ -257,7 +257,7 @@ pub fn check(
         return Err(KeyRejection::KeyDisabled);
     }
     if !record.networks.allows(client_ip) {
-        return Err(KeyRejection::IpNotAllowed(crate::auth::client_ip::canonical(client_ip)));
+        return Err(KeyRejection::IpNotAllowed(crate::domain::network::canonical(client_ip)));
     }
     match need {
         Need::AnyValidKey => Ok(()),
