@@ -13,7 +13,6 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use keyward::auth::cache::{self, KeyCache};
 use keyward::auth::key_auth::{self, KeySource, Need};
-use keyward::config::DatabaseUrl;
 use keyward::domain::api_key::KeyName;
 use keyward::domain::audit::Actor;
 use keyward::domain::network::NetworkList;
@@ -22,6 +21,7 @@ use keyward::domain::scope::{Action, ScopeSet};
 use keyward::domain::secret::ServerSecret;
 use keyward::domain::token::ApiKeyToken;
 use keyward::lifecycle::{self, NewKey};
+use keyward::store::DatabaseUrl;
 use keyward::{provisioning, store};
 
 const KEYS: usize = 10_000;

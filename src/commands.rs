@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::auth::password::hash_blocking;
 use crate::cli::{BootstrapKeysArgs, CreateKeyArgs, CreateOrgArgs, CreateUserArgs, DatabaseArgs, ServeArgs};
-use crate::config::{DatabaseSettings, DatabaseUrl, IfMissing, SecretSource, Settings};
+use crate::config::{DatabaseSettings, IfMissing, SecretSource, Settings};
 use crate::domain::api_key::{Expiry, KeyName};
 use crate::domain::audit::Actor;
 use crate::domain::network::NetworkList;
@@ -22,6 +22,7 @@ use crate::error::AppError;
 use crate::lifecycle::{self, NewKey};
 use crate::provisioning;
 use crate::startup::{Application, connect_database, migrate};
+use crate::store::DatabaseUrl;
 use crate::store::{self, DbConnection, organizations};
 
 /// A command's failure, printed as `keyward: <message>` with exit code 1.

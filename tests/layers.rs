@@ -73,7 +73,6 @@ const ALLOWED: &[(&str, &str, &str)] = &[
         "config",
         "GatewayHeaders lives in config until the AppContext split gives check its part",
     ),
-    ("store", "config", "DatabaseUrl/Backend still live in config"),
     (
         "auth::cache",
         "lifecycle",

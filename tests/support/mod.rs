@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use diesel::Connection as _;
 use diesel::RunQueryDsl as _;
-use keyward::config::{DatabaseSettings, DatabaseUrl, Settings};
+use keyward::config::{DatabaseSettings, Settings};
 use keyward::domain::audit::Actor;
 use keyward::domain::organization::OrgName;
 use keyward::domain::role::Role;
@@ -27,7 +27,7 @@ use keyward::domain::user::{DisplayName, Email};
 use keyward::error::AppError;
 use keyward::startup::Application;
 use keyward::store::organizations::Organization;
-use keyward::store::{Backend, Db};
+use keyward::store::{Backend, DatabaseUrl, Db};
 
 /// The password every fixture user has.
 pub const PASSWORD: &str = "correct horse battery staple";
