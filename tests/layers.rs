@@ -74,11 +74,6 @@ const ALLOWED: &[(&str, &str, &str)] = &[
         "GatewayHeaders lives in config until the AppContext split gives check its part",
     ),
     (
-        "auth::cache",
-        "lifecycle",
-        "settings_from_rows still lives in lifecycle",
-    ),
-    (
         "api::keys",
         "web::api_keys::list",
         "ListQuery/PER_PAGE still live in web::api_keys::list",

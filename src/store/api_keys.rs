@@ -6,9 +6,10 @@ use diesel::prelude::*;
 
 use super::schema::{api_keys, key_networks, key_scopes, key_secrets, organizations};
 use super::{DbConnection, UniqueRow as _, escape_like, lower, substr};
+use crate::domain::ValidationError;
 use crate::domain::api_key::{KeyName, KeyStatus};
-use crate::domain::network::NetworkList;
-use crate::domain::scope::ScopeSet;
+use crate::domain::network::{Network, NetworkList};
+use crate::domain::scope::{Action, ResourceFilter, Scope, ScopeSet};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = api_keys)]
@@ -177,6 +178,31 @@ pub fn networks_of_key(conn: &mut DbConnection, api_key_id: &str) -> QueryResult
         .order(key_networks::position)
         .select((key_networks::api_key_id, key_networks::cidr))
         .load(conn)
+}
+
+/// The stored rows of one key as domain values; rows that no longer parse
+/// mean the database was edited by hand, which is an error, not a default.
+pub fn settings_from_rows(
+    api_key_id: &str,
+    scopes: &[(String, StoredScope)],
+    networks: &[(String, String)],
+) -> Result<(ScopeSet, NetworkList), ValidationError> {
+    let key_scopes = scopes
+        .iter()
+        .filter(|(id, _)| id == api_key_id)
+        .map(|(_, (action, resource))| {
+            Ok(Scope {
+                action: Action::parse(action)?,
+                filter: ResourceFilter::parse(resource)?,
+            })
+        })
+        .collect::<Result<Vec<_>, ValidationError>>()?;
+    let key_networks = networks
+        .iter()
+        .filter(|(id, _)| id == api_key_id)
+        .map(|(_, cidr)| Network::parse(cidr))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((ScopeSet::new(key_scopes)?, NetworkList::new(key_networks)?))
 }
 
 pub fn scopes_of(conn: &mut DbConnection, api_key_ids: &[String]) -> QueryResult<Vec<(String, StoredScope)>> {
