@@ -73,11 +73,6 @@ const ALLOWED: &[(&str, &str, &str)] = &[
         "config",
         "GatewayHeaders lives in config until the AppContext split gives check its part",
     ),
-    (
-        "api::keys",
-        "web::api_keys::list",
-        "ListQuery/PER_PAGE still live in web::api_keys::list",
-    ),
     ("provisioning", "web::setup", "token_digest still lives in web::setup"),
 ];
 

@@ -13,6 +13,7 @@ use crate::auth::cache::KeyRecord;
 use crate::auth::key_auth::KeyPrincipal;
 use crate::domain::api_key::{Expiry, KeyName};
 use crate::domain::audit::Actor;
+use crate::domain::filter::{ListQuery, PER_PAGE};
 use crate::domain::grant::Grant;
 use crate::domain::network::NetworkList;
 use crate::domain::scope::{Scope, ScopeSet};
@@ -20,7 +21,6 @@ use crate::error::AppError;
 use crate::lifecycle::{self, GracePeriod, KeyChanges, KeyDetail, NewKey, Rotation};
 use crate::startup::AppContext;
 use crate::store::{self, api_keys};
-use crate::web::api_keys::list::{ListQuery, PER_PAGE};
 
 fn rfc3339(at: NaiveDateTime) -> String {
     at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)

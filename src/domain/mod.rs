@@ -3,6 +3,7 @@
 
 pub mod api_key;
 pub mod audit;
+pub mod filter;
 pub mod grant;
 pub mod network;
 pub mod organization;

@@ -8,6 +8,7 @@ use super::schema::{api_keys, key_networks, key_scopes, key_secrets, organizatio
 use super::{DbConnection, UniqueRow as _, escape_like, lower, substr};
 use crate::domain::ValidationError;
 use crate::domain::api_key::{KeyName, KeyStatus};
+use crate::domain::filter::KeyListFilter;
 use crate::domain::network::{Network, NetworkList};
 use crate::domain::scope::{Action, ResourceFilter, Scope, ScopeSet};
 
@@ -228,15 +229,6 @@ pub fn secrets_of(conn: &mut DbConnection, api_key_ids: &[String]) -> QueryResul
         .order((key_secrets::created_at.desc(), key_secrets::id.desc()))
         .select(KeySecret::as_select())
         .load(conn)
-}
-
-/// What the list shows: search text, status filter, page.
-#[derive(Debug, Clone)]
-pub struct KeyListFilter {
-    /// Matches the name (case-insensitive substring) or a key id prefix.
-    pub query: Option<String>,
-    /// `None` = all statuses.
-    pub status: Option<KeyStatus>,
 }
 
 type Backend = <DbConnection as diesel::Connection>::Backend;

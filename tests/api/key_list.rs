@@ -2,8 +2,8 @@
 //! whole key), the row's Disable, and exports that page by key.
 
 use keyward::domain::audit::Actor;
+use keyward::domain::filter::KeyListFilter;
 use keyward::domain::role::Role;
-use keyward::store::api_keys::KeyListFilter;
 
 use crate::on_both_backends;
 use crate::support::{TestApp, TestKey};

@@ -4,8 +4,8 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use chrono::NaiveDateTime;
 
-use super::list::ListQuery;
 use crate::auth::guard::CurrentUser;
+use crate::domain::filter::ListQuery;
 use crate::error::AppError;
 use crate::lifecycle;
 use crate::startup::AppContext;
