@@ -4,6 +4,8 @@
 
 use std::net::IpAddr;
 
+use sha2::{Digest as _, Sha256};
+
 use crate::domain::audit::{Actor, AuditAction, Target};
 use crate::domain::organization::{OrgName, OrgSlug};
 use crate::domain::role::Role;
@@ -111,6 +113,12 @@ pub fn create_user(
     Ok(id)
 }
 
+/// The stored form of a setup token: its SHA-256, so the table cannot be
+/// replayed.
+pub fn token_digest(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
 /// With no users yet, stores a new one-time setup token and returns it (to be
 /// printed as a link); `None` once anyone exists.
 pub fn issue_setup_token(conn: &mut DbConnection) -> Result<Option<String>, AppError> {
@@ -119,7 +127,7 @@ pub fn issue_setup_token(conn: &mut DbConnection) -> Result<Option<String>, AppE
     }
     let token = crate::domain::user::NewPassword::generate().expose().to_owned()
         + crate::domain::user::NewPassword::generate().expose();
-    users::insert_setup_token(conn, &crate::web::setup::token_digest(&token), store::now())?;
+    users::insert_setup_token(conn, &token_digest(&token), store::now())?;
     Ok(Some(token))
 }
 

@@ -73,7 +73,6 @@ const ALLOWED: &[(&str, &str, &str)] = &[
         "config",
         "GatewayHeaders lives in config until the AppContext split gives check its part",
     ),
-    ("provisioning", "web::setup", "token_digest still lives in web::setup"),
 ];
 
 #[test]

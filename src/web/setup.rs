@@ -4,7 +4,6 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpMessage as _, HttpRequest, HttpResponse, web};
 use askama::Template;
-use sha2::{Digest as _, Sha256};
 
 use super::{Layout, render, see_other};
 use crate::auth::client_ip;
@@ -19,12 +18,6 @@ use crate::error::AppError;
 use crate::provisioning;
 use crate::startup::AppContext;
 use crate::store::{self, users};
-
-/// The stored form of a setup token: its SHA-256, so the table cannot be
-/// replayed.
-pub fn token_digest(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
 
 #[derive(Default)]
 struct SetupErrors {
@@ -72,7 +65,7 @@ pub struct SetupQuery {
 /// Whether setup can run with this token: `Err(true)` once someone has set
 /// Keyward up, `Err(false)` for an unknown or used token.
 async fn check_token(ctx: &AppContext, token: &str) -> Result<Result<(), bool>, AppError> {
-    let digest = token_digest(token);
+    let digest = provisioning::token_digest(token);
     ctx.db
         .run(move |conn| {
             if users::count(conn)? > 0 {
@@ -178,7 +171,7 @@ pub async fn complete_setup(
     };
 
     let password_hash = ctx.passwords.hash(&password).await?;
-    let digest = token_digest(&form.token);
+    let digest = provisioning::token_digest(&form.token);
     let ip = client_ip::of_request(&req, &ctx.trusted_proxies);
     let created = ctx
         .db
