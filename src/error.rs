@@ -126,6 +126,12 @@ impl GatewayRefusal {
     }
 }
 
+impl From<crate::domain::ValidationError> for AppError {
+    fn from(error: crate::domain::ValidationError) -> Self {
+        Self::Validation(error.0)
+    }
+}
+
 impl From<diesel::result::Error> for AppError {
     fn from(error: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind, Error};

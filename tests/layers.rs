@@ -59,11 +59,6 @@ const ALLOWED: &[(&str, &str, &str)] = &[
     ("api", "startup", "AppContext split pending: handlers take AppContext"),
     ("store", "error", "StoreError pending: Db::run returns AppError"),
     (
-        "domain",
-        "error",
-        "From<ValidationError> for AppError still in domain/mod.rs",
-    ),
-    (
         "auth::csrf",
         "config",
         "PublicUrl lives in config until the AppContext split gives csrf its part",

@@ -27,9 +27,3 @@ impl ValidationError {
         Self(message.into())
     }
 }
-
-impl From<ValidationError> for crate::error::AppError {
-    fn from(error: ValidationError) -> Self {
-        Self::Validation(error.0)
-    }
-}
