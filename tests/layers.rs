@@ -26,11 +26,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("store", 1),
     ("error", 2),
     ("auth", 3),
-    // The service line (today three top-level files; `service/` later).
     ("service", 4),
-    ("lifecycle", 4),
-    ("provisioning", 4),
-    ("usage_report", 4),
     // actix route-table plumbing the two faces share; imports no crate module.
     ("routing", 5),
     ("web", 6),

@@ -15,7 +15,7 @@ use crate::domain::organization::OrgName;
 use crate::domain::role::Role;
 use crate::domain::user::{DisplayName, Email, NewPassword};
 use crate::error::AppError;
-use crate::provisioning;
+use crate::service::accounts;
 use crate::startup::AppContext;
 use crate::store::{self, users};
 
@@ -65,7 +65,7 @@ pub struct SetupQuery {
 /// Whether setup can run with this token: `Err(true)` once someone has set
 /// Keyward up, `Err(false)` for an unknown or used token.
 async fn check_token(ctx: &AppContext, token: &str) -> Result<Result<(), bool>, AppError> {
-    let digest = provisioning::token_digest(token);
+    let digest = accounts::token_digest(token);
     ctx.db
         .run(move |conn| {
             if users::count(conn)? > 0 {
@@ -171,7 +171,7 @@ pub async fn complete_setup(
     };
 
     let password_hash = ctx.passwords.hash(&password).await?;
-    let digest = provisioning::token_digest(&form.token);
+    let digest = accounts::token_digest(&form.token);
     let ip = client_ip::of_request(&req, &ctx.trusted_proxies);
     let created = ctx
         .db
@@ -181,8 +181,8 @@ pub async fn complete_setup(
             if users::count(conn)? > 0 || !users::use_setup_token(conn, &digest, store::now())? {
                 return Ok(None);
             }
-            let org = provisioning::create_organization(conn, &org_name, None, &Actor::System, Some(ip))?;
-            let user_id = provisioning::create_user(
+            let org = accounts::create_organization(conn, &org_name, None, &Actor::System, Some(ip))?;
+            let user_id = accounts::create_user(
                 conn,
                 &org,
                 &email,

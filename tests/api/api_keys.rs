@@ -537,7 +537,7 @@ async fn the_demo_seed_has_keys_in_every_status(app: TestApp) {
     let secret = keyward::domain::secret::ServerSecret::generate();
     let accounts = app
         .db
-        .transaction(move |conn| keyward::provisioning::seed_demo(conn, &secret))
+        .transaction(move |conn| keyward::service::accounts::seed_demo(conn, &secret))
         .await
         .expect("seeded");
     assert_eq!(accounts.len(), 3);
@@ -557,7 +557,7 @@ async fn the_demo_seed_has_keys_in_every_status(app: TestApp) {
     // Seeding again refreshes passwords and adds no keys.
     let secret = keyward::domain::secret::ServerSecret::generate();
     app.db
-        .transaction(move |conn| keyward::provisioning::seed_demo(conn, &secret))
+        .transaction(move |conn| keyward::service::accounts::seed_demo(conn, &secret))
         .await
         .expect("seeded again");
     let count: i64 = app.query(|conn| Ok(api_keys::table.count().get_result(conn)?)).await;

@@ -427,7 +427,9 @@ impl TestApp {
     pub async fn create_org(&self, name: &str) -> Organization {
         let name = OrgName::parse(name).expect("valid name");
         self.db
-            .transaction(move |conn| keyward::provisioning::create_organization(conn, &name, None, &Actor::Cli, None))
+            .transaction(move |conn| {
+                keyward::service::accounts::create_organization(conn, &name, None, &Actor::Cli, None)
+            })
             .await
             .expect("organization created")
     }
@@ -440,7 +442,16 @@ impl TestApp {
         let returned = email.to_string();
         self.db
             .transaction(move |conn| {
-                keyward::provisioning::create_user(conn, &org, &email, &name, role, password_hash(), &Actor::Cli, None)
+                keyward::service::accounts::create_user(
+                    conn,
+                    &org,
+                    &email,
+                    &name,
+                    role,
+                    password_hash(),
+                    &Actor::Cli,
+                    None,
+                )
             })
             .await
             .expect("user created");
@@ -584,7 +595,7 @@ impl TestApp {
         let org = self.create_org(org_name).await;
         let setup_org = org.clone();
         self.db
-            .transaction(move |conn| keyward::lifecycle::bootstrap(conn, &setup_org, &Actor::Cli, None).map(drop))
+            .transaction(move |conn| keyward::service::keys::bootstrap(conn, &setup_org, &Actor::Cli, None).map(drop))
             .await
             .expect("set up for keys");
         let (id, token) = self.add_api_key(&org, key).await;
@@ -604,14 +615,14 @@ impl TestApp {
                     .iter()
                     .map(|s| Scope::parse_pair(s))
                     .collect::<Result<Vec<_>, _>>()?;
-                let new = keyward::lifecycle::NewKey {
+                let new = keyward::service::keys::NewKey {
                     name: KeyName::parse(key.name)?,
                     expiry: None,
                     scopes: ScopeSet::new(scopes)?,
                     networks: NetworkList::parse_lines(key.networks)?,
                     allow_query_key: key.allow_query_key,
                 };
-                let (detail, token) = keyward::lifecycle::create(conn, &secret, &org_id, &new, &Actor::Cli, None)?;
+                let (detail, token) = keyward::service::keys::create(conn, &secret, &org_id, &new, &Actor::Cli, None)?;
                 Ok((detail.key.id, token.expose().to_owned()))
             })
             .await

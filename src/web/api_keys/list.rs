@@ -15,11 +15,11 @@ use crate::auth::guard::CurrentUser;
 use crate::domain::api_key::KeyStatus;
 use crate::domain::filter::{ListQuery, PER_PAGE};
 use crate::error::AppError;
-use crate::lifecycle::{self, KeyDetail};
+use crate::service::keys::{self, KeyDetail};
+use crate::service::usage_report::{self, UsageReport};
 use crate::startup::AppContext;
 use crate::store::api_keys;
 use crate::store::{self, DbConnection, audit, usage};
-use crate::usage_report::{self, UsageReport};
 use crate::web::htmx::HxRequest;
 use crate::web::{Layout, render, see_other};
 
@@ -152,7 +152,7 @@ pub async fn list_page(
         .run(move |conn| {
             let now = store::now();
             let keys = api_keys::list(conn, &org_id, &list_filter, now, page, PER_PAGE)?;
-            let details = lifecycle::details(conn, keys)?;
+            let details = keys::details(conn, keys)?;
             let rows = rows_for(conn, &details, now)?;
             let counts = api_keys::count_by_status(conn, &org_id, list_filter.query.as_deref(), now)?;
             Ok::<_, AppError>((rows, counts))
@@ -254,7 +254,7 @@ pub async fn set_up_api_keys(
     let ip = client_ip::of_request(&req, &ctx.trusted_proxies);
     let actor = current.actor();
     let org = current.org.clone();
-    ctx.change_keys(move |conn| lifecycle::bootstrap(conn, &org, &actor, Some(ip)))
+    ctx.change_keys(move |conn| keys::bootstrap(conn, &org, &actor, Some(ip)))
         .await?;
     // Done now or already: either way the list is what comes next.
     Ok(see_other(BASE))
@@ -302,7 +302,7 @@ pub async fn show_api_key(
         .db
         .run(move |conn| {
             let now = store::now();
-            let detail = lifecycle::detail(conn, &org_id, &id)?;
+            let detail = keys::detail(conn, &org_id, &id)?;
             let row = rows_for(conn, std::slice::from_ref(&detail), now)?.remove(0);
             let history = audit::list_for_target(conn, &org_id, &id, 200)?;
             let (_, since) = usage_report::period_start(now, 30);

@@ -185,10 +185,10 @@ fn seed_demo_keys(conn: &mut DbConnection, secret: &ServerSecret, org: &Organiza
     use crate::domain::api_key::{Expiry, KeyName};
     use crate::domain::network::NetworkList;
     use crate::domain::scope::{Scope, ScopeSet};
-    use crate::lifecycle::{self, NewKey};
+    use crate::service::keys::{self, NewKey};
 
     let actor = Actor::System;
-    lifecycle::bootstrap(conn, org, &actor, None)?;
+    keys::bootstrap(conn, org, &actor, None)?;
     let now = chrono::Utc::now();
     let scopes = |pairs: &[&str]| -> Result<ScopeSet, AppError> {
         Ok(ScopeSet::new(
@@ -252,16 +252,16 @@ fn seed_demo_keys(conn: &mut DbConnection, secret: &ServerSecret, org: &Organiza
             networks: NetworkList::parse_lines(networks)?,
             allow_query_key: false,
         };
-        let (created, _token) = lifecycle::create(conn, secret, &org.id, &new, &actor, None)?;
+        let (created, _token) = keys::create(conn, secret, &org.id, &new, &actor, None)?;
         let id = created.key.id.as_str();
         match fate {
             DemoFate::Active => {}
-            DemoFate::Disabled => drop(lifecycle::set_enabled(conn, &org.id, id, false, &actor, None)?),
+            DemoFate::Disabled => drop(keys::set_enabled(conn, &org.id, id, false, &actor, None)?),
             DemoFate::Expired => {
                 let past = store::now() - chrono::TimeDelta::days(2);
                 api_keys::set_expiry(conn, &org.id, id, Some(past), store::now())?;
             }
-            DemoFate::Revoked => drop(lifecycle::revoke(conn, &org.id, id, &actor, None)?),
+            DemoFate::Revoked => drop(keys::revoke(conn, &org.id, id, &actor, None)?),
         }
     }
     Ok(())
