@@ -1,7 +1,6 @@
 //! Settings: everything the server needs, parsed once from the CLI and the
 //! environment into typed parts. Secrets live in redacting newtypes.
 
-use std::fmt;
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -10,6 +9,8 @@ use std::time::Duration;
 use base64::Engine as _;
 use ipnet::IpNet;
 
+use crate::api::check::GatewayHeaders;
+use crate::domain::public_url::PublicUrl;
 use crate::domain::secret::{SecretTooShort, ServerSecret};
 use crate::store::DatabaseUrl;
 
@@ -46,36 +47,6 @@ pub struct Settings {
     pub gateway_headers: GatewayHeaders,
 }
 
-/// The header family a gateway uses to tell the gateway check the original
-/// request's method and URI. Configuration, never a guess: each gateway
-/// overwrites only its own family and passes the client's others through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum GatewayHeaders {
-    /// `X-Original-Method` and `X-Original-URI` (nginx `auth_request`).
-    #[default]
-    Original,
-    /// `X-Forwarded-Method` and `X-Forwarded-Uri` (Traefik ForwardAuth, Caddy `forward_auth`).
-    Forwarded,
-}
-
-impl GatewayHeaders {
-    /// The (method, URI) header names of this family.
-    pub fn names(self) -> (&'static str, &'static str) {
-        match self {
-            Self::Original => ("X-Original-Method", "X-Original-URI"),
-            Self::Forwarded => ("X-Forwarded-Method", "X-Forwarded-Uri"),
-        }
-    }
-
-    /// The family this one is not.
-    pub fn other(self) -> Self {
-        match self {
-            Self::Original => Self::Forwarded,
-            Self::Forwarded => Self::Original,
-        }
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct DatabaseSettings {
     pub url: DatabaseUrl,
@@ -84,53 +55,6 @@ pub struct DatabaseSettings {
     pub acquire_timeout: Duration,
     /// How many times start-up tries to reach the database before giving up.
     pub connect_attempts: u32,
-}
-
-/// The URL browsers use for the backoffice. Only its origin (scheme, host,
-/// port) is used: a form post must come from exactly that origin.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PublicUrl(url::Url);
-
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("the public URL \"{given}\" {problem}; give the address browsers use, such as https://keys.example.com")]
-pub struct PublicUrlError {
-    given: String,
-    problem: &'static str,
-}
-
-impl PublicUrl {
-    /// The origin form posts must name.
-    pub fn origin(&self) -> url::Origin {
-        self.0.origin()
-    }
-}
-
-impl std::str::FromStr for PublicUrl {
-    type Err = PublicUrlError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let refuse = |problem| PublicUrlError {
-            given: text.to_owned(),
-            problem,
-        };
-        let url = url::Url::parse(text.trim()).map_err(|_| refuse("is not a URL"))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(refuse("must start with https:// or http://"));
-        }
-        if url.host().is_none() {
-            return Err(refuse("has no host"));
-        }
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(refuse("must not hold a user name or password"));
-        }
-        Ok(Self(url))
-    }
-}
-
-impl fmt::Display for PublicUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0.as_str())
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -318,23 +242,6 @@ mod tests {
         let refused = ServerSecret::load(None, None, &db, IfMissing::Refuse);
         assert!(matches!(refused, Err(SecretError::Missing { .. })));
         assert!(!dir.path().join("k.db.secret").exists());
-    }
-
-    #[test]
-    fn public_urls_are_http_origins() {
-        let url: PublicUrl = "https://keys.example:8443/backoffice".parse().expect("valid");
-        assert_eq!(url.origin().ascii_serialization(), "https://keys.example:8443");
-        for bad in [
-            "keys.example",
-            "ftp://keys.example",
-            "https://u:p@keys.example",
-            "https://",
-            "mailto:a@b.c",
-        ] {
-            assert!(bad.parse::<PublicUrl>().is_err(), "{bad}");
-        }
-        let error = "keys.example".parse::<PublicUrl>().expect_err("no scheme");
-        assert!(error.to_string().contains("https://keys.example.com"), "{error}");
     }
 
     #[test]

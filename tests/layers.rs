@@ -54,16 +54,6 @@ const ALLOWED: &[(&str, &str, &str)] = &[
     ("web", "startup", "AppContext split pending: handlers take AppContext"),
     ("api", "startup", "AppContext split pending: handlers take AppContext"),
     ("store", "error", "StoreError pending: Db::run returns AppError"),
-    (
-        "auth::csrf",
-        "config",
-        "PublicUrl lives in config until the AppContext split gives csrf its part",
-    ),
-    (
-        "api::check",
-        "config",
-        "GatewayHeaders lives in config until the AppContext split gives check its part",
-    ),
 ];
 
 #[test]

@@ -24,7 +24,7 @@ use rand::RngExt as _;
 use subtle::ConstantTimeEq as _;
 
 use crate::auth::session::UserSession;
-use crate::config::PublicUrl;
+use crate::domain::public_url::PublicUrl;
 use crate::domain::secret::ServerSecret;
 use crate::error::AppError;
 use crate::startup::AppContext;

@@ -8,6 +8,7 @@ pub mod grant;
 pub mod network;
 pub mod organization;
 pub mod permissions;
+pub mod public_url;
 pub mod rejection;
 pub mod role;
 pub mod routes;

@@ -354,7 +354,7 @@ pub fn test_settings(url: DatabaseUrl) -> Settings {
         invalid_key_budget: keyward::auth::miss_budget::MissBudgetSettings::default(),
         usage_flush_interval: Duration::from_millis(200),
         gateway_routes: keyward::domain::routes::RouteMap::default(),
-        gateway_headers: keyward::config::GatewayHeaders::default(),
+        gateway_headers: keyward::api::check::GatewayHeaders::default(),
     }
 }
 
