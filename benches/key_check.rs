@@ -13,15 +13,17 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use keyward::auth::cache::{self, KeyCache};
 use keyward::auth::key_auth::{self, KeySource, Need};
-use keyward::config::{DatabaseUrl, ServerSecret};
 use keyward::domain::api_key::KeyName;
 use keyward::domain::audit::Actor;
 use keyward::domain::network::NetworkList;
 use keyward::domain::organization::OrgName;
 use keyward::domain::scope::{Action, ScopeSet};
+use keyward::domain::secret::ServerSecret;
 use keyward::domain::token::ApiKeyToken;
-use keyward::lifecycle::{self, NewKey};
-use keyward::{provisioning, store};
+use keyward::service::accounts;
+use keyward::service::keys::{self, NewKey};
+use keyward::store;
+use keyward::store::DatabaseUrl;
 
 const KEYS: usize = 10_000;
 
@@ -32,8 +34,8 @@ fn key_check(c: &mut Criterion) {
     store::migrations::run_pending(&mut conn).expect("migrate");
     let secret = ServerSecret::generate();
     let tokens: Vec<ApiKeyToken> = store::write_transaction(&mut conn, |conn| {
-        let org = provisioning::create_organization(conn, &OrgName::parse("Bench Air")?, None, &Actor::Cli, None)?;
-        lifecycle::bootstrap(conn, &org, &Actor::Cli, None)?;
+        let org = accounts::create_organization(conn, &OrgName::parse("Bench Air")?, None, &Actor::Cli, None)?;
+        keys::bootstrap(conn, &org, &Actor::Cli, None)?;
         (0..KEYS)
             .map(|i| {
                 let new = NewKey {
@@ -43,7 +45,7 @@ fn key_check(c: &mut Criterion) {
                     networks: NetworkList::allow_all(),
                     allow_query_key: false,
                 };
-                Ok(lifecycle::create(conn, &secret, &org.id, &new, &Actor::Cli, None)?.1)
+                Ok(keys::create(conn, &secret, &org.id, &new, &Actor::Cli, None)?.1)
             })
             .collect::<Result<Vec<_>, keyward::error::AppError>>()
     })

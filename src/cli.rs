@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use ipnet::IpNet;
 
-use crate::config::GatewayHeaders;
+use crate::api::check::GatewayHeaders;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -84,7 +84,7 @@ pub struct ServeArgs {
     /// The URL browsers use for the backoffice (e.g. https://keys.example.com). Form posts must then come
     /// from exactly its scheme, host and port; without it they must name the request's Host.
     #[arg(long, env = "KEYWARD_PUBLIC_URL")]
-    pub public_url: Option<crate::config::PublicUrl>,
+    pub public_url: Option<crate::domain::public_url::PublicUrl>,
 
     /// Seed a demo organization with one user per role and print their passwords.
     #[arg(long, env = "KEYWARD_DEMO")]

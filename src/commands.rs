@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::auth::password::hash_blocking;
 use crate::cli::{BootstrapKeysArgs, CreateKeyArgs, CreateOrgArgs, CreateUserArgs, DatabaseArgs, ServeArgs};
-use crate::config::{DatabaseSettings, DatabaseUrl, IfMissing, SecretSource, ServerSecret, Settings};
+use crate::config::{DatabaseSettings, IfMissing, SecretSource, Settings};
 use crate::domain::api_key::{Expiry, KeyName};
 use crate::domain::audit::Actor;
 use crate::domain::network::NetworkList;
@@ -16,11 +16,13 @@ use crate::domain::permissions::Catalogue;
 use crate::domain::role::Role;
 use crate::domain::routes::RouteMap;
 use crate::domain::scope::{Scope, ScopeSet};
+use crate::domain::secret::ServerSecret;
 use crate::domain::user::{DisplayName, Email, NewPassword};
 use crate::error::AppError;
-use crate::lifecycle::{self, NewKey};
-use crate::provisioning;
+use crate::service::accounts;
+use crate::service::keys::{self, NewKey};
 use crate::startup::{Application, connect_database, migrate};
+use crate::store::DatabaseUrl;
 use crate::store::{self, DbConnection, organizations};
 
 /// A command's failure, printed as `keyward: <message>` with exit code 1.
@@ -109,14 +111,14 @@ pub async fn serve(args: ServeArgs, database: DatabaseArgs) -> CommandResult {
             .db()
             .transaction({
                 let secret = settings_secret.clone();
-                move |conn| provisioning::seed_demo(conn, &secret)
+                move |conn| accounts::seed_demo(conn, &secret)
             })
             .await
             .map_err(|e| e.to_string())?;
         println!(
             "Demo organization \"{}\" (slug {}):",
-            provisioning::DEMO_ORG_NAME,
-            provisioning::DEMO_ORG_SLUG
+            accounts::DEMO_ORG_NAME,
+            accounts::DEMO_ORG_SLUG
         );
         for account in seeded {
             println!(
@@ -130,7 +132,7 @@ pub async fn serve(args: ServeArgs, database: DatabaseArgs) -> CommandResult {
 
     let setup_token = application
         .db()
-        .run(provisioning::issue_setup_token)
+        .run(accounts::issue_setup_token)
         .await
         .map_err(|e| e.to_string())?;
     if let Some(token) = setup_token {
@@ -183,7 +185,7 @@ pub async fn create_org(args: CreateOrgArgs, database: DatabaseArgs) -> CommandR
         .map_err(|e| e.to_string())?;
     let mut conn = open(&database).await?;
     let org = store::write_transaction(&mut conn, |conn| {
-        provisioning::create_organization(conn, &name, slug.as_ref(), &Actor::Cli, None)
+        accounts::create_organization(conn, &name, slug.as_ref(), &Actor::Cli, None)
     })
     .map_err(|e: AppError| e.to_string())?;
     println!("{}", org.slug);
@@ -226,7 +228,7 @@ pub async fn create_user(args: CreateUserArgs, database: DatabaseArgs) -> Comman
     };
     let hash = hash_blocking(password.expose()).map_err(|e| format!("{e:?}"))?;
     store::write_transaction(&mut conn, |conn| {
-        provisioning::create_user(conn, &org, &email, &display_name, role, &hash, &Actor::Cli, None)
+        accounts::create_user(conn, &org, &email, &display_name, role, &hash, &Actor::Cli, None)
     })
     .map_err(|e: AppError| e.to_string())?;
     println!("Created {} ({}) in {}.", email, role.label(), org.slug);
@@ -246,7 +248,7 @@ fn org_by_slug(conn: &mut DbConnection, slug: &str) -> Result<crate::store::orga
 pub async fn bootstrap_keys(args: BootstrapKeysArgs, database: DatabaseArgs) -> CommandResult {
     let mut conn = open(&database).await?;
     let org = org_by_slug(&mut conn, &args.org)?;
-    let done = store::write_transaction(&mut conn, |conn| lifecycle::bootstrap(conn, &org, &Actor::Cli, None))
+    let done = store::write_transaction(&mut conn, |conn| keys::bootstrap(conn, &org, &Actor::Cli, None))
         .map_err(|e: AppError| e.to_string())?;
     if done {
         println!("API keys are set up for {}.", org.slug);
@@ -296,7 +298,7 @@ pub async fn create_key(args: CreateKeyArgs, database: DatabaseArgs) -> CommandR
         allow_query_key: args.allow_query,
     };
     let (detail, token) = store::write_transaction(&mut conn, |conn| {
-        lifecycle::create(conn, &secret, &org.id, &new, &Actor::Cli, None)
+        keys::create(conn, &secret, &org.id, &new, &Actor::Cli, None)
     })
     .map_err(|e: AppError| match e {
         AppError::Conflict(message) if message.contains("not set up") => {

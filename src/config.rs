@@ -1,18 +1,18 @@
 //! Settings: everything the server needs, parsed once from the CLI and the
 //! environment into typed parts. Secrets live in redacting newtypes.
 
-use std::fmt;
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use base64::Engine as _;
-use hmac::{Hmac, KeyInit, Mac};
 use ipnet::IpNet;
-use sha2::{Sha256, Sha512};
 
-use crate::store::Backend;
+use crate::api::check::GatewayHeaders;
+use crate::domain::public_url::PublicUrl;
+use crate::domain::secret::{SecretTooShort, ServerSecret};
+use crate::store::DatabaseUrl;
 
 /// Everything `Application::build` needs.
 #[derive(Debug, Clone)]
@@ -47,36 +47,6 @@ pub struct Settings {
     pub gateway_headers: GatewayHeaders,
 }
 
-/// The header family a gateway uses to tell the gateway check the original
-/// request's method and URI. Configuration, never a guess: each gateway
-/// overwrites only its own family and passes the client's others through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum GatewayHeaders {
-    /// `X-Original-Method` and `X-Original-URI` (nginx `auth_request`).
-    #[default]
-    Original,
-    /// `X-Forwarded-Method` and `X-Forwarded-Uri` (Traefik ForwardAuth, Caddy `forward_auth`).
-    Forwarded,
-}
-
-impl GatewayHeaders {
-    /// The (method, URI) header names of this family.
-    pub fn names(self) -> (&'static str, &'static str) {
-        match self {
-            Self::Original => ("X-Original-Method", "X-Original-URI"),
-            Self::Forwarded => ("X-Forwarded-Method", "X-Forwarded-Uri"),
-        }
-    }
-
-    /// The family this one is not.
-    pub fn other(self) -> Self {
-        match self {
-            Self::Original => Self::Forwarded,
-            Self::Forwarded => Self::Original,
-        }
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct DatabaseSettings {
     pub url: DatabaseUrl,
@@ -86,145 +56,6 @@ pub struct DatabaseSettings {
     /// How many times start-up tries to reach the database before giving up.
     pub connect_attempts: u32,
 }
-
-/// A database URL whose backend is known: `postgres://…`/`postgresql://…`,
-/// `sqlite://PATH`, or a plain file path (SQLite).
-#[derive(Clone, PartialEq, Eq)]
-pub struct DatabaseUrl {
-    backend: Backend,
-    connection_string: String,
-}
-
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum DatabaseUrlError {
-    #[error("the database URL is empty: give a SQLite file path, sqlite://PATH or postgres://USER@HOST/DB")]
-    Empty,
-    #[error(
-        "unsupported database URL scheme \"{0}\": use a SQLite file path, sqlite://PATH, or postgres://USER@HOST/DB"
-    )]
-    UnknownScheme(String),
-}
-
-impl DatabaseUrl {
-    pub fn parse(raw: &str) -> Result<Self, DatabaseUrlError> {
-        let raw = raw.trim();
-        if raw.is_empty() {
-            return Err(DatabaseUrlError::Empty);
-        }
-        let Some((scheme, rest)) = raw.split_once("://") else {
-            return Ok(Self::sqlite_file(raw));
-        };
-        match scheme.to_ascii_lowercase().as_str() {
-            "postgres" | "postgresql" => Ok(Self {
-                backend: Backend::Postgres,
-                connection_string: raw.to_owned(),
-            }),
-            "sqlite" if !rest.is_empty() => Ok(Self::sqlite_file(rest)),
-            "sqlite" => Err(DatabaseUrlError::Empty),
-            other => Err(DatabaseUrlError::UnknownScheme(other.to_owned())),
-        }
-    }
-
-    fn sqlite_file(path: &str) -> Self {
-        Self {
-            backend: Backend::Sqlite,
-            connection_string: path.to_owned(),
-        }
-    }
-
-    pub fn backend(&self) -> Backend {
-        self.backend
-    }
-
-    /// What the driver is given; may hold a password, so never log it.
-    pub fn connection_string(&self) -> &str {
-        &self.connection_string
-    }
-
-    /// The SQLite file, for placing the secret file beside it.
-    pub fn sqlite_path(&self) -> Option<&Path> {
-        (self.backend == Backend::Sqlite).then(|| Path::new(&self.connection_string))
-    }
-}
-
-/// Shows the URL with any password replaced, so it can be logged.
-impl fmt::Display for DatabaseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.backend {
-            Backend::Sqlite => write!(f, "sqlite://{}", self.connection_string),
-            Backend::Postgres => {
-                let s = &self.connection_string;
-                match (s.find("://"), s.rfind('@')) {
-                    (Some(start), Some(at)) if at > start => {
-                        let userinfo = &s[start + 3..at];
-                        let user = userinfo.split(':').next().unwrap_or_default();
-                        let hidden = if userinfo.contains(':') { ":***" } else { "" };
-                        write!(f, "{}{user}{hidden}{}", &s[..start + 3], &s[at..])
-                    }
-                    _ => f.write_str(s),
-                }
-            }
-        }
-    }
-}
-
-impl fmt::Debug for DatabaseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "DatabaseUrl({self})")
-    }
-}
-
-/// The URL browsers use for the backoffice. Only its origin (scheme, host,
-/// port) is used: a form post must come from exactly that origin.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PublicUrl(url::Url);
-
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("the public URL \"{given}\" {problem}; give the address browsers use, such as https://keys.example.com")]
-pub struct PublicUrlError {
-    given: String,
-    problem: &'static str,
-}
-
-impl PublicUrl {
-    /// The origin form posts must name.
-    pub fn origin(&self) -> url::Origin {
-        self.0.origin()
-    }
-}
-
-impl std::str::FromStr for PublicUrl {
-    type Err = PublicUrlError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let refuse = |problem| PublicUrlError {
-            given: text.to_owned(),
-            problem,
-        };
-        let url = url::Url::parse(text.trim()).map_err(|_| refuse("is not a URL"))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(refuse("must start with https:// or http://"));
-        }
-        if url.host().is_none() {
-            return Err(refuse("has no host"));
-        }
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(refuse("must not hold a user name or password"));
-        }
-        Ok(Self(url))
-    }
-}
-
-impl fmt::Display for PublicUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0.as_str())
-    }
-}
-
-/// The deployment's root secret. Every organization's key-signing key and the
-/// cookie key derive from it; losing it invalidates every API key.
-#[derive(Clone)]
-pub struct ServerSecret(Vec<u8>);
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
@@ -261,29 +92,17 @@ pub enum IfMissing {
     Refuse,
 }
 
+impl From<SecretTooShort> for SecretError {
+    fn from(error: SecretTooShort) -> Self {
+        Self::TooShort(error.0)
+    }
+}
+
+/// Reading the secret from the environment and files; the secret itself and
+/// the keys derived from it live in `domain::secret`.
 impl ServerSecret {
-    pub const MIN_LEN: usize = 32;
-
-    pub fn from_bytes(bytes: Vec<u8>) -> Result<Self, SecretError> {
-        if bytes.len() < Self::MIN_LEN {
-            return Err(SecretError::TooShort(bytes.len()));
-        }
-        Ok(Self(bytes))
-    }
-
     pub fn from_base64(text: &str) -> Result<Self, SecretError> {
-        Self::from_bytes(decode_base64(text).map_err(SecretError::NotBase64)?)
-    }
-
-    /// A fresh random secret (first start, tests).
-    pub fn generate() -> Self {
-        let mut bytes = vec![0u8; Self::MIN_LEN];
-        rand::fill(&mut bytes[..]);
-        Self(bytes)
-    }
-
-    pub fn to_base64(&self) -> String {
-        base64::engine::general_purpose::STANDARD.encode(&self.0)
+        Ok(Self::from_bytes(decode_base64(text).map_err(SecretError::NotBase64)?)?)
     }
 
     /// Resolves the secret: `KEYWARD_SECRET` if given, else the secret file
@@ -323,28 +142,9 @@ impl ServerSecret {
         }
     }
 
-    /// HMAC-SHA-256 of `parts` under the server secret: the one way keys are
-    /// derived from it.
-    pub fn derive(&self, parts: &[&[u8]]) -> [u8; 32] {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0).expect("HMAC accepts keys of any length");
-        for part in parts {
-            mac.update(part);
-        }
-        mac.finalize().into_bytes().into()
-    }
-
     /// The 64-byte key that signs and encrypts cookies.
     pub fn cookie_key(&self) -> actix_web::cookie::Key {
-        let mut mac = <Hmac<Sha512> as KeyInit>::new_from_slice(&self.0).expect("HMAC accepts keys of any length");
-        mac.update(b"keyward cookie key v1");
-        let bytes: [u8; 64] = mac.finalize().into_bytes().into();
-        actix_web::cookie::Key::from(&bytes)
-    }
-}
-
-impl fmt::Debug for ServerSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ServerSecret(<redacted>)")
+        actix_web::cookie::Key::from(&self.cookie_key_bytes())
     }
 }
 
@@ -395,25 +195,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn database_urls_pick_their_backend_from_the_scheme() {
-        let pg = DatabaseUrl::parse("postgres://u:pw@localhost/db").expect("valid");
-        assert_eq!(pg.backend(), Backend::Postgres);
-        assert_eq!(pg.to_string(), "postgres://u:***@localhost/db");
-        assert_eq!(
-            DatabaseUrl::parse("postgresql://localhost/db").map(|u| u.backend()),
-            Ok(Backend::Postgres)
-        );
-        let sqlite = DatabaseUrl::parse("sqlite://data/k.db").expect("valid");
-        assert_eq!(sqlite.sqlite_path(), Some(Path::new("data/k.db")));
-        assert_eq!(DatabaseUrl::parse("k.db").map(|u| u.backend()), Ok(Backend::Sqlite));
-        assert_eq!(
-            DatabaseUrl::parse("mysql://localhost/db"),
-            Err(DatabaseUrlError::UnknownScheme("mysql".into()))
-        );
-        assert_eq!(DatabaseUrl::parse("  "), Err(DatabaseUrlError::Empty));
-    }
-
-    #[test]
     fn a_short_secret_is_refused() {
         assert!(matches!(
             ServerSecret::from_base64("c2hvcnQ="),
@@ -461,23 +242,6 @@ mod tests {
         let refused = ServerSecret::load(None, None, &db, IfMissing::Refuse);
         assert!(matches!(refused, Err(SecretError::Missing { .. })));
         assert!(!dir.path().join("k.db.secret").exists());
-    }
-
-    #[test]
-    fn public_urls_are_http_origins() {
-        let url: PublicUrl = "https://keys.example:8443/backoffice".parse().expect("valid");
-        assert_eq!(url.origin().ascii_serialization(), "https://keys.example:8443");
-        for bad in [
-            "keys.example",
-            "ftp://keys.example",
-            "https://u:p@keys.example",
-            "https://",
-            "mailto:a@b.c",
-        ] {
-            assert!(bad.parse::<PublicUrl>().is_err(), "{bad}");
-        }
-        let error = "keys.example".parse::<PublicUrl>().expect_err("no scheme");
-        assert!(error.to_string().contains("https://keys.example.com"), "{error}");
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub enum AppError {
     #[error("Something went wrong on our side. It has been logged; try again.")]
     Unexpected(#[source] anyhow::Error),
     #[error("{}", .0.message())]
-    KeyRejected(crate::auth::key_auth::KeyRejection),
+    KeyRejected(crate::domain::rejection::KeyRejection),
     /// A key asked to give more than it holds (403).
     #[error(transparent)]
     Escalation(#[from] crate::domain::grant::Escalation),
@@ -75,8 +75,10 @@ impl AppError {
             Self::TooManyRequests { .. } => "Too many attempts",
             Self::Unavailable => "Temporarily unavailable",
             Self::Unexpected(_) => "Something went wrong",
-            Self::KeyRejected(rejection) if rejection.status() == StatusCode::FORBIDDEN => "Not allowed",
-            Self::KeyRejected(rejection) if rejection.status() == StatusCode::TOO_MANY_REQUESTS => "Too many attempts",
+            Self::KeyRejected(rejection) if rejection.http_status() == StatusCode::FORBIDDEN.as_u16() => "Not allowed",
+            Self::KeyRejected(rejection) if rejection.http_status() == StatusCode::TOO_MANY_REQUESTS.as_u16() => {
+                "Too many attempts"
+            }
             Self::KeyRejected(_) => "Authentication required",
             Self::Escalation(_) => "Not allowed",
             Self::Gateway(GatewayRefusal::UntrustedPeer(_)) => "Not allowed",
@@ -121,6 +123,12 @@ impl GatewayRefusal {
             Self::ConflictingHeaders { .. } => "conflicting_gateway_headers",
             Self::PathNotNormalized(_) => "path_not_normalized",
         }
+    }
+}
+
+impl From<crate::domain::ValidationError> for AppError {
+    fn from(error: crate::domain::ValidationError) -> Self {
+        Self::Validation(error.0)
     }
 }
 
@@ -179,7 +187,9 @@ impl ResponseError for AppError {
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::KeyRejected(rejection) => rejection.status(),
+            Self::KeyRejected(rejection) => {
+                StatusCode::from_u16(rejection.http_status()).unwrap_or(StatusCode::UNAUTHORIZED)
+            }
             Self::Escalation(_) => StatusCode::FORBIDDEN,
             Self::Gateway(GatewayRefusal::UntrustedPeer(_)) => StatusCode::FORBIDDEN,
             Self::Gateway(_) => StatusCode::BAD_REQUEST,
@@ -206,7 +216,7 @@ impl ResponseError for AppError {
         let mut response = HttpResponse::build(status);
         response.content_type("application/problem+json");
         if let Self::TooManyRequests { retry_after_secs, .. }
-        | Self::KeyRejected(crate::auth::key_auth::KeyRejection::TooManyInvalidKeys { retry_after_secs }) = self
+        | Self::KeyRejected(crate::domain::rejection::KeyRejection::TooManyInvalidKeys { retry_after_secs }) = self
         {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from(*retry_after_secs)));
         }

@@ -13,7 +13,8 @@ use tracing_actix_web::TracingLogger;
 use crate::auth::cache::{KeyCache, spawn_change_watcher};
 use crate::auth::password::PasswordHasher;
 use crate::auth::usage::{Flusher, UsageBuffer, spawn_flusher};
-use crate::config::{DatabaseSettings, ServerSecret, Settings};
+use crate::config::{DatabaseSettings, Settings};
+use crate::domain::secret::ServerSecret;
 use crate::error::AppError;
 use crate::store::{self, Db, DbPool, key_changes, migrations, sessions, users};
 use crate::telemetry::RequestSpan;
@@ -26,7 +27,7 @@ pub struct AppContext {
     pub cookie_key: actix_web::cookie::Key,
     pub secure_cookies: bool,
     /// Where browsers reach the backoffice; `None`: judge origins by `Host`.
-    pub public_url: Option<crate::config::PublicUrl>,
+    pub public_url: Option<crate::domain::public_url::PublicUrl>,
     pub secret: ServerSecret,
     pub catalogue: crate::domain::permissions::Catalogue,
     pub key_cache: KeyCache,
@@ -34,7 +35,7 @@ pub struct AppContext {
     pub miss_budget: crate::auth::miss_budget::MissBudget,
     pub usage: UsageBuffer,
     pub gateway_routes: crate::domain::routes::RouteMap,
-    pub gateway_headers: crate::config::GatewayHeaders,
+    pub gateway_headers: crate::api::check::GatewayHeaders,
 }
 
 impl AppContext {

@@ -16,7 +16,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::auth::client_ip;
 use crate::auth::key_auth::{self, Need};
-use crate::config::GatewayHeaders;
 use crate::error::{AppError, GatewayRefusal};
 use crate::startup::AppContext;
 
@@ -34,6 +33,36 @@ fn single<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<Option<&'a s
     let value = std::str::from_utf8(value.as_bytes())
         .map_err(|_| GatewayRefusal::Malformed(format!("{name} is not UTF-8.")))?;
     Ok(Some(value).filter(|v| !v.is_empty()))
+}
+
+/// The header family a gateway uses to tell the gateway check the original
+/// request's method and URI. Configuration, never a guess: each gateway
+/// overwrites only its own family and passes the client's others through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum GatewayHeaders {
+    /// `X-Original-Method` and `X-Original-URI` (nginx `auth_request`).
+    #[default]
+    Original,
+    /// `X-Forwarded-Method` and `X-Forwarded-Uri` (Traefik ForwardAuth, Caddy `forward_auth`).
+    Forwarded,
+}
+
+impl GatewayHeaders {
+    /// The (method, URI) header names of this family.
+    pub fn names(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Original => ("X-Original-Method", "X-Original-URI"),
+            Self::Forwarded => ("X-Forwarded-Method", "X-Forwarded-Uri"),
+        }
+    }
+
+    /// The family this one is not.
+    pub fn other(self) -> Self {
+        match self {
+            Self::Original => Self::Forwarded,
+            Self::Forwarded => Self::Original,
+        }
+    }
 }
 
 /// The original request's method and URI, as the configured family tells them.

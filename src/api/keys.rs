@@ -13,14 +13,14 @@ use crate::auth::cache::KeyRecord;
 use crate::auth::key_auth::KeyPrincipal;
 use crate::domain::api_key::{Expiry, KeyName};
 use crate::domain::audit::Actor;
+use crate::domain::filter::{ListQuery, PER_PAGE};
 use crate::domain::grant::{Grant, earliest};
 use crate::domain::network::NetworkList;
 use crate::domain::scope::{Scope, ScopeSet};
 use crate::error::AppError;
-use crate::lifecycle::{self, GracePeriod, KeyChanges, KeyDetail, NewKey, Rotation};
+use crate::service::keys::{self, GracePeriod, KeyChanges, KeyDetail, NewKey, Rotation};
 use crate::startup::AppContext;
 use crate::store::{self, api_keys};
-use crate::web::api_keys::list::{ListQuery, PER_PAGE};
 
 fn rfc3339(at: NaiveDateTime) -> String {
     at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -222,7 +222,7 @@ pub async fn list_keys(
                 Some(status) => counts.iter().find(|(s, _)| *s == status).map_or(0, |(_, n)| *n),
                 None => counts.iter().map(|(_, n)| n).sum(),
             };
-            let items = lifecycle::details(conn, keys)?.iter().map(KeyJson::of).collect();
+            let items = keys::details(conn, keys)?.iter().map(KeyJson::of).collect();
             Ok::<_, AppError>((items, total))
         })
         .await?;
@@ -243,7 +243,7 @@ pub async fn get_key(
 ) -> Result<web::Json<KeyJson>, AppError> {
     let org_id = principal.record.org_id.clone();
     let id = id.into_inner();
-    let detail = ctx.db.run(move |conn| lifecycle::detail(conn, &org_id, &id)).await?;
+    let detail = ctx.db.run(move |conn| keys::detail(conn, &org_id, &id)).await?;
     Ok(web::Json(KeyJson::of(&detail)))
 }
 
@@ -316,7 +316,7 @@ pub async fn create_key(
         principal.client_ip,
     );
     let (detail, token) = ctx
-        .change_keys(move |conn| lifecycle::create(conn, &secret, &org_id, &new, &actor, Some(ip)))
+        .change_keys(move |conn| keys::create(conn, &secret, &org_id, &new, &actor, Some(ip)))
         .await?;
     Ok(HttpResponse::Created()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
@@ -362,7 +362,7 @@ pub async fn update_key(
     // its row locked: two PATCHes at once cannot undo each other's fields.
     let detail = ctx
         .change_keys(move |conn| {
-            let current = lifecycle::locked_detail(conn, &org_id, &id)?;
+            let current = keys::locked_detail(conn, &org_id, &id)?;
             let changes = merged_changes(&body, &current)?;
             // The key as it will be must be within the caller's: so a key cannot
             // widen itself, nor prolong or rename a key that holds more than it does.
@@ -372,7 +372,7 @@ pub async fn update_key(
                 allow_query_key: current.key.allow_query_key,
                 until: changes.expiry.map(Expiry::naive_utc),
             })?;
-            lifecycle::update(conn, &org_id, &id, &changes, &actor, Some(ip))
+            keys::update(conn, &org_id, &id, &changes, &actor, Some(ip))
         })
         .await?;
     Ok(web::Json(KeyJson::of(&detail)))
@@ -424,10 +424,10 @@ async fn toggle(
         .change_keys(move |conn| {
             // Enabling gives a key back its power: only a caller that holds it.
             if enabled {
-                let target = lifecycle::locked_detail(conn, &org_id, &id)?;
+                let target = keys::locked_detail(conn, &org_id, &id)?;
                 holding(&caller).may_give(&granted_by(&target, target.key.expires_at))?;
             }
-            lifecycle::set_enabled(conn, &org_id, &id, enabled, &actor, Some(ip))
+            keys::set_enabled(conn, &org_id, &id, enabled, &actor, Some(ip))
         })
         .await?;
     Ok(web::Json(KeyJson::of(&detail)))
@@ -509,10 +509,10 @@ pub async fn rotate_key(
     let (detail, token) = ctx
         .change_keys(move |conn| {
             // The new secret is handed to the caller: only for a key it holds.
-            let target = lifecycle::locked_detail(conn, &org_id, &id)?;
+            let target = keys::locked_detail(conn, &org_id, &id)?;
             let until = new_expiry.map_or(target.key.expires_at, |expiry| expiry.map(Expiry::naive_utc));
             holding(&caller).may_give(&granted_by(&target, until))?;
-            lifecycle::rotate(
+            keys::rotate(
                 conn,
                 &secret,
                 &org_id,
@@ -545,7 +545,7 @@ pub async fn revoke_key(
         id.into_inner(),
     );
     let detail = ctx
-        .change_keys(move |conn| lifecycle::revoke(conn, &org_id, &id, &actor, Some(ip)))
+        .change_keys(move |conn| keys::revoke(conn, &org_id, &id, &actor, Some(ip)))
         .await?;
     Ok(web::Json(KeyJson::of(&detail)))
 }
@@ -563,7 +563,7 @@ pub async fn delete_key(
         principal.client_ip,
         id.into_inner(),
     );
-    ctx.change_keys(move |conn| lifecycle::delete(conn, &org_id, &id, &actor, Some(ip)))
+    ctx.change_keys(move |conn| keys::delete(conn, &org_id, &id, &actor, Some(ip)))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::key_auth::KeyPrincipal;
 use crate::error::AppError;
+use crate::service::usage_report::{self, UsageReport};
 use crate::startup::AppContext;
 use crate::store::{self, audit, usage};
-use crate::usage_report::{self, UsageReport};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct UsageQuery {

@@ -96,7 +96,7 @@ pub async fn verify_key(
         Err(rejection) => Verdict {
             allowed: false,
             code: rejection.code(),
-            status: rejection.status().as_u16(),
+            status: rejection.http_status(),
             message: rejection.message(),
             key_id: None,
             organization_id: None,

@@ -17,7 +17,6 @@ use crate::domain::network::NetworkList;
 use crate::domain::scope::ScopeSet;
 use crate::domain::token::{ApiKeyToken, OrgSigningKey};
 use crate::error::AppError;
-use crate::lifecycle;
 use crate::store::{Db, DbConnection, api_keys, key_changes};
 
 /// What authentication needs to know about one secret and its key.
@@ -76,7 +75,7 @@ impl KeyRecord {
 /// Reads the record of one key id; `None` for unknown or deleted keys.
 pub fn load(
     conn: &mut DbConnection,
-    secret: &crate::config::ServerSecret,
+    secret: &crate::domain::secret::ServerSecret,
     key_id: &str,
 ) -> Result<Option<KeyRecord>, AppError> {
     let Some((stored, key, org)) = api_keys::find_for_auth(conn, key_id)? else {
@@ -87,7 +86,9 @@ pub fn load(
     };
     let mut digest = [0u8; 32];
     hex::decode_to_slice(digest_hex, &mut digest).map_err(AppError::unexpected)?;
-    let (scopes, networks) = lifecycle::settings(conn, &key.id)?;
+    let scopes = api_keys::scopes_of_key(conn, &key.id)?;
+    let networks = api_keys::networks_of_key(conn, &key.id)?;
+    let (scopes, networks) = api_keys::settings_from_rows(&key.id, &scopes, &networks).map_err(AppError::unexpected)?;
     Ok(Some(KeyRecord {
         api_key_id: key.id,
         org_id: org.id.clone(),

@@ -6,16 +6,10 @@ use std::net::{IpAddr, Ipv4Addr};
 use actix_web::HttpRequest;
 use ipnet::IpNet;
 
+use crate::domain::network::canonical;
+
 /// Most entries of `X-Forwarded-For` looked at; the rest is ignored.
 const MAX_FORWARDED_HOPS: usize = 32;
-
-/// IPv4-mapped IPv6 (`::ffff:10.0.0.1`) is the IPv4 address it carries.
-pub fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
-        v4 => v4,
-    }
-}
 
 /// The address a client is counted by (sign-in throttling, the unknown-key
 /// budget): IPv4 (also when mapped into IPv6) as it is, IPv6 by its /64, the

@@ -24,7 +24,8 @@ use rand::RngExt as _;
 use subtle::ConstantTimeEq as _;
 
 use crate::auth::session::UserSession;
-use crate::config::{PublicUrl, ServerSecret};
+use crate::domain::public_url::PublicUrl;
+use crate::domain::secret::ServerSecret;
 use crate::error::AppError;
 use crate::startup::AppContext;
 

@@ -13,94 +13,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::dev::{Payload, ServiceRequest};
-use actix_web::http::StatusCode;
 use actix_web::http::header::{AUTHORIZATION, HeaderMap, HeaderName};
 use actix_web::{FromRequest, HttpMessage as _, HttpRequest};
 
 use crate::auth::cache::{self, KeyRecord};
+use crate::domain::rejection::KeyRejection;
 use crate::domain::scope::Action;
 use crate::domain::token::{ApiKeyToken, TokenError};
 use crate::error::AppError;
 use crate::startup::AppContext;
 use crate::store;
-
-/// Why a request's key was refused. Codes are a stable contract.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeyRejection {
-    MissingKey,
-    ConflictingKeys,
-    QueryKeyNotAllowed,
-    InvalidKey(String),
-    KeyRevoked,
-    KeyExpired(String),
-    KeyDisabled,
-    IpNotAllowed(IpAddr),
-    InsufficientScope {
-        action: Action,
-        resource: String,
-    },
-    /// The gateway check: no route of the route map matches the request.
-    RouteNotMapped {
-        method: String,
-        uri: String,
-    },
-    /// The client's address has presented too many unknown keys.
-    TooManyInvalidKeys {
-        retry_after_secs: u64,
-    },
-}
-
-impl KeyRejection {
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::MissingKey => "missing_key",
-            Self::ConflictingKeys => "conflicting_keys",
-            Self::QueryKeyNotAllowed => "query_key_not_allowed",
-            Self::InvalidKey(_) => "invalid_key",
-            Self::KeyRevoked => "key_revoked",
-            Self::KeyExpired(_) => "key_expired",
-            Self::KeyDisabled => "key_disabled",
-            Self::IpNotAllowed(_) => "ip_not_allowed",
-            Self::InsufficientScope { .. } => "insufficient_scope",
-            Self::RouteNotMapped { .. } => "route_not_mapped",
-            Self::TooManyInvalidKeys { .. } => "too_many_invalid_keys",
-        }
-    }
-
-    pub fn status(&self) -> StatusCode {
-        match self {
-            Self::ConflictingKeys => StatusCode::BAD_REQUEST,
-            Self::TooManyInvalidKeys { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::IpNotAllowed(_) | Self::InsufficientScope { .. } | Self::RouteNotMapped { .. } => {
-                StatusCode::FORBIDDEN
-            }
-            _ => StatusCode::UNAUTHORIZED,
-        }
-    }
-
-    pub fn message(&self) -> String {
-        match self {
-            Self::MissingKey => "No API key was sent. Send it in the X-API-Key header (or as Authorization: Bearer).".into(),
-            Self::ConflictingKeys => "Two different API keys were sent in one request. Send exactly one.".into(),
-            Self::QueryKeyNotAllowed => "This key may not be sent in the URL, where it would end up in logs and histories. Send it in the X-API-Key header.".into(),
-            Self::InvalidKey(why) => format!("The API key is not valid: {why}."),
-            Self::KeyRevoked => "This API key has been revoked. Ask an administrator for a new key.".into(),
-            Self::KeyExpired(why) => why.clone(),
-            Self::KeyDisabled => "This API key is disabled. An administrator can enable it again.".into(),
-            Self::IpNotAllowed(ip) => format!("This API key may not be used from {ip}. An administrator can add your network to the key's allowed networks."),
-            Self::InsufficientScope { action, resource } => format!(
-                "This API key lacks the scope this request needs: {} on {resource}.",
-                action.as_str()
-            ),
-            Self::RouteNotMapped { method, uri } => {
-                format!("No gateway route allows {method} {uri}. Routes without an entry in the route map are refused.")
-            }
-            Self::TooManyInvalidKeys { retry_after_secs } => format!(
-                "Too many unknown API keys came from your address. Check the key you send, and try again in {retry_after_secs} s."
-            ),
-        }
-    }
-}
 
 /// Where the key came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -340,7 +262,7 @@ pub fn check(
         return Err(KeyRejection::KeyDisabled);
     }
     if !record.networks.allows(client_ip) {
-        return Err(KeyRejection::IpNotAllowed(crate::auth::client_ip::canonical(client_ip)));
+        return Err(KeyRejection::IpNotAllowed(crate::domain::network::canonical(client_ip)));
     }
     match need {
         Need::AnyValidKey => Ok(()),

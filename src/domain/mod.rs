@@ -3,13 +3,17 @@
 
 pub mod api_key;
 pub mod audit;
+pub mod filter;
 pub mod grant;
 pub mod network;
 pub mod organization;
 pub mod permissions;
+pub mod public_url;
+pub mod rejection;
 pub mod role;
 pub mod routes;
 pub mod scope;
+pub mod secret;
 pub mod token;
 pub mod user;
 
@@ -22,11 +26,5 @@ pub struct ValidationError(pub String);
 impl ValidationError {
     pub fn new(message: impl Into<String>) -> Self {
         Self(message.into())
-    }
-}
-
-impl From<ValidationError> for crate::error::AppError {
-    fn from(error: ValidationError) -> Self {
-        Self::Validation(error.0)
     }
 }

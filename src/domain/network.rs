@@ -7,6 +7,14 @@ use ipnet::IpNet;
 
 use super::ValidationError;
 
+/// IPv4-mapped IPv6 (`::ffff:10.0.0.1`) is the IPv4 address it carries.
+pub fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    }
+}
+
 /// One allowed network, in canonical form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Network(IpNet);
@@ -180,7 +188,7 @@ impl NetworkList {
     /// IPv4 and IPv6 are matched independently: a client needs a rule of
     /// its own family. IPv4-mapped IPv6 counts as IPv4.
     pub fn allows(&self, ip: IpAddr) -> bool {
-        let ip = crate::auth::client_ip::canonical(ip);
+        let ip = canonical(ip);
         self.0.iter().any(|n| n.contains(ip))
     }
 

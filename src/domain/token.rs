@@ -160,7 +160,7 @@ impl fmt::Display for KeyId {
 pub struct OrgSigningKey([u8; 32]);
 
 impl OrgSigningKey {
-    pub fn derive(secret: &crate::config::ServerSecret, org_id: &str, salt: &str) -> Self {
+    pub fn derive(secret: &crate::domain::secret::ServerSecret, org_id: &str, salt: &str) -> Self {
         Self(secret.derive(&[b"keyward org signing v1", org_id.as_bytes(), salt.as_bytes()]))
     }
 
@@ -242,7 +242,7 @@ mod tests {
 
     #[test]
     fn digests_depend_on_the_organization() {
-        let secret = crate::config::ServerSecret::generate();
+        let secret = crate::domain::secret::ServerSecret::generate();
         let token = ApiKeyToken::generate();
         let a = OrgSigningKey::derive(&secret, "org-a", "salt");
         let b = OrgSigningKey::derive(&secret, "org-b", "salt");

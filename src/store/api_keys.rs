@@ -6,9 +6,11 @@ use diesel::prelude::*;
 
 use super::schema::{api_keys, key_networks, key_scopes, key_secrets, organizations};
 use super::{DbConnection, UniqueRow as _, escape_like, lower, substr};
+use crate::domain::ValidationError;
 use crate::domain::api_key::{KeyName, KeyStatus};
-use crate::domain::network::NetworkList;
-use crate::domain::scope::ScopeSet;
+use crate::domain::filter::KeyListFilter;
+use crate::domain::network::{Network, NetworkList};
+use crate::domain::scope::{Action, ResourceFilter, Scope, ScopeSet};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = api_keys)]
@@ -179,6 +181,31 @@ pub fn networks_of_key(conn: &mut DbConnection, api_key_id: &str) -> QueryResult
         .load(conn)
 }
 
+/// The stored rows of one key as domain values; rows that no longer parse
+/// mean the database was edited by hand, which is an error, not a default.
+pub fn settings_from_rows(
+    api_key_id: &str,
+    scopes: &[(String, StoredScope)],
+    networks: &[(String, String)],
+) -> Result<(ScopeSet, NetworkList), ValidationError> {
+    let key_scopes = scopes
+        .iter()
+        .filter(|(id, _)| id == api_key_id)
+        .map(|(_, (action, resource))| {
+            Ok(Scope {
+                action: Action::parse(action)?,
+                filter: ResourceFilter::parse(resource)?,
+            })
+        })
+        .collect::<Result<Vec<_>, ValidationError>>()?;
+    let key_networks = networks
+        .iter()
+        .filter(|(id, _)| id == api_key_id)
+        .map(|(_, cidr)| Network::parse(cidr))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((ScopeSet::new(key_scopes)?, NetworkList::new(key_networks)?))
+}
+
 pub fn scopes_of(conn: &mut DbConnection, api_key_ids: &[String]) -> QueryResult<Vec<(String, StoredScope)>> {
     key_scopes::table
         .filter(key_scopes::api_key_id.eq_any(api_key_ids))
@@ -202,15 +229,6 @@ pub fn secrets_of(conn: &mut DbConnection, api_key_ids: &[String]) -> QueryResul
         .order((key_secrets::created_at.desc(), key_secrets::id.desc()))
         .select(KeySecret::as_select())
         .load(conn)
-}
-
-/// What the list shows: search text, status filter, page.
-#[derive(Debug, Clone)]
-pub struct KeyListFilter {
-    /// Matches the name (case-insensitive substring) or a key id prefix.
-    pub query: Option<String>,
-    /// `None` = all statuses.
-    pub status: Option<KeyStatus>,
 }
 
 type Backend = <DbConnection as diesel::Connection>::Backend;

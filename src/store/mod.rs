@@ -9,8 +9,11 @@ pub mod migrations;
 pub mod organizations;
 pub mod schema;
 pub mod sessions;
+pub mod url;
 pub mod usage;
 pub mod users;
+
+pub use url::{Backend, DatabaseUrl, DatabaseUrlError};
 
 use std::time::Duration;
 
@@ -18,7 +21,6 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{CustomizeConnection, ManageConnection, R2D2Connection};
 
-use crate::config::DatabaseUrl;
 use crate::error::AppError;
 
 /// One connection type for both backends; queries are written once against it.
@@ -68,13 +70,6 @@ fn escape_like(text: &str) -> String {
         escaped.push(c);
     }
     escaped
-}
-
-/// Which backend a URL names; chosen from the scheme, never by trial.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
 }
 
 /// r2d2 manager that opens the backend the URL names and keeps its real error

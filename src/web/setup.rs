@@ -4,7 +4,6 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpMessage as _, HttpRequest, HttpResponse, web};
 use askama::Template;
-use sha2::{Digest as _, Sha256};
 
 use super::{Layout, render, see_other};
 use crate::auth::client_ip;
@@ -16,15 +15,9 @@ use crate::domain::organization::OrgName;
 use crate::domain::role::Role;
 use crate::domain::user::{DisplayName, Email, NewPassword};
 use crate::error::AppError;
-use crate::provisioning;
+use crate::service::accounts;
 use crate::startup::AppContext;
 use crate::store::{self, users};
-
-/// The stored form of a setup token: its SHA-256, so the table cannot be
-/// replayed.
-pub fn token_digest(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
 
 #[derive(Default)]
 struct SetupErrors {
@@ -72,7 +65,7 @@ pub struct SetupQuery {
 /// Whether setup can run with this token: `Err(true)` once someone has set
 /// Keyward up, `Err(false)` for an unknown or used token.
 async fn check_token(ctx: &AppContext, token: &str) -> Result<Result<(), bool>, AppError> {
-    let digest = token_digest(token);
+    let digest = accounts::token_digest(token);
     ctx.db
         .run(move |conn| {
             if users::count(conn)? > 0 {
@@ -178,7 +171,7 @@ pub async fn complete_setup(
     };
 
     let password_hash = ctx.passwords.hash(&password).await?;
-    let digest = token_digest(&form.token);
+    let digest = accounts::token_digest(&form.token);
     let ip = client_ip::of_request(&req, &ctx.trusted_proxies);
     let created = ctx
         .db
@@ -188,8 +181,8 @@ pub async fn complete_setup(
             if users::count(conn)? > 0 || !users::use_setup_token(conn, &digest, store::now())? {
                 return Ok(None);
             }
-            let org = provisioning::create_organization(conn, &org_name, None, &Actor::System, Some(ip))?;
-            let user_id = provisioning::create_user(
+            let org = accounts::create_organization(conn, &org_name, None, &Actor::System, Some(ip))?;
+            let user_id = accounts::create_user(
                 conn,
                 &org,
                 &email,

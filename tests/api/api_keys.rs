@@ -534,10 +534,10 @@ on_both_backends!(
 );
 
 async fn the_demo_seed_has_keys_in_every_status(app: TestApp) {
-    let secret = keyward::config::ServerSecret::generate();
+    let secret = keyward::domain::secret::ServerSecret::generate();
     let accounts = app
         .db
-        .transaction(move |conn| keyward::provisioning::seed_demo(conn, &secret))
+        .transaction(move |conn| keyward::service::accounts::seed_demo(conn, &secret))
         .await
         .expect("seeded");
     assert_eq!(accounts.len(), 3);
@@ -555,9 +555,9 @@ async fn the_demo_seed_has_keys_in_every_status(app: TestApp) {
     }
     assert!(all.contains("expires in 3 days") || all.contains("expires in 2 days"));
     // Seeding again refreshes passwords and adds no keys.
-    let secret = keyward::config::ServerSecret::generate();
+    let secret = keyward::domain::secret::ServerSecret::generate();
     app.db
-        .transaction(move |conn| keyward::provisioning::seed_demo(conn, &secret))
+        .transaction(move |conn| keyward::service::accounts::seed_demo(conn, &secret))
         .await
         .expect("seeded again");
     let count: i64 = app.query(|conn| Ok(api_keys::table.count().get_result(conn)?)).await;

@@ -8,7 +8,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use keyward::config::{GatewayHeaders, Settings};
+use keyward::api::check::GatewayHeaders;
+use keyward::config::Settings;
 use keyward::domain::routes::RouteMap;
 use keyward::store::Backend;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};

@@ -150,7 +150,7 @@ async fn several_instances_started_together_on_a_fresh_database_all_start() {
     let Some((url, _database)) = crate::support::test_database(Backend::Postgres) else {
         return;
     };
-    let secret = keyward::config::ServerSecret::generate();
+    let secret = keyward::domain::secret::ServerSecret::generate();
     let settings = || {
         let mut settings = crate::support::test_settings(url.clone());
         settings.secret = secret.clone();

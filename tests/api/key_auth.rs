@@ -176,17 +176,17 @@ async fn backoffice_changes_apply_to_the_very_next_request(app: TestApp) {
 }
 
 /// Rotates through the lifecycle on the database (not through the server).
-async fn rotate(app: &TestApp, org_id: &str, id: &str, grace: keyward::lifecycle::GracePeriod) -> String {
+async fn rotate(app: &TestApp, org_id: &str, id: &str, grace: keyward::service::keys::GracePeriod) -> String {
     let (secret, org_id, id) = (app.secret.clone(), org_id.to_owned(), id.to_owned());
     app.db
         .transaction(move |conn| {
-            let rotation = keyward::lifecycle::Rotation {
+            let rotation = keyward::service::keys::Rotation {
                 grace,
                 new_expiry: None,
             };
             let actor = keyward::domain::audit::Actor::Cli;
             Ok(
-                keyward::lifecycle::rotate(conn, &secret, &org_id, &id, rotation, &actor, None)?
+                keyward::service::keys::rotate(conn, &secret, &org_id, &id, rotation, &actor, None)?
                     .1
                     .expose()
                     .to_owned(),
@@ -198,14 +198,14 @@ async fn rotate(app: &TestApp, org_id: &str, id: &str, grace: keyward::lifecycle
 
 async fn a_rotated_out_secret_works_until_its_grace_period_ends(app: TestApp) {
     let (org, id, old) = app.org_with_api_key("Acme Aviation", TestKey::default()).await;
-    let newer = rotate(&app, &org.id, &id, keyward::lifecycle::GracePeriod::OneHour).await;
+    let newer = rotate(&app, &org.id, &id, keyward::service::keys::GracePeriod::OneHour).await;
     assert_eq!(
         app.get_with_key("/api/v1/me", &old).await.status().as_u16(),
         200,
         "within the grace period"
     );
     assert_eq!(app.get_with_key("/api/v1/me", &newer).await.status().as_u16(), 200);
-    let newest = rotate(&app, &org.id, &id, keyward::lifecycle::GracePeriod::Now).await;
+    let newest = rotate(&app, &org.id, &id, keyward::service::keys::GracePeriod::Now).await;
     // Rotated on the database directly, as another instance would: seen at the next change poll.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let (status, body) = problem(app.get_with_key("/api/v1/me", &newer).await).await;
@@ -550,7 +550,7 @@ async fn verify_treats_a_foreign_key_as_invalid_and_records_nothing_on_it(app: T
     let (org_id, id) = (globex.id.clone(), foreign_id.clone());
     app.db
         .transaction(move |conn| {
-            keyward::lifecycle::set_enabled(conn, &org_id, &id, false, &keyward::domain::audit::Actor::Cli, None)
+            keyward::service::keys::set_enabled(conn, &org_id, &id, false, &keyward::domain::audit::Actor::Cli, None)
                 .map(drop)
         })
         .await

@@ -2,8 +2,8 @@
 //! whole key), the row's Disable, and exports that page by key.
 
 use keyward::domain::audit::Actor;
+use keyward::domain::filter::KeyListFilter;
 use keyward::domain::role::Role;
-use keyward::store::api_keys::KeyListFilter;
 
 use crate::on_both_backends;
 use crate::support::{TestApp, TestKey};
@@ -23,7 +23,7 @@ on_both_backends!(
 async fn ready(app: &TestApp) -> keyward::store::organizations::Organization {
     let (org, _) = app.signed_in_as(Role::SystemAdministrator).await;
     let setup_org = org.clone();
-    app.query(move |conn| keyward::lifecycle::bootstrap(conn, &setup_org, &Actor::Cli, None).map(drop))
+    app.query(move |conn| keyward::service::keys::bootstrap(conn, &setup_org, &Actor::Cli, None).map(drop))
         .await;
     org
 }
@@ -208,14 +208,14 @@ async fn an_export_written_while_keys_are_created_has_each_key_once(app: TestApp
                 if done {
                     break;
                 }
-                let new = keyward::lifecycle::NewKey {
+                let new = keyward::service::keys::NewKey {
                     name: keyward::domain::api_key::KeyName::parse(&format!("Created during export {round}"))?,
                     expiry: None,
                     scopes: keyward::domain::scope::ScopeSet::full_access(),
                     networks: keyward::domain::network::NetworkList::allow_all(),
                     allow_query_key: false,
                 };
-                keyward::lifecycle::create(conn, &secret, &org_id, &new, &Actor::Cli, None)?;
+                keyward::service::keys::create(conn, &secret, &org_id, &new, &Actor::Cli, None)?;
             }
             Ok(seen)
         })
@@ -248,14 +248,14 @@ async fn exports_longer_than_one_chunk_have_every_row_once(app: TestApp) {
     app.db
         .transaction(move |conn| {
             for i in 0..1001 {
-                let new = keyward::lifecycle::NewKey {
+                let new = keyward::service::keys::NewKey {
                     name: keyward::domain::api_key::KeyName::parse(&format!("Batch key {i}"))?,
                     expiry: None,
                     scopes: keyward::domain::scope::ScopeSet::full_access(),
                     networks: keyward::domain::network::NetworkList::allow_all(),
                     allow_query_key: false,
                 };
-                keyward::lifecycle::create(conn, &secret, &org_id, &new, &Actor::Cli, None)?;
+                keyward::service::keys::create(conn, &secret, &org_id, &new, &Actor::Cli, None)?;
             }
             Ok(())
         })

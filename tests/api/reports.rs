@@ -36,7 +36,7 @@ async fn add_usage(app: &TestApp, org_id: &str, key: &str, hours_ago: i64, outco
 async fn the_usage_page_totals_requests_per_day_key_and_reason(app: TestApp) {
     let (org, _) = app.signed_in_as(Role::SystemAdministrator).await;
     let setup_org = org.clone();
-    app.query(move |conn| keyward::lifecycle::bootstrap(conn, &setup_org, &Actor::Cli, None).map(drop))
+    app.query(move |conn| keyward::service::keys::bootstrap(conn, &setup_org, &Actor::Cli, None).map(drop))
         .await;
     let (busy, _) = app
         .add_api_key(

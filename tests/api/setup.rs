@@ -11,7 +11,7 @@ on_both_backends!(
 );
 
 async fn issue_token(app: &TestApp) -> String {
-    app.query(keyward::provisioning::issue_setup_token)
+    app.query(keyward::service::accounts::issue_setup_token)
         .await
         .expect("no users yet, so a token")
 }
@@ -82,7 +82,7 @@ async fn the_setup_link_creates_the_first_system_administrator_once(app: TestApp
         )
         .await;
     assert_eq!(replay.status().as_u16(), 410);
-    assert!(app.query(keyward::provisioning::issue_setup_token).await.is_none());
+    assert!(app.query(keyward::service::accounts::issue_setup_token).await.is_none());
     let orgs: i64 = app
         .query(|conn| Ok(organizations::table.count().get_result(conn)?))
         .await;

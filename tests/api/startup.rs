@@ -253,7 +253,7 @@ fn the_cli_provisions_keys_once_the_organization_is_set_up() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("k.db");
     let db = db.to_str().expect("utf-8");
-    let secret = keyward::config::ServerSecret::generate().to_base64();
+    let secret = keyward::domain::secret::ServerSecret::generate().to_base64();
     let run = |args: &[&str]| {
         keyward()
             .env("KEYWARD_SECRET", &secret)

@@ -187,15 +187,15 @@ async fn org_with_key(app: &crate::support::TestApp, key_name: &'static str) {
     app.db
         .transaction(move |conn| {
             use keyward::domain::{api_key::KeyName, audit::Actor, network::NetworkList, scope::ScopeSet};
-            keyward::lifecycle::bootstrap(conn, &org, &Actor::Cli, None)?;
-            let new = keyward::lifecycle::NewKey {
+            keyward::service::keys::bootstrap(conn, &org, &Actor::Cli, None)?;
+            let new = keyward::service::keys::NewKey {
                 name: KeyName::parse(key_name)?,
                 expiry: None,
                 scopes: ScopeSet::full_access(),
                 networks: NetworkList::allow_all(),
                 allow_query_key: false,
             };
-            keyward::lifecycle::create(conn, &secret, &org.id, &new, &Actor::Cli, None).map(drop)
+            keyward::service::keys::create(conn, &secret, &org.id, &new, &Actor::Cli, None).map(drop)
         })
         .await
         .expect("key created");
@@ -373,7 +373,7 @@ async fn each_status_filter_shows_only_its_keys() {
         let secret = app.secret.clone();
         let accounts = app
             .db
-            .transaction(move |conn| keyward::provisioning::seed_demo(conn, &secret))
+            .transaction(move |conn| keyward::service::accounts::seed_demo(conn, &secret))
             .await
             .expect("demo seeded");
         let admin = accounts
@@ -503,17 +503,17 @@ async fn org_with_keys(app: &crate::support::TestApp, names: &'static [&'static 
         .transaction(move |conn| {
             use keyward::domain::api_key::{Expiry, KeyName};
             use keyward::domain::{audit::Actor, network::NetworkList, scope::ScopeSet};
-            keyward::lifecycle::bootstrap(conn, &org, &Actor::Cli, None)?;
+            keyward::service::keys::bootstrap(conn, &org, &Actor::Cli, None)?;
             let mut secrets = Vec::new();
             for (i, name) in names.iter().enumerate() {
-                let new = keyward::lifecycle::NewKey {
+                let new = keyward::service::keys::NewKey {
                     name: KeyName::parse(name)?,
                     expiry: (i == 0).then(|| Expiry::in_days(chrono::Utc::now(), 3)),
                     scopes: ScopeSet::full_access(),
                     networks: NetworkList::allow_all(),
                     allow_query_key: false,
                 };
-                let (_, token) = keyward::lifecycle::create(conn, &secret, &org.id, &new, &Actor::Cli, None)?;
+                let (_, token) = keyward::service::keys::create(conn, &secret, &org.id, &new, &Actor::Cli, None)?;
                 secrets.push(token.expose().to_owned());
             }
             Ok(secrets)

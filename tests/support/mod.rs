@@ -18,15 +18,16 @@ use std::time::Duration;
 
 use diesel::Connection as _;
 use diesel::RunQueryDsl as _;
-use keyward::config::{DatabaseSettings, DatabaseUrl, ServerSecret, Settings};
+use keyward::config::{DatabaseSettings, Settings};
 use keyward::domain::audit::Actor;
 use keyward::domain::organization::OrgName;
 use keyward::domain::role::Role;
+use keyward::domain::secret::ServerSecret;
 use keyward::domain::user::{DisplayName, Email};
 use keyward::error::AppError;
 use keyward::startup::Application;
 use keyward::store::organizations::Organization;
-use keyward::store::{Backend, Db};
+use keyward::store::{Backend, DatabaseUrl, Db};
 
 /// The password every fixture user has.
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -353,7 +354,7 @@ pub fn test_settings(url: DatabaseUrl) -> Settings {
         invalid_key_budget: keyward::auth::miss_budget::MissBudgetSettings::default(),
         usage_flush_interval: Duration::from_millis(200),
         gateway_routes: keyward::domain::routes::RouteMap::default(),
-        gateway_headers: keyward::config::GatewayHeaders::default(),
+        gateway_headers: keyward::api::check::GatewayHeaders::default(),
     }
 }
 
@@ -426,7 +427,9 @@ impl TestApp {
     pub async fn create_org(&self, name: &str) -> Organization {
         let name = OrgName::parse(name).expect("valid name");
         self.db
-            .transaction(move |conn| keyward::provisioning::create_organization(conn, &name, None, &Actor::Cli, None))
+            .transaction(move |conn| {
+                keyward::service::accounts::create_organization(conn, &name, None, &Actor::Cli, None)
+            })
             .await
             .expect("organization created")
     }
@@ -439,7 +442,16 @@ impl TestApp {
         let returned = email.to_string();
         self.db
             .transaction(move |conn| {
-                keyward::provisioning::create_user(conn, &org, &email, &name, role, password_hash(), &Actor::Cli, None)
+                keyward::service::accounts::create_user(
+                    conn,
+                    &org,
+                    &email,
+                    &name,
+                    role,
+                    password_hash(),
+                    &Actor::Cli,
+                    None,
+                )
             })
             .await
             .expect("user created");
@@ -583,7 +595,7 @@ impl TestApp {
         let org = self.create_org(org_name).await;
         let setup_org = org.clone();
         self.db
-            .transaction(move |conn| keyward::lifecycle::bootstrap(conn, &setup_org, &Actor::Cli, None).map(drop))
+            .transaction(move |conn| keyward::service::keys::bootstrap(conn, &setup_org, &Actor::Cli, None).map(drop))
             .await
             .expect("set up for keys");
         let (id, token) = self.add_api_key(&org, key).await;
@@ -603,14 +615,14 @@ impl TestApp {
                     .iter()
                     .map(|s| Scope::parse_pair(s))
                     .collect::<Result<Vec<_>, _>>()?;
-                let new = keyward::lifecycle::NewKey {
+                let new = keyward::service::keys::NewKey {
                     name: KeyName::parse(key.name)?,
                     expiry: None,
                     scopes: ScopeSet::new(scopes)?,
                     networks: NetworkList::parse_lines(key.networks)?,
                     allow_query_key: key.allow_query_key,
                 };
-                let (detail, token) = keyward::lifecycle::create(conn, &secret, &org_id, &new, &Actor::Cli, None)?;
+                let (detail, token) = keyward::service::keys::create(conn, &secret, &org_id, &new, &Actor::Cli, None)?;
                 Ok((detail.key.id, token.expose().to_owned()))
             })
             .await

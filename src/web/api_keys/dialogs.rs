@@ -23,7 +23,7 @@ use crate::domain::permissions::{Catalogue, Permission, PermissionGroup};
 use crate::domain::scope::{Action, ResourceFilter, Scope, ScopeSet};
 use crate::domain::token::ApiKeyToken;
 use crate::error::AppError;
-use crate::lifecycle::{self, GracePeriod, KeyChanges, KeyDetail, NewKey, Rotation};
+use crate::service::keys::{self, GracePeriod, KeyChanges, KeyDetail, NewKey, Rotation};
 use crate::startup::AppContext;
 use crate::store;
 use crate::store::DbConnection;
@@ -426,7 +426,7 @@ pub async fn create_api_key(
     let ip = client_ip::of_request(&req, &ctx.trusted_proxies);
     let (actor, org_id, secret) = (current.actor(), current.org.id.clone(), ctx.secret.clone());
     match ctx
-        .change_keys(move |conn| lifecycle::create(conn, &secret, &org_id, &new, &actor, Some(ip)))
+        .change_keys(move |conn| keys::create(conn, &secret, &org_id, &new, &actor, Some(ip)))
         .await
     {
         Ok((detail, token)) => secret_response(hx, layout, &detail, &token, false),
@@ -443,7 +443,7 @@ pub async fn create_api_key(
 
 async fn load(ctx: &AppContext, current: &CurrentUser, id: String) -> Result<KeyDetail, AppError> {
     let org_id = current.org.id.clone();
-    ctx.db.run(move |conn| lifecycle::detail(conn, &org_id, &id)).await
+    ctx.db.run(move |conn| keys::detail(conn, &org_id, &id)).await
 }
 
 /// `GET …/{id}/edit`
@@ -513,7 +513,7 @@ pub async fn update_api_key(
     let ip = client_ip::of_request(&req, &ctx.trusted_proxies);
     let (actor, org_id, key_id) = (current.actor(), current.org.id.clone(), id.clone());
     match ctx
-        .change_keys(move |conn| lifecycle::update(conn, &org_id, &key_id, &changes, &actor, Some(ip)))
+        .change_keys(move |conn| keys::update(conn, &org_id, &key_id, &changes, &actor, Some(ip)))
         .await
     {
         Ok(_) => Ok(changed(hx)),
@@ -541,7 +541,7 @@ async fn toggle(
     let (actor, org_id) = (current.actor(), current.org.id.clone());
     let row = ctx
         .change_keys(move |conn| {
-            let detail = lifecycle::set_enabled(conn, &org_id, &id, enabled, &actor, Some(ip))?;
+            let detail = keys::set_enabled(conn, &org_id, &id, enabled, &actor, Some(ip))?;
             Ok(rows_for(conn, &[detail], store::now())?.remove(0))
         })
         .await?;
@@ -680,7 +680,7 @@ pub async fn rotate_api_key(
     );
     match ctx
         .change_keys(move |conn| {
-            lifecycle::rotate(
+            keys::rotate(
                 conn,
                 &secret,
                 &org_id,
@@ -739,7 +739,7 @@ pub async fn revoke_api_key_form(
     dialog_response!(hx, StatusCode::OK, confirm_dialog(layout, &detail, true))
 }
 
-/// `lifecycle::revoke` or `lifecycle::delete`.
+/// `keys::revoke` or `keys::delete`.
 type ConfirmedStep = fn(&mut DbConnection, &str, &str, &Actor, Option<IpAddr>) -> Result<KeyDetail, AppError>;
 
 /// A confirmed revoke or delete: the lifecycle step, then back to the list.
@@ -766,7 +766,7 @@ pub async fn revoke_api_key(
     hx: HxRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    confirmed(req, ctx, current, hx, id.into_inner(), lifecycle::revoke).await
+    confirmed(req, ctx, current, hx, id.into_inner(), keys::revoke).await
 }
 
 /// `GET …/{id}/delete`
@@ -789,5 +789,5 @@ pub async fn delete_api_key(
     hx: HxRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    confirmed(req, ctx, current, hx, id.into_inner(), lifecycle::delete).await
+    confirmed(req, ctx, current, hx, id.into_inner(), keys::delete).await
 }

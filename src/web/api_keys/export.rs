@@ -4,10 +4,10 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use chrono::NaiveDateTime;
 
-use super::list::ListQuery;
 use crate::auth::guard::CurrentUser;
+use crate::domain::filter::ListQuery;
 use crate::error::AppError;
-use crate::lifecycle;
+use crate::service::keys;
 use crate::startup::AppContext;
 use crate::store::{self, api_keys};
 
@@ -61,7 +61,7 @@ pub async fn export_api_keys(
                 let keys = api_keys::list_after(conn, &org_id, &filter, now, after.as_ref(), CHUNK)?;
                 let count = keys.len() as i64;
                 after = keys.last().map(|k| (k.created_at, k.id.clone()));
-                for detail in lifecycle::details(conn, keys)? {
+                for detail in keys::details(conn, keys)? {
                     let key = &detail.key;
                     let record = [
                         key.name.clone(),

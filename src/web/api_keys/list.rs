@@ -13,17 +13,15 @@ use super::view::{KeyRow, UsageChart, utc};
 use crate::auth::client_ip;
 use crate::auth::guard::CurrentUser;
 use crate::domain::api_key::KeyStatus;
-use crate::domain::token::key_id_if_key_shaped;
+use crate::domain::filter::{ListQuery, PER_PAGE};
 use crate::error::AppError;
-use crate::lifecycle::{self, KeyDetail};
+use crate::service::keys::{self, KeyDetail};
+use crate::service::usage_report::{self, UsageReport};
 use crate::startup::AppContext;
-use crate::store::api_keys::{self, KeyListFilter};
+use crate::store::api_keys;
 use crate::store::{self, DbConnection, audit, usage};
-use crate::usage_report::{self, UsageReport};
 use crate::web::htmx::HxRequest;
 use crate::web::{Layout, render, see_other};
-
-pub const PER_PAGE: i64 = 25;
 
 #[derive(Template)]
 #[template(path = "api_keys/setup.html")]
@@ -32,76 +30,17 @@ struct SetUpApiKeysPage {
     org_name: String,
 }
 
-/// `?q=…&status=…&page=…`
-#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
-pub struct ListQuery {
-    pub q: Option<String>,
-    pub status: Option<String>,
-    pub page: Option<i64>,
-}
-
-impl ListQuery {
-    /// The status filter; `active` unless `all` or another status is asked for.
-    pub fn status(&self) -> Result<Option<KeyStatus>, AppError> {
-        match self.status.as_deref().map(str::trim) {
-            None | Some("") => Ok(Some(KeyStatus::Active)),
-            Some("all") => Ok(None),
-            Some(other) => KeyStatus::parse(other).map(Some).ok_or_else(|| {
-                AppError::Validation(format!(
-                    "\"{other}\" is not a status filter: use active, disabled, expired, revoked or all."
-                ))
-            }),
-        }
+/// The list's URL for `query` with another page (or status).
+fn list_url(query: &ListQuery, page: i64) -> String {
+    let mut params = vec![];
+    if let Some(q) = query.q.as_deref().filter(|q| !q.trim().is_empty()) {
+        params.push(format!("q={}", urlencode(q)));
     }
-
-    /// This query with a key (or more of one than its key id) in `q`
-    /// replaced by its key id (`ask_` + 12 characters), and whether it had
-    /// one: a secret pasted into Search finds its key and goes no further
-    /// (no page, URL or history).
-    pub fn without_secret(mut self) -> (Self, bool) {
-        match self.q.as_deref().map(str::trim).and_then(key_id_if_key_shaped) {
-            Some(id) => {
-                self.q = Some(id.hint());
-                (self, true)
-            }
-            None => (self, false),
-        }
+    params.push(format!("status={}", query.status_value()));
+    if page > 1 {
+        params.push(format!("page={page}"));
     }
-
-    pub fn filter(&self) -> Result<KeyListFilter, AppError> {
-        Ok(KeyListFilter {
-            query: self
-                .q
-                .as_deref()
-                .map(str::trim)
-                .filter(|q| !q.is_empty())
-                .map(|q| match key_id_if_key_shaped(q) {
-                    Some(id) => id.hint(),
-                    None => q.chars().take(200).collect(),
-                }),
-            status: self.status()?,
-        })
-    }
-
-    fn status_value(&self) -> &'static str {
-        match self.status() {
-            Ok(Some(status)) => status.as_str(),
-            _ => "all",
-        }
-    }
-
-    /// This list's URL with another page (or status).
-    fn url(&self, page: i64) -> String {
-        let mut params = vec![];
-        if let Some(q) = self.q.as_deref().filter(|q| !q.trim().is_empty()) {
-            params.push(format!("q={}", urlencode(q)));
-        }
-        params.push(format!("status={}", self.status_value()));
-        if page > 1 {
-            params.push(format!("page={page}"));
-        }
-        format!("{BASE}?{}", params.join("&"))
-    }
+    format!("{BASE}?{}", params.join("&"))
 }
 
 pub fn urlencode(s: &str) -> String {
@@ -213,7 +152,7 @@ pub async fn list_page(
         .run(move |conn| {
             let now = store::now();
             let keys = api_keys::list(conn, &org_id, &list_filter, now, page, PER_PAGE)?;
-            let details = lifecycle::details(conn, keys)?;
+            let details = keys::details(conn, keys)?;
             let rows = rows_for(conn, &details, now)?;
             let counts = api_keys::count_by_status(conn, &org_id, list_filter.query.as_deref(), now)?;
             Ok::<_, AppError>((rows, counts))
@@ -254,9 +193,9 @@ pub async fn list_page(
         q: query.q.clone().unwrap_or_default(),
         status_options,
         rows,
-        pagination: Pagination::new(page, PER_PAGE, shown, total, |p| query.url(p)),
-        current_url: query.url(page),
-        export_url: query.url(1).replacen(BASE, &format!("{BASE}/export.csv"), 1),
+        pagination: Pagination::new(page, PER_PAGE, shown, total, |p| list_url(&query, p)),
+        current_url: list_url(&query, page),
+        export_url: list_url(&query, 1).replacen(BASE, &format!("{BASE}/export.csv"), 1),
         empty_message,
         refresh_counts: false,
     })
@@ -281,7 +220,10 @@ pub async fn list_api_keys(
     if had_secret && !hx.wants_fragment() {
         // Without JavaScript the search form's GET carried the key: the
         // browser keeps only the address it is sent on to, with the key id.
-        return Ok(see_other(&query.url(query.page.unwrap_or(1).clamp(1, 1_000_000))));
+        return Ok(see_other(&list_url(
+            &query,
+            query.page.unwrap_or(1).clamp(1, 1_000_000),
+        )));
     }
     let mut page = list_page(&ctx, layout, &current, query).await?;
     if hx.wants_fragment() {
@@ -312,7 +254,7 @@ pub async fn set_up_api_keys(
     let ip = client_ip::of_request(&req, &ctx.trusted_proxies);
     let actor = current.actor();
     let org = current.org.clone();
-    ctx.change_keys(move |conn| lifecycle::bootstrap(conn, &org, &actor, Some(ip)))
+    ctx.change_keys(move |conn| keys::bootstrap(conn, &org, &actor, Some(ip)))
         .await?;
     // Done now or already: either way the list is what comes next.
     Ok(see_other(BASE))
@@ -360,7 +302,7 @@ pub async fn show_api_key(
         .db
         .run(move |conn| {
             let now = store::now();
-            let detail = lifecycle::detail(conn, &org_id, &id)?;
+            let detail = keys::detail(conn, &org_id, &id)?;
             let row = rows_for(conn, std::slice::from_ref(&detail), now)?.remove(0);
             let history = audit::list_for_target(conn, &org_id, &id, 200)?;
             let (_, since) = usage_report::period_start(now, 30);

@@ -14,10 +14,10 @@ use super::view::{UsageChart, utc};
 use crate::auth::guard::CurrentUser;
 use crate::domain::audit::AuditAction;
 use crate::error::AppError;
+use crate::service::usage_report::{self, UsageReport};
 use crate::startup::AppContext;
 use crate::store::audit::{self, AuditEvent, AuditFilter};
 use crate::store::{self, api_keys, usage};
-use crate::usage_report::{self, UsageReport};
 use crate::web::{Layout, render};
 
 /// The periods the Usage page offers, in days.

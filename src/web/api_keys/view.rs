@@ -3,8 +3,8 @@
 use chrono::NaiveDateTime;
 
 use crate::domain::api_key::{KeyStatus, expiry_warning};
-use crate::lifecycle::KeyDetail;
-use crate::usage_report::DailyUsage;
+use crate::service::keys::KeyDetail;
+use crate::service::usage_report::DailyUsage;
 
 /// `2026-11-23 14:05 UTC`
 pub fn utc(at: NaiveDateTime) -> String {

@@ -8,11 +8,11 @@ use std::net::IpAddr;
 use chrono::{NaiveDateTime, TimeDelta};
 use serde_json::json;
 
-use crate::config::ServerSecret;
 use crate::domain::api_key::{Expiry, KeyName, KeyStatus};
 use crate::domain::audit::{Actor, AuditAction, Target};
-use crate::domain::network::{Network, NetworkList};
-use crate::domain::scope::{Action, ResourceFilter, Scope, ScopeSet};
+use crate::domain::network::NetworkList;
+use crate::domain::scope::ScopeSet;
+use crate::domain::secret::ServerSecret;
 use crate::domain::token::{ApiKeyToken, OrgSigningKey};
 use crate::error::AppError;
 use crate::store::api_keys::{self, ApiKey, KeySecret, NewApiKey, NewKeySecret};
@@ -67,7 +67,8 @@ pub fn details(conn: &mut DbConnection, keys: Vec<ApiKey>) -> Result<Vec<KeyDeta
     let secrets = api_keys::secrets_of(conn, &ids)?;
     keys.into_iter()
         .map(|key| {
-            let (scopes, networks) = settings_from_rows(&key.id, &scopes, &networks)?;
+            let (scopes, networks) =
+                api_keys::settings_from_rows(&key.id, &scopes, &networks).map_err(AppError::unexpected)?;
             Ok(KeyDetail {
                 scopes,
                 networks,
@@ -76,43 +77,6 @@ pub fn details(conn: &mut DbConnection, keys: Vec<ApiKey>) -> Result<Vec<KeyDeta
             })
         })
         .collect()
-}
-
-/// One key's scopes and networks, read and validated (two queries).
-pub fn settings(conn: &mut DbConnection, api_key_id: &str) -> Result<(ScopeSet, NetworkList), AppError> {
-    let scopes = api_keys::scopes_of_key(conn, api_key_id)?;
-    let networks = api_keys::networks_of_key(conn, api_key_id)?;
-    settings_from_rows(api_key_id, &scopes, &networks)
-}
-
-/// The stored rows of one key as domain values; rows that no longer parse
-/// mean the database was edited by hand, which is an error, not a default.
-fn settings_from_rows(
-    api_key_id: &str,
-    scopes: &[(String, api_keys::StoredScope)],
-    networks: &[(String, String)],
-) -> Result<(ScopeSet, NetworkList), AppError> {
-    let key_scopes = scopes
-        .iter()
-        .filter(|(id, _)| id == api_key_id)
-        .map(|(_, (action, resource))| {
-            Ok(Scope {
-                action: Action::parse(action)?,
-                filter: ResourceFilter::parse(resource)?,
-            })
-        })
-        .collect::<Result<Vec<_>, crate::domain::ValidationError>>()
-        .map_err(AppError::unexpected)?;
-    let key_networks = networks
-        .iter()
-        .filter(|(id, _)| id == api_key_id)
-        .map(|(_, cidr)| Network::parse(cidr))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(AppError::unexpected)?;
-    Ok((
-        ScopeSet::new(key_scopes).map_err(AppError::unexpected)?,
-        NetworkList::new(key_networks).map_err(AppError::unexpected)?,
-    ))
 }
 
 /// One live key of `org_id`, or NotFound (also for other organizations' keys).

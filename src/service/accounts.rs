@@ -4,10 +4,12 @@
 
 use std::net::IpAddr;
 
-use crate::config::ServerSecret;
+use sha2::{Digest as _, Sha256};
+
 use crate::domain::audit::{Actor, AuditAction, Target};
 use crate::domain::organization::{OrgName, OrgSlug};
 use crate::domain::role::Role;
+use crate::domain::secret::ServerSecret;
 use crate::domain::user::{DisplayName, Email};
 use crate::error::AppError;
 use crate::store::organizations::{self, NewOrganization, Organization};
@@ -111,6 +113,12 @@ pub fn create_user(
     Ok(id)
 }
 
+/// The stored form of a setup token: its SHA-256, so the table cannot be
+/// replayed.
+pub fn token_digest(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
 /// With no users yet, stores a new one-time setup token and returns it (to be
 /// printed as a link); `None` once anyone exists.
 pub fn issue_setup_token(conn: &mut DbConnection) -> Result<Option<String>, AppError> {
@@ -119,7 +127,7 @@ pub fn issue_setup_token(conn: &mut DbConnection) -> Result<Option<String>, AppE
     }
     let token = crate::domain::user::NewPassword::generate().expose().to_owned()
         + crate::domain::user::NewPassword::generate().expose();
-    users::insert_setup_token(conn, &crate::web::setup::token_digest(&token), store::now())?;
+    users::insert_setup_token(conn, &token_digest(&token), store::now())?;
     Ok(Some(token))
 }
 
@@ -177,10 +185,10 @@ fn seed_demo_keys(conn: &mut DbConnection, secret: &ServerSecret, org: &Organiza
     use crate::domain::api_key::{Expiry, KeyName};
     use crate::domain::network::NetworkList;
     use crate::domain::scope::{Scope, ScopeSet};
-    use crate::lifecycle::{self, NewKey};
+    use crate::service::keys::{self, NewKey};
 
     let actor = Actor::System;
-    lifecycle::bootstrap(conn, org, &actor, None)?;
+    keys::bootstrap(conn, org, &actor, None)?;
     let now = chrono::Utc::now();
     let scopes = |pairs: &[&str]| -> Result<ScopeSet, AppError> {
         Ok(ScopeSet::new(
@@ -244,16 +252,16 @@ fn seed_demo_keys(conn: &mut DbConnection, secret: &ServerSecret, org: &Organiza
             networks: NetworkList::parse_lines(networks)?,
             allow_query_key: false,
         };
-        let (created, _token) = lifecycle::create(conn, secret, &org.id, &new, &actor, None)?;
+        let (created, _token) = keys::create(conn, secret, &org.id, &new, &actor, None)?;
         let id = created.key.id.as_str();
         match fate {
             DemoFate::Active => {}
-            DemoFate::Disabled => drop(lifecycle::set_enabled(conn, &org.id, id, false, &actor, None)?),
+            DemoFate::Disabled => drop(keys::set_enabled(conn, &org.id, id, false, &actor, None)?),
             DemoFate::Expired => {
                 let past = store::now() - chrono::TimeDelta::days(2);
                 api_keys::set_expiry(conn, &org.id, id, Some(past), store::now())?;
             }
-            DemoFate::Revoked => drop(lifecycle::revoke(conn, &org.id, id, &actor, None)?),
+            DemoFate::Revoked => drop(keys::revoke(conn, &org.id, id, &actor, None)?),
         }
     }
     Ok(())

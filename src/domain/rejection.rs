@@ -1,0 +1,84 @@
+//! Why a request's API key was refused: the stable codes, the HTTP status
+//! each means and the message shown to the caller.
+
+use std::net::IpAddr;
+
+use crate::domain::scope::Action;
+
+/// Why a request's key was refused. Codes are a stable contract.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyRejection {
+    MissingKey,
+    ConflictingKeys,
+    QueryKeyNotAllowed,
+    InvalidKey(String),
+    KeyRevoked,
+    KeyExpired(String),
+    KeyDisabled,
+    IpNotAllowed(IpAddr),
+    InsufficientScope {
+        action: Action,
+        resource: String,
+    },
+    /// The gateway check: no route of the route map matches the request.
+    RouteNotMapped {
+        method: String,
+        uri: String,
+    },
+    /// The client's address has presented too many unknown keys.
+    TooManyInvalidKeys {
+        retry_after_secs: u64,
+    },
+}
+
+impl KeyRejection {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::MissingKey => "missing_key",
+            Self::ConflictingKeys => "conflicting_keys",
+            Self::QueryKeyNotAllowed => "query_key_not_allowed",
+            Self::InvalidKey(_) => "invalid_key",
+            Self::KeyRevoked => "key_revoked",
+            Self::KeyExpired(_) => "key_expired",
+            Self::KeyDisabled => "key_disabled",
+            Self::IpNotAllowed(_) => "ip_not_allowed",
+            Self::InsufficientScope { .. } => "insufficient_scope",
+            Self::RouteNotMapped { .. } => "route_not_mapped",
+            Self::TooManyInvalidKeys { .. } => "too_many_invalid_keys",
+        }
+    }
+
+    /// The HTTP status this refusal is answered with (`error.rs` turns it
+    /// into the framework's type).
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::ConflictingKeys => 400,
+            Self::TooManyInvalidKeys { .. } => 429,
+            Self::IpNotAllowed(_) | Self::InsufficientScope { .. } | Self::RouteNotMapped { .. } => 403,
+            _ => 401,
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            Self::MissingKey => "No API key was sent. Send it in the X-API-Key header (or as Authorization: Bearer).".into(),
+            Self::ConflictingKeys => "Two different API keys were sent in one request. Send exactly one.".into(),
+            Self::QueryKeyNotAllowed => "This key may not be sent in the URL, where it would end up in logs and histories. Send it in the X-API-Key header.".into(),
+            Self::InvalidKey(why) => format!("The API key is not valid: {why}."),
+            Self::KeyRevoked => "This API key has been revoked. Ask an administrator for a new key.".into(),
+            Self::KeyExpired(why) => why.clone(),
+            Self::KeyDisabled => "This API key is disabled. An administrator can enable it again.".into(),
+            Self::IpNotAllowed(ip) => format!("This API key may not be used from {ip}. An administrator can add your network to the key's allowed networks."),
+            Self::InsufficientScope { action, resource } => format!(
+                "This API key lacks the scope this request needs: {} on {resource}.",
+                action.as_str()
+            ),
+            Self::RouteNotMapped { method, uri } => {
+                format!("No gateway route allows {method} {uri}. Routes without an entry in the route map are refused.")
+            }
+            Self::TooManyInvalidKeys { retry_after_secs } => format!(
+                "Too many unknown API keys came from your address. Check the key you send, and try again in {retry_after_secs} s."
+            ),
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! What the product does, over the store and the authenticator: the API key
+//! lifecycle, organizations and accounts, usage reports. The backoffice, the
+//! API and the command line all go through here.
+
+pub mod accounts;
+pub mod keys;
+pub mod usage_report;
