@@ -17,14 +17,11 @@ use crate::domain::filter::{ListQuery, PER_PAGE};
 use crate::domain::grant::{Grant, earliest};
 use crate::domain::network::NetworkList;
 use crate::domain::scope::{Scope, ScopeSet};
+use crate::domain::time::rfc3339;
 use crate::error::AppError;
 use crate::service::keys::{self, GracePeriod, KeyChanges, KeyDetail, NewKey, Rotation};
 use crate::startup::AppContext;
 use crate::store::{self, api_keys};
-
-fn rfc3339(at: NaiveDateTime) -> String {
-    at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SecretJson {

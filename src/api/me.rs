@@ -43,9 +43,7 @@ pub async fn show_me(principal: KeyPrincipal) -> Json<Me> {
             .map(|s| format!("{}:{}", s.action.as_str(), s.filter))
             .collect(),
         allowed_networks: record.networks.iter().map(ToString::to_string).collect(),
-        expires_at: record
-            .expires_at
-            .map(|t| t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        expires_at: record.expires_at.map(crate::domain::time::rfc3339),
     })
 }
 

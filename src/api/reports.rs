@@ -126,10 +126,7 @@ pub async fn list_audit_events(
             .into_iter()
             .map(|e| AuditEventJson {
                 id: e.id,
-                at: e
-                    .created_at
-                    .and_utc()
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                at: crate::domain::time::rfc3339(e.created_at),
                 actor_kind: e.actor_kind,
                 actor: e.actor_label,
                 action: e.action,

@@ -14,6 +14,7 @@ pub mod role;
 pub mod routes;
 pub mod scope;
 pub mod secret;
+pub mod time;
 pub mod token;
 pub mod user;
 

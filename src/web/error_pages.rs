@@ -77,19 +77,9 @@ impl ErrorContext {
                 .get::<RequestId>()
                 .map(ToString::to_string)
                 .unwrap_or_default(),
-            login_target: format!("/login?next={}", percent_encode(next)),
+            login_target: format!("/login?next={}", super::percent_encode(next)),
         }
     }
-}
-
-/// Percent-encodes all but unreserved characters and `/`.
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 fn error_response(

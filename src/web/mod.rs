@@ -127,6 +127,17 @@ pub async fn add_headers<B: MessageBody + 'static>(
     }
 }
 
+/// Percent-encodes a value for a URL's path or query: all but unreserved
+/// characters and `/` (which needs no escape there).
+pub fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 async fn not_found() -> Result<HttpResponse, AppError> {
     Err(AppError::NotFound)
 }

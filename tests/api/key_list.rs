@@ -45,7 +45,7 @@ async fn get(app: &TestApp, path: &str, htmx: bool) -> reqwest::Response {
 
 /// The names in the list's table for `q` (all statuses).
 async fn names_found(app: &TestApp, q: &str) -> Vec<String> {
-    let path = format!("{BASE}?status=all&q={}", keyward::web::api_keys::list::urlencode(q));
+    let path = format!("{BASE}?status=all&q={}", keyward::web::percent_encode(q));
     let response = get(app, &path, false).await;
     assert_eq!(response.status().as_u16(), 200, "{q}");
     let body = response.text().await.expect("body");

@@ -6,6 +6,7 @@ use chrono::NaiveDateTime;
 
 use crate::auth::guard::CurrentUser;
 use crate::domain::filter::ListQuery;
+use crate::domain::time::rfc3339;
 use crate::error::AppError;
 use crate::service::keys;
 use crate::startup::AppContext;
@@ -23,9 +24,9 @@ pub fn neutralise(value: &str) -> String {
     }
 }
 
+/// An instant in a CSV cell: RFC 3339, or empty for none.
 pub fn iso(at: Option<NaiveDateTime>) -> String {
-    at.map(|t| t.and_utc().format("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
+    at.map(rfc3339).unwrap_or_default()
 }
 
 /// `GET /backoffice/settings/api-keys/export.csv?q=…&status=…`

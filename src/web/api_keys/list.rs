@@ -34,22 +34,13 @@ struct SetUpApiKeysPage {
 fn list_url(query: &ListQuery, page: i64) -> String {
     let mut params = vec![];
     if let Some(q) = query.q.as_deref().filter(|q| !q.trim().is_empty()) {
-        params.push(format!("q={}", urlencode(q)));
+        params.push(format!("q={}", crate::web::percent_encode(q)));
     }
     params.push(format!("status={}", query.status_value()));
     if page > 1 {
         params.push(format!("page={page}"));
     }
     format!("{BASE}?{}", params.join("&"))
-}
-
-pub fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 pub struct StatusOption {

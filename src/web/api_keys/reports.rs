@@ -9,7 +9,7 @@ use chrono::{NaiveDate, NaiveTime};
 
 use super::BASE;
 use super::export::{csv_download, iso, neutralise};
-use super::list::{Pagination, urlencode};
+use super::list::Pagination;
 use super::view::{UsageChart, utc};
 use crate::auth::guard::CurrentUser;
 use crate::domain::audit::AuditAction;
@@ -220,7 +220,7 @@ impl AuditQuery {
             ("to", &self.to),
         ] {
             if let Some(value) = non_empty(value) {
-                params.push(format!("{name}={}", urlencode(value)));
+                params.push(format!("{name}={}", crate::web::percent_encode(value)));
             }
         }
         if page > 1 {
