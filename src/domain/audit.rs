@@ -50,7 +50,9 @@ impl fmt::Display for Actor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Actor::User { email, .. } => f.write_str(email),
-            Actor::ApiKey { key_id, name, .. } => write!(f, "API key ask_{key_id}… ({name})"),
+            Actor::ApiKey { key_id, name, .. } => {
+                write!(f, "API key {} ({name})", super::token::shown_key_id(key_id))
+            }
             Actor::Cli => f.write_str("command line"),
             Actor::System => f.write_str("Keyward"),
         }

@@ -141,10 +141,17 @@ impl KeyId {
         &self.0
     }
 
-    /// How a key is shown where its secret must not be: `ask_AbCd12345678…`.
+    /// The key id with the key's prefix, `ask_AbCd12345678`: what Search
+    /// takes, and the start of the key it belongs to.
     pub fn hint(&self) -> String {
         format!("{PREFIX}{}", self.0)
     }
+}
+
+/// How a key is shown where its secret must not be, from its stored key id:
+/// `ask_AbCd12345678…`.
+pub fn shown_key_id(key_id: &str) -> String {
+    format!("{PREFIX}{key_id}…")
 }
 
 impl fmt::Display for KeyId {

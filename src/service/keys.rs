@@ -34,7 +34,7 @@ impl KeyDetail {
     pub fn key_id_hint(&self) -> String {
         self.secrets
             .first()
-            .map(|s| format!("{}{}…", crate::domain::token::PREFIX, s.key_id))
+            .map(|s| crate::domain::token::shown_key_id(&s.key_id))
             .unwrap_or_default()
     }
 

@@ -314,7 +314,7 @@ pub async fn show_api_key(
             .secrets
             .iter()
             .map(|s| SecretLine {
-                key_id: format!("{}{}…", crate::domain::token::PREFIX, s.key_id),
+                key_id: crate::domain::token::shown_key_id(&s.key_id),
                 created: utc(s.created_at),
                 // A revoked key's secrets stopped working when it was revoked.
                 not_after: match (s.not_after, detail.key.revoked_at) {
