@@ -57,11 +57,7 @@ impl KeyJson {
             name: key.name.clone(),
             key_id: detail.secrets.first().map(|s| s.key_id.clone()).unwrap_or_default(),
             status: key.status(store::now()).as_str(),
-            scopes: detail
-                .scopes
-                .iter()
-                .map(|s| format!("{}:{}", s.action.as_str(), s.filter))
-                .collect(),
+            scopes: detail.scopes.iter().map(Scope::to_pair).collect(),
             allowed_networks: detail.networks.iter().map(ToString::to_string).collect(),
             allow_query_key: key.allow_query_key,
             expires_at: key.expires_at.map(rfc3339),

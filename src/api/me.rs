@@ -37,11 +37,7 @@ pub async fn show_me(principal: KeyPrincipal) -> Json<Me> {
         id: record.api_key_id.clone(),
         name: record.name.clone(),
         key_id: record.key_id.clone(),
-        scopes: record
-            .scopes
-            .iter()
-            .map(|s| format!("{}:{}", s.action.as_str(), s.filter))
-            .collect(),
+        scopes: record.scopes.iter().map(crate::domain::scope::Scope::to_pair).collect(),
         allowed_networks: record.networks.iter().map(ToString::to_string).collect(),
         expires_at: record.expires_at.map(crate::domain::time::rfc3339),
     })

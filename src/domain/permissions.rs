@@ -16,7 +16,7 @@ pub struct Permission {
 impl Permission {
     /// The form value of its checkbox: `ACTION:FILTER`.
     pub fn value(&self) -> String {
-        format!("{}:{}", self.scope.action.as_str(), self.scope.filter)
+        self.scope.to_pair()
     }
 }
 

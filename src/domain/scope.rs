@@ -164,6 +164,12 @@ impl Scope {
     }
 
     /// `ACTION:FILTER`, as the CLI takes it (`read:assets`, `*:*`).
+    /// The `ACTION:FILTER` form `parse_pair` reads (`read:assets`), as the
+    /// API, the CLI and the form write scopes.
+    pub fn to_pair(&self) -> String {
+        format!("{}:{}", self.action.as_str(), self.filter)
+    }
+
     pub fn parse_pair(raw: &str) -> Result<Self, ValidationError> {
         let (action, filter) = raw.split_once(':').ok_or_else(|| {
             ValidationError::new(format!(

@@ -170,14 +170,13 @@ impl KeyFormView {
             .iter()
             .flat_map(|g| g.permissions.iter().map(Permission::value))
             .collect();
-        let pair = |s: &Scope| format!("{}:{}", s.action.as_str(), s.filter);
         // Full access and Read only are their radio alone: no rows, which
         // would otherwise be refused as filled in beside another choice.
         let (permissions, rows): (Vec<&Scope>, Vec<&Scope>) = detail
             .scopes
             .iter()
             .filter(|_| !full && !read)
-            .partition(|s| offered.contains(&pair(s)));
+            .partition(|s| offered.contains(&s.to_pair()));
         Self::from_form(&KeyForm {
             name: detail.key.name.clone(),
             expires_at: shown_expiry(detail),
@@ -190,7 +189,7 @@ impl KeyFormView {
             }
             .to_owned(),
             scope_action: rows.iter().map(|s| s.action.as_str().to_owned()).collect(),
-            permission: permissions.iter().map(|s| pair(s)).collect(),
+            permission: permissions.iter().map(|s| s.to_pair()).collect(),
             scope_resource: rows.iter().map(|s| s.filter.as_str().to_owned()).collect(),
             networks: detail.networks.to_lines(),
             allow_query_key: detail.key.allow_query_key.then(String::new),
