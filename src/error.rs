@@ -229,3 +229,8 @@ impl ResponseError for AppError {
         response.json(problem)
     }
 }
+
+/// The default service of both faces: each renders the 404 its own way.
+pub async fn not_found() -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}

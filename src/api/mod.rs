@@ -83,10 +83,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     for (need, resource) in v1_table().into_resources() {
         v1 = v1.service(resource.wrap(from_fn(move |req, next| key_auth::require(need, req, next))));
     }
-    cfg.service(v1.default_service(web::to(not_found)));
+    cfg.service(v1.default_service(web::to(crate::error::not_found)));
     gateway_table().register(cfg);
-}
-
-async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
-    Err(AppError::NotFound)
 }

@@ -70,7 +70,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, ctx: &AppContext) {
                             .configure(api_keys::routes),
                     ),
             )
-            .default_service(web::to(not_found)),
+            .default_service(web::to(crate::error::not_found)),
     );
 }
 
@@ -136,10 +136,6 @@ pub fn percent_encode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
-}
-
-async fn not_found() -> Result<HttpResponse, AppError> {
-    Err(AppError::NotFound)
 }
 
 /// The signed-in user as the page header shows them.
