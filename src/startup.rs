@@ -1,5 +1,6 @@
-//! Builds the application: database pool and migrations, shared context, the
-//! HTTP server with its middleware, and background housekeeping.
+//! Builds the application: database pool and migrations, the parts handlers
+//! and middleware take (each its own `web::Data`), the HTTP server with its
+//! middleware, and background housekeeping.
 
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
@@ -7,7 +8,6 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
-use ipnet::IpNet;
 use tracing_actix_web::TracingLogger;
 
 use crate::api::check::GatewaySettings;
@@ -19,40 +19,10 @@ use crate::auth::miss_budget::MissBudget;
 use crate::auth::password::PasswordHasher;
 use crate::auth::usage::{Flusher, UsageBuffer, spawn_flusher};
 use crate::config::{DatabaseSettings, Settings};
-use crate::domain::secret::ServerSecret;
 use crate::error::AppError;
+use crate::service::keys::KeyService;
 use crate::store::{self, Db, DbPool, key_changes, migrations, sessions, users};
 use crate::telemetry::RequestSpan;
-
-/// What the backoffice and API handlers still take as one `web::Data`; the
-/// authenticator, the CSRF settings, the database, the trusted proxies and
-/// the gateway settings are registered on their own.
-pub struct AppContext {
-    pub db: Db,
-    pub passwords: PasswordHasher,
-    pub trusted_proxies: Vec<IpNet>,
-    pub secret: ServerSecret,
-    pub catalogue: crate::domain::permissions::Catalogue,
-    pub key_cache: KeyCache,
-}
-
-impl AppContext {
-    /// Runs a change to keys in one write transaction (the store numbers it
-    /// in the change log), then reads the log so this instance drops the
-    /// changed keys' cached records before answering: the very next request
-    /// sees the change. Other organizations' keys stay cached.
-    pub async fn change_keys<T, F>(&self, work: F) -> Result<T, AppError>
-    where
-        F: FnOnce(&mut store::DbConnection) -> Result<T, AppError> + Send + 'static,
-        T: Send + 'static,
-    {
-        let result = self.db.transaction(work).await;
-        // Also after a failure: a commit whose answer was lost may still
-        // have happened, and reading the log costs one query.
-        self.key_cache.catch_up(&self.db).await;
-        result
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -165,12 +135,13 @@ impl Application {
         spawn_change_watcher(db.clone(), key_cache.clone(), settings.key_change_poll);
         let usage = UsageBuffer::default();
         let flusher = spawn_flusher(usage.clone(), db.clone(), settings.usage_flush_interval);
-        let ctx = web::Data::new(AppContext {
+        // Each part its own `web::Data`, so a handler's signature says what
+        // it touches.
+        let passwords = web::Data::new(passwords);
+        let server_secret = web::Data::new(settings.secret.clone());
+        let catalogue = web::Data::new(settings.catalogue.clone());
+        let key_service = web::Data::new(KeyService {
             db: db.clone(),
-            passwords,
-            trusted_proxies: settings.trusted_proxies.clone(),
-            secret: settings.secret.clone(),
-            catalogue: settings.catalogue.clone(),
             key_cache: key_cache.clone(),
         });
         let trusted_proxies = TrustedProxies(settings.trusted_proxies.clone());
@@ -200,7 +171,10 @@ impl Application {
         let mut server = HttpServer::new(move || {
             let (db, csrf) = (db_data.clone(), csrf.clone());
             App::new()
-                .app_data(ctx.clone())
+                .app_data(passwords.clone())
+                .app_data(server_secret.clone())
+                .app_data(catalogue.clone())
+                .app_data(key_service.clone())
                 .app_data(db.clone())
                 .app_data(trusted_proxies.clone())
                 .app_data(authenticator.clone())
