@@ -1,5 +1,6 @@
-//! Builds the application: database pool and migrations, shared context, the
-//! HTTP server with its middleware, and background housekeeping.
+//! Builds the application: database pool and migrations, the parts handlers
+//! and middleware take (each its own `web::Data`), the HTTP server with its
+//! middleware, and background housekeeping.
 
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
@@ -7,54 +8,21 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
-use ipnet::IpNet;
 use tracing_actix_web::TracingLogger;
 
+use crate::api::check::GatewaySettings;
 use crate::auth::cache::{KeyCache, spawn_change_watcher};
+use crate::auth::client_ip::TrustedProxies;
+use crate::auth::csrf::CsrfSettings;
+use crate::auth::key_auth::Authenticator;
+use crate::auth::miss_budget::MissBudget;
 use crate::auth::password::PasswordHasher;
 use crate::auth::usage::{Flusher, UsageBuffer, spawn_flusher};
 use crate::config::{DatabaseSettings, Settings};
-use crate::domain::secret::ServerSecret;
 use crate::error::AppError;
+use crate::service::keys::KeyService;
 use crate::store::{self, Db, DbPool, key_changes, migrations, sessions, users};
 use crate::telemetry::RequestSpan;
-
-/// What every handler may need; one `web::Data` for the whole app.
-pub struct AppContext {
-    pub db: Db,
-    pub passwords: PasswordHasher,
-    pub trusted_proxies: Vec<IpNet>,
-    pub cookie_key: actix_web::cookie::Key,
-    pub secure_cookies: bool,
-    /// Where browsers reach the backoffice; `None`: judge origins by `Host`.
-    pub public_url: Option<crate::domain::public_url::PublicUrl>,
-    pub secret: ServerSecret,
-    pub catalogue: crate::domain::permissions::Catalogue,
-    pub key_cache: KeyCache,
-    /// Unknown keys each client address may still present.
-    pub miss_budget: crate::auth::miss_budget::MissBudget,
-    pub usage: UsageBuffer,
-    pub gateway_routes: crate::domain::routes::RouteMap,
-    pub gateway_headers: crate::api::check::GatewayHeaders,
-}
-
-impl AppContext {
-    /// Runs a change to keys in one write transaction (the store numbers it
-    /// in the change log), then reads the log so this instance drops the
-    /// changed keys' cached records before answering: the very next request
-    /// sees the change. Other organizations' keys stay cached.
-    pub async fn change_keys<T, F>(&self, work: F) -> Result<T, AppError>
-    where
-        F: FnOnce(&mut store::DbConnection) -> Result<T, AppError> + Send + 'static,
-        T: Send + 'static,
-    {
-        let result = self.db.transaction(work).await;
-        // Also after a failure: a commit whose answer was lost may still
-        // have happened, and reading the log costs one query.
-        self.key_cache.catch_up(&self.db).await;
-        result
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -167,29 +135,51 @@ impl Application {
         spawn_change_watcher(db.clone(), key_cache.clone(), settings.key_change_poll);
         let usage = UsageBuffer::default();
         let flusher = spawn_flusher(usage.clone(), db.clone(), settings.usage_flush_interval);
-        let ctx = web::Data::new(AppContext {
+        // Each part its own `web::Data`, so a handler's signature says what
+        // it touches.
+        let passwords = web::Data::new(passwords);
+        let server_secret = web::Data::new(settings.secret.clone());
+        let catalogue = web::Data::new(settings.catalogue.clone());
+        let key_service = web::Data::new(KeyService {
             db: db.clone(),
-            passwords,
-            trusted_proxies: settings.trusted_proxies.clone(),
+            key_cache: key_cache.clone(),
+        });
+        let trusted_proxies = TrustedProxies(settings.trusted_proxies.clone());
+        let authenticator = web::Data::new(Authenticator {
+            db: db.clone(),
+            secret: settings.secret.clone(),
+            key_cache: key_cache.clone(),
+            miss_budget: MissBudget::new(settings.invalid_key_budget),
+            usage: usage.clone(),
+            trusted_proxies: trusted_proxies.clone(),
+        });
+        let csrf = web::Data::new(CsrfSettings {
+            secret: settings.secret.clone(),
             cookie_key: settings.secret.cookie_key(),
             secure_cookies: !settings.insecure_cookies,
             public_url: settings.public_url.clone(),
-            secret: settings.secret.clone(),
-            catalogue: settings.catalogue.clone(),
-            key_cache: key_cache.clone(),
-            miss_budget: crate::auth::miss_budget::MissBudget::new(settings.invalid_key_budget),
-            usage: usage.clone(),
-            gateway_routes: settings.gateway_routes.clone(),
-            gateway_headers: settings.gateway_headers,
         });
+        let gateway = web::Data::new(GatewaySettings {
+            routes: settings.gateway_routes.clone(),
+            headers: settings.gateway_headers,
+        });
+        let db_data = web::Data::new(db.clone());
+        let trusted_proxies = web::Data::new(trusted_proxies);
 
         spawn_housekeeping(db.clone());
 
-        let app_ctx = ctx.clone();
         let mut server = HttpServer::new(move || {
-            let ctx = app_ctx.clone();
+            let (db, csrf) = (db_data.clone(), csrf.clone());
             App::new()
-                .app_data(ctx.clone())
+                .app_data(passwords.clone())
+                .app_data(server_secret.clone())
+                .app_data(catalogue.clone())
+                .app_data(key_service.clone())
+                .app_data(db.clone())
+                .app_data(trusted_proxies.clone())
+                .app_data(authenticator.clone())
+                .app_data(csrf.clone())
+                .app_data(gateway.clone())
                 .wrap(from_fn(|req, next| {
                     crate::web::add_headers(&crate::web::SECURITY_HEADERS, req, next)
                 }))
@@ -200,7 +190,7 @@ impl Application {
                 .route("/healthz", web::get().to(crate::web::health::healthz))
                 .route("/readyz", web::get().to(crate::web::health::readyz))
                 .route("/static/{path:.*}", web::get().to(crate::web::assets::serve_static))
-                .configure(|cfg| crate::web::routes(cfg, &ctx))
+                .configure(|cfg| crate::web::routes(cfg, &db, &csrf))
         })
         .listen(listener)
         .map_err(|source| StartupError::Bind {

@@ -15,9 +15,9 @@ use actix_web::http::header::HeaderMap;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::auth::client_ip;
-use crate::auth::key_auth::{self, Need};
+use crate::auth::key_auth::{self, Authenticator, Need};
+use crate::domain::routes::RouteMap;
 use crate::error::{AppError, GatewayRefusal};
-use crate::startup::AppContext;
 
 /// The one value of header `name`; `None` when absent or empty.
 fn single<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<Option<&'a str>, GatewayRefusal> {
@@ -65,6 +65,13 @@ impl GatewayHeaders {
     }
 }
 
+/// What the gateway check reads besides the authenticator: the route map
+/// from method and path to scope, and the header family the gateway uses.
+pub struct GatewaySettings {
+    pub routes: RouteMap,
+    pub headers: GatewayHeaders,
+}
+
 /// The original request's method and URI, as the configured family tells them.
 fn original_request(headers: &HeaderMap, family: GatewayHeaders) -> Result<(&str, &str), GatewayRefusal> {
     let (method_header, uri_header) = family.names();
@@ -88,15 +95,19 @@ fn original_request(headers: &HeaderMap, family: GatewayHeaders) -> Result<(&str
 }
 
 #[utoipa::path(get, path = "/auth/check", tag = "gateway", responses((status = 204, description = "Allowed; X-Keyward-Org and X-Keyward-Key-Id name the organization and key"), (status = 400, description = "The original method or URI is missing, repeated or contradicted by the other header family, or the path is not in normal form (dot segments, encoded / or \\, NUL, //)", body = crate::error::Problem, content_type = "application/problem+json"), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The peer is not a trusted proxy, or the key is not allowed from this address, lacks the scope, or no route matches", body = crate::error::Problem, content_type = "application/problem+json")))]
-pub async fn check_request(req: HttpRequest, ctx: web::Data<AppContext>) -> Result<HttpResponse, AppError> {
+pub async fn check_request(
+    req: HttpRequest,
+    authenticator: web::Data<Authenticator>,
+    gateway: web::Data<GatewaySettings>,
+) -> Result<HttpResponse, AppError> {
     let peer = client_ip::peer(&req);
-    if !client_ip::is_trusted(peer, &ctx.trusted_proxies) {
+    if !client_ip::is_trusted(peer, &authenticator.trusted_proxies) {
         return Err(AppError::Gateway(GatewayRefusal::UntrustedPeer(peer)));
     }
-    let (method, uri) = original_request(req.headers(), ctx.gateway_headers).map_err(AppError::Gateway)?;
+    let (method, uri) = original_request(req.headers(), gateway.headers).map_err(AppError::Gateway)?;
     let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
-    let route = ctx
-        .gateway_routes
+    let route = gateway
+        .routes
         .required(method, path)
         .map_err(|refused| AppError::Gateway(GatewayRefusal::PathNotNormalized(refused)))?;
     let need = match route {
@@ -104,8 +115,8 @@ pub async fn check_request(req: HttpRequest, ctx: web::Data<AppContext>) -> Resu
         None => Need::UnmappedRoute { method, uri: path },
     };
     let (presented, source) = key_auth::presented_key_in(req.headers(), query).map_err(AppError::KeyRejected)?;
-    let ip = client_ip::of_request(&req, &ctx.trusted_proxies);
-    let principal = key_auth::authenticate(&ctx, &presented, source, ip, need)
+    let ip = client_ip::of_request(&req, &authenticator.trusted_proxies);
+    let principal = key_auth::authenticate(&authenticator, &presented, source, ip, need)
         .await?
         .map_err(AppError::KeyRejected)?;
     Ok(HttpResponse::NoContent()

@@ -17,11 +17,11 @@ use crate::domain::filter::{ListQuery, PER_PAGE};
 use crate::domain::grant::{Grant, earliest};
 use crate::domain::network::NetworkList;
 use crate::domain::scope::{Scope, ScopeSet};
+use crate::domain::secret::ServerSecret;
 use crate::domain::time::rfc3339;
 use crate::error::AppError;
-use crate::service::keys::{self, GracePeriod, KeyChanges, KeyDetail, NewKey, Rotation};
-use crate::startup::AppContext;
-use crate::store::{self, api_keys};
+use crate::service::keys::{self, GracePeriod, KeyChanges, KeyDetail, KeyService, NewKey, Rotation};
+use crate::store::{self, Db, api_keys};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SecretJson {
@@ -197,7 +197,7 @@ impl KeyListQuery {
 /// `GET /api/v1/api-keys?q=&status=&page=`
 #[utoipa::path(get, path = "/api/v1/api-keys", tag = "api-keys", params(KeyListQuery), responses((status = 200, body = KeyPage), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, or lacks the scope", body = crate::error::Problem, content_type = "application/problem+json"), (status = 400, description = "Unknown status filter", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn list_keys(
-    ctx: web::Data<AppContext>,
+    db: web::Data<Db>,
     principal: KeyPrincipal,
     query: web::Query<KeyListQuery>,
 ) -> Result<web::Json<KeyPage>, AppError> {
@@ -205,8 +205,7 @@ pub async fn list_keys(
     let filter = query.filter()?;
     let page = query.page.unwrap_or(1).clamp(1, 1_000_000);
     let org_id = principal.record.org_id.clone();
-    let (items, total) = ctx
-        .db
+    let (items, total) = db
         .run(move |conn| {
             let now = store::now();
             let keys = api_keys::list(conn, &org_id, &filter, now, page, PER_PAGE)?;
@@ -230,13 +229,13 @@ pub async fn list_keys(
 /// `GET /api/v1/api-keys/{id}`
 #[utoipa::path(get, path = "/api/v1/api-keys/{id}", tag = "api-keys", params(("id" = String, Path)), responses((status = 200, body = KeyJson), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, or lacks the scope", body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such key in this organization", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn get_key(
-    ctx: web::Data<AppContext>,
+    db: web::Data<Db>,
     principal: KeyPrincipal,
     id: web::Path<String>,
 ) -> Result<web::Json<KeyJson>, AppError> {
     let org_id = principal.record.org_id.clone();
     let id = id.into_inner();
-    let detail = ctx.db.run(move |conn| keys::detail(conn, &org_id, &id)).await?;
+    let detail = db.run(move |conn| keys::detail(conn, &org_id, &id)).await?;
     Ok(web::Json(KeyJson::of(&detail)))
 }
 
@@ -262,7 +261,8 @@ pub struct CreateKey {
 /// `POST /api/v1/api-keys`
 #[utoipa::path(post, path = "/api/v1/api-keys", tag = "api-keys", request_body = CreateKey, responses((status = 201, body = KeyWithSecret, description = "Created; `secret` is in this response only"), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, lacks the scope, or would give more than it holds: `scope_escalation`, `network_escalation`, `query_key_escalation` or `expiry_escalation`, naming what it lacks", body = crate::error::Problem, content_type = "application/problem+json"), (status = 400, description = "The body could not be read", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "The name is taken, or keys are not set up", body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Fields that are not valid, each named", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn create_key(
-    ctx: web::Data<AppContext>,
+    server_secret: web::Data<ServerSecret>,
+    key_service: web::Data<KeyService>,
     principal: KeyPrincipal,
     web::Json(body): web::Json<CreateKey>,
 ) -> Result<HttpResponse, AppError> {
@@ -305,11 +305,11 @@ pub async fn create_key(
     let (actor, org_id, secret, ip) = (
         actor(&principal),
         principal.record.org_id.clone(),
-        ctx.secret.clone(),
+        server_secret.get_ref().clone(),
         principal.client_ip,
     );
-    let (detail, token) = ctx
-        .change_keys(move |conn| keys::create(conn, &secret, &org_id, &new, &actor, Some(ip)))
+    let (detail, token) = key_service
+        .change(move |conn| keys::create(conn, &secret, &org_id, &new, &actor, Some(ip)))
         .await?;
     Ok(HttpResponse::Created()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
@@ -342,7 +342,7 @@ fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<O
 /// `PATCH /api/v1/api-keys/{id}`
 #[utoipa::path(patch, path = "/api/v1/api-keys/{id}", tag = "api-keys", params(("id" = String, Path)), request_body = UpdateKey, responses((status = 200, body = KeyJson), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, lacks the scope, or would give more than it holds: `scope_escalation`, `network_escalation`, `query_key_escalation` or `expiry_escalation`, naming what it lacks", body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such key", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Revoked, or the name is taken", body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Fields that are not valid", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn update_key(
-    ctx: web::Data<AppContext>,
+    key_service: web::Data<KeyService>,
     principal: KeyPrincipal,
     id: web::Path<String>,
     web::Json(body): web::Json<UpdateKey>,
@@ -353,8 +353,8 @@ pub async fn update_key(
     let caller = principal.record.clone();
     // The key is read, merged with the body and written in one transaction,
     // its row locked: two PATCHes at once cannot undo each other's fields.
-    let detail = ctx
-        .change_keys(move |conn| {
+    let detail = key_service
+        .change(move |conn| {
             let current = keys::locked_detail(conn, &org_id, &id)?;
             let changes = merged_changes(&body, &current)?;
             // The key as it will be must be within the caller's: so a key cannot
@@ -406,15 +406,15 @@ fn merged_changes(body: &UpdateKey, current: &KeyDetail) -> Result<KeyChanges, A
 }
 
 async fn toggle(
-    ctx: web::Data<AppContext>,
+    key_service: web::Data<KeyService>,
     principal: KeyPrincipal,
     id: String,
     enabled: bool,
 ) -> Result<web::Json<KeyJson>, AppError> {
     let (actor, org_id, ip) = (actor(&principal), principal.record.org_id.clone(), principal.client_ip);
     let caller = principal.record.clone();
-    let detail = ctx
-        .change_keys(move |conn| {
+    let detail = key_service
+        .change(move |conn| {
             // Enabling gives a key back its power: only a caller that holds it.
             if enabled {
                 let target = keys::locked_detail(conn, &org_id, &id)?;
@@ -429,21 +429,21 @@ async fn toggle(
 /// `POST /api/v1/api-keys/{id}/enable`
 #[utoipa::path(post, path = "/api/v1/api-keys/{id}/enable", tag = "api-keys", params(("id" = String, Path)), responses((status = 200, body = KeyJson), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, lacks the scope, or would give more than it holds: `scope_escalation`, `network_escalation`, `query_key_escalation` or `expiry_escalation`, naming what it lacks", body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such key", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Revoked", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn enable_key(
-    ctx: web::Data<AppContext>,
+    key_service: web::Data<KeyService>,
     principal: KeyPrincipal,
     id: web::Path<String>,
 ) -> Result<web::Json<KeyJson>, AppError> {
-    toggle(ctx, principal, id.into_inner(), true).await
+    toggle(key_service, principal, id.into_inner(), true).await
 }
 
 /// `POST /api/v1/api-keys/{id}/disable`
 #[utoipa::path(post, path = "/api/v1/api-keys/{id}/disable", tag = "api-keys", params(("id" = String, Path)), responses((status = 200, body = KeyJson), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, or lacks the scope", body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such key", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Revoked", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn disable_key(
-    ctx: web::Data<AppContext>,
+    key_service: web::Data<KeyService>,
     principal: KeyPrincipal,
     id: web::Path<String>,
 ) -> Result<web::Json<KeyJson>, AppError> {
-    toggle(ctx, principal, id.into_inner(), false).await
+    toggle(key_service, principal, id.into_inner(), false).await
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -461,7 +461,8 @@ pub struct RotateKey {
 /// `POST /api/v1/api-keys/{id}/rotate`
 #[utoipa::path(post, path = "/api/v1/api-keys/{id}/rotate", tag = "api-keys", params(("id" = String, Path)), request_body(content = Option<RotateKey>), responses((status = 200, body = KeyWithSecret, description = "The new `secret`, in this response only"), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, lacks the scope, or would give more than it holds: `scope_escalation`, `network_escalation`, `query_key_escalation` or `expiry_escalation`, naming what it lacks", body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such key", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Revoked", body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Fields that are not valid", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn rotate_key(
-    ctx: web::Data<AppContext>,
+    server_secret: web::Data<ServerSecret>,
+    key_service: web::Data<KeyService>,
     principal: KeyPrincipal,
     id: web::Path<String>,
     body: web::Bytes,
@@ -494,13 +495,13 @@ pub async fn rotate_key(
     let (actor, org_id, secret, ip, id) = (
         actor(&principal),
         principal.record.org_id.clone(),
-        ctx.secret.clone(),
+        server_secret.get_ref().clone(),
         principal.client_ip,
         id.into_inner(),
     );
     let caller = principal.record.clone();
-    let (detail, token) = ctx
-        .change_keys(move |conn| {
+    let (detail, token) = key_service
+        .change(move |conn| {
             // The new secret is handed to the caller: only for a key it holds.
             let target = keys::locked_detail(conn, &org_id, &id)?;
             let until = new_expiry.map_or(target.key.expires_at, |expiry| expiry.map(Expiry::naive_utc));
@@ -527,7 +528,7 @@ pub async fn rotate_key(
 /// `POST /api/v1/api-keys/{id}/revoke`
 #[utoipa::path(post, path = "/api/v1/api-keys/{id}/revoke", tag = "api-keys", params(("id" = String, Path)), responses((status = 200, body = KeyJson), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, or lacks the scope", body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such key", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Already revoked", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn revoke_key(
-    ctx: web::Data<AppContext>,
+    key_service: web::Data<KeyService>,
     principal: KeyPrincipal,
     id: web::Path<String>,
 ) -> Result<web::Json<KeyJson>, AppError> {
@@ -537,8 +538,8 @@ pub async fn revoke_key(
         principal.client_ip,
         id.into_inner(),
     );
-    let detail = ctx
-        .change_keys(move |conn| keys::revoke(conn, &org_id, &id, &actor, Some(ip)))
+    let detail = key_service
+        .change(move |conn| keys::revoke(conn, &org_id, &id, &actor, Some(ip)))
         .await?;
     Ok(web::Json(KeyJson::of(&detail)))
 }
@@ -546,7 +547,7 @@ pub async fn revoke_key(
 /// `DELETE /api/v1/api-keys/{id}`
 #[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "api-keys", params(("id" = String, Path)), responses((status = 204, description = "Deleted"), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, or lacks the scope", body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such key", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn delete_key(
-    ctx: web::Data<AppContext>,
+    key_service: web::Data<KeyService>,
     principal: KeyPrincipal,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
@@ -556,7 +557,8 @@ pub async fn delete_key(
         principal.client_ip,
         id.into_inner(),
     );
-    ctx.change_keys(move |conn| keys::delete(conn, &org_id, &id, &actor, Some(ip)))
+    key_service
+        .change(move |conn| keys::delete(conn, &org_id, &id, &actor, Some(ip)))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -9,8 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::key_auth::KeyPrincipal;
 use crate::error::AppError;
 use crate::service::usage_report::{self, UsageReport};
-use crate::startup::AppContext;
-use crate::store::{self, audit, usage};
+use crate::store::{self, Db, audit, usage};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct UsageQuery {
@@ -42,7 +41,7 @@ pub struct KeyUsage {
 /// `GET /api/v1/usage?days=30`
 #[utoipa::path(get, path = "/api/v1/usage", tag = "reports", params(UsageQuery), responses((status = 200, body = Usage), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, or lacks the scope", body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, description = "days out of range", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn show_usage(
-    ctx: web::Data<AppContext>,
+    db: web::Data<Db>,
     principal: KeyPrincipal,
     query: web::Query<UsageQuery>,
 ) -> Result<web::Json<Usage>, AppError> {
@@ -55,8 +54,7 @@ pub async fn show_usage(
     }
     let org_id = principal.record.org_id.clone();
     let (first_day, since) = usage_report::period_start(store::now(), days);
-    let buckets = ctx
-        .db
+    let buckets = db
         .run(move |conn| usage::org_buckets_since(conn, &org_id, since))
         .await?;
     let report = UsageReport::from_buckets(first_day, days, buckets);
@@ -105,7 +103,7 @@ pub struct AuditEventJson {
 /// `GET /api/v1/audit-events?limit=100`: newest first.
 #[utoipa::path(get, path = "/api/v1/audit-events", tag = "reports", params(AuditQuery), responses((status = 200, body = Vec<AuditEventJson>), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, or lacks the scope", body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, description = "limit out of range", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn list_audit_events(
-    ctx: web::Data<AppContext>,
+    db: web::Data<Db>,
     principal: KeyPrincipal,
     query: web::Query<AuditQuery>,
 ) -> Result<web::Json<Vec<AuditEventJson>>, AppError> {
@@ -117,10 +115,7 @@ pub async fn list_audit_events(
         )]));
     }
     let org_id = principal.record.org_id.clone();
-    let events = ctx
-        .db
-        .run(move |conn| audit::list_for_org(conn, &org_id, limit))
-        .await?;
+    let events = db.run(move |conn| audit::list_for_org(conn, &org_id, limit)).await?;
     Ok(web::Json(
         events
             .into_iter()

@@ -6,10 +6,9 @@ use std::net::IpAddr;
 use actix_web::web::{self, Json};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::key_auth::{self, KeyPrincipal, KeySource, Need};
+use crate::auth::key_auth::{self, Authenticator, KeyPrincipal, KeySource, Need};
 use crate::domain::scope::{Action, ResourceFilter};
 use crate::error::AppError;
-use crate::startup::AppContext;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -52,7 +51,7 @@ pub struct Verdict {
 
 #[utoipa::path(post, path = "/api/v1/verify", tag = "verify", request_body = VerifyRequest, responses((status = 200, body = Verdict, description = "The verdict, allowed or not"), (status = 400, description = "The body could not be read", body = crate::error::Problem, content_type = "application/problem+json"), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, or lacks the scope", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn verify_key(
-    ctx: web::Data<AppContext>,
+    authenticator: web::Data<Authenticator>,
     caller: KeyPrincipal,
     Json(request): Json<VerifyRequest>,
 ) -> Result<Json<Verdict>, AppError> {
@@ -75,7 +74,7 @@ pub async fn verify_key(
     // A service sees only keys of its own organization: another's is
     // unknown, and nothing about it is checked or recorded.
     let outcome = key_auth::authenticate_in_org(
-        &ctx,
+        &authenticator,
         &caller.record.org_id,
         &request.key,
         KeySource::Header,

@@ -8,6 +8,19 @@ use ipnet::IpNet;
 
 use crate::domain::network::canonical;
 
+/// The networks of the proxies whose `X-Forwarded-For` is believed; one
+/// `web::Data` for the handlers and middleware that resolve client addresses.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(pub Vec<IpNet>);
+
+impl std::ops::Deref for TrustedProxies {
+    type Target = [IpNet];
+
+    fn deref(&self) -> &[IpNet] {
+        &self.0
+    }
+}
+
 /// Most entries of `X-Forwarded-For` looked at; the rest is ignored.
 const MAX_FORWARDED_HOPS: usize = 32;
 

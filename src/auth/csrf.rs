@@ -27,10 +27,20 @@ use crate::auth::session::UserSession;
 use crate::domain::public_url::PublicUrl;
 use crate::domain::secret::ServerSecret;
 use crate::error::AppError;
-use crate::startup::AppContext;
 
 pub const COOKIE_NAME: &str = "keyward_csrf";
 pub const HEADER: &str = "x-csrf-token";
+
+/// What the CSRF check needs: the server secret tokens are derived from,
+/// the key that signs the `keyward_csrf` cookie (the session cookie's too),
+/// whether cookies are `Secure`, and where browsers reach the backoffice
+/// (`None`: judge origins by `Host`). One `web::Data`, built at startup.
+pub struct CsrfSettings {
+    pub secret: ServerSecret,
+    pub cookie_key: Key,
+    pub secure_cookies: bool,
+    pub public_url: Option<PublicUrl>,
+}
 
 /// The current request's token, for templates to embed.
 #[derive(Debug, Clone)]
@@ -155,11 +165,11 @@ fn form_field(body: &[u8]) -> Option<String> {
 
 /// Middleware for every browser route.
 pub async fn protect(
-    ctx: web::Data<AppContext>,
+    settings: web::Data<CsrfSettings>,
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let existing = verified_cookie_token(&req, &ctx.cookie_key);
+    let existing = verified_cookie_token(&req, &settings.cookie_key);
     let pre_session = existing.clone().unwrap_or_else(new_token);
     // Sessions signed in before tokens were bound to them have no value of
     // their own; they keep the cookie's until they end (12 hours at most).
@@ -169,11 +179,11 @@ pub async fn protect(
         (None, Some(value)) => (Binding::PreSession(value), true),
         (None, None) => (Binding::PreSession(&pre_session), false),
     };
-    let token = token_for(&ctx.secret, &binding);
+    let token = token_for(&settings.secret, &binding);
     let expected = expected.then(|| token.clone());
 
     let req = if is_state_changing(req.method()) {
-        check_origin(req.request(), ctx.public_url.as_ref())?;
+        check_origin(req.request(), settings.public_url.as_ref())?;
         let from_header = req
             .headers()
             .get(HEADER)
@@ -219,7 +229,7 @@ pub async fn protect(
     } else {
         None
     };
-    if let Some(cookie) = fresh.and_then(|t| signed_cookie(t, &ctx.cookie_key, ctx.secure_cookies)) {
+    if let Some(cookie) = fresh.and_then(|t| signed_cookie(t, &settings.cookie_key, settings.secure_cookies)) {
         res.response_mut().add_cookie(&cookie)?;
     }
     Ok(res)

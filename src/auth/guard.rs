@@ -8,15 +8,14 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage as _, HttpRequest, web};
 
-use crate::auth::client_ip;
+use crate::auth::client_ip::{self, TrustedProxies};
 use crate::auth::session::UserSession;
 use crate::domain::audit::{Actor, AuditAction};
 use crate::domain::role::Role;
 use crate::error::AppError;
-use crate::startup::AppContext;
 use crate::store::organizations::Organization;
 use crate::store::users::User;
-use crate::store::{audit, users};
+use crate::store::{Db, audit, users};
 
 /// The signed-in user of a backoffice request, with their organization.
 #[derive(Debug, Clone)]
@@ -52,7 +51,7 @@ impl FromRequest for CurrentUser {
 /// Loads the signed-in user into the request, or answers 401 (which the
 /// error pages turn into a redirect to the sign-in page).
 pub async fn require_sign_in(
-    ctx: web::Data<AppContext>,
+    db: web::Data<Db>,
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
@@ -60,7 +59,7 @@ pub async fn require_sign_in(
     let Some(user_id) = session.user_id()? else {
         return Err(AppError::Unauthorized.into());
     };
-    let found = ctx.db.run(move |conn| users::find_with_org(conn, &user_id)).await?;
+    let found = db.run(move |conn| users::find_with_org(conn, &user_id)).await?;
     let current = match found {
         Some((user, org)) if user.disabled_at.is_none() => {
             let role = user.role.parse::<Role>().map_err(AppError::unexpected)?;
@@ -79,7 +78,8 @@ pub async fn require_sign_in(
 /// Lets only System Administrators through; anyone else gets a 403 page and
 /// an `access_denied` audit event.
 pub async fn require_system_administrator(
-    ctx: web::Data<AppContext>,
+    db: web::Data<Db>,
+    trusted_proxies: web::Data<TrustedProxies>,
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
@@ -89,7 +89,7 @@ pub async fn require_system_administrator(
         .cloned()
         .ok_or(AppError::Unauthorized)?;
     if current.role != Role::SystemAdministrator {
-        let ip = client_ip::of_request(req.request(), &ctx.trusted_proxies);
+        let ip = client_ip::of_request(req.request(), &trusted_proxies);
         let details = serde_json::json!({
             "method": req.method().as_str(),
             "path": req.path(),
@@ -98,19 +98,18 @@ pub async fn require_system_administrator(
         });
         let actor = current.actor();
         let org_id = current.org.id.clone();
-        ctx.db
-            .run(move |conn| {
-                audit::record(
-                    conn,
-                    Some(&org_id),
-                    &actor,
-                    AuditAction::AccessDenied,
-                    None,
-                    details,
-                    Some(ip),
-                )
-            })
-            .await?;
+        db.run(move |conn| {
+            audit::record(
+                conn,
+                Some(&org_id),
+                &actor,
+                AuditAction::AccessDenied,
+                None,
+                details,
+                Some(ip),
+            )
+        })
+        .await?;
         let error = AppError::Forbidden(format!(
             "This page is only for System Administrators. You are signed in as {} ({}); ask a System Administrator of {} for help.",
             current.user.email,

@@ -16,13 +16,16 @@ use actix_web::dev::{Payload, ServiceRequest};
 use actix_web::http::header::{AUTHORIZATION, HeaderMap, HeaderName};
 use actix_web::{FromRequest, HttpMessage as _, HttpRequest};
 
-use crate::auth::cache::{self, KeyRecord};
+use crate::auth::cache::{self, KeyCache, KeyRecord};
+use crate::auth::client_ip::TrustedProxies;
+use crate::auth::miss_budget::MissBudget;
+use crate::auth::usage::UsageBuffer;
 use crate::domain::rejection::KeyRejection;
 use crate::domain::scope::Action;
+use crate::domain::secret::ServerSecret;
 use crate::domain::token::{ApiKeyToken, TokenError};
 use crate::error::AppError;
-use crate::startup::AppContext;
-use crate::store;
+use crate::store::{self, Db};
 
 /// Where the key came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +102,21 @@ pub enum Need<'a> {
     },
 }
 
+/// What checking a key needs: the database and the secret to read keys
+/// with, the cache in front of them, the miss budget for unknown key ids,
+/// the usage buffer every answer is counted in, and the trusted proxies to
+/// find the client address behind. Built at startup, one `web::Data` for
+/// the API middleware, the verify endpoint and the gateway check.
+pub struct Authenticator {
+    pub db: Db,
+    pub secret: ServerSecret,
+    pub key_cache: KeyCache,
+    /// Unknown keys each client address may still present.
+    pub miss_budget: MissBudget,
+    pub usage: UsageBuffer,
+    pub trusted_proxies: TrustedProxies,
+}
+
 /// A caller whose key passed every check.
 #[derive(Debug, Clone)]
 pub struct KeyPrincipal {
@@ -108,25 +126,27 @@ pub struct KeyPrincipal {
 
 /// Looks a key id up at `now`, through the cache.
 pub async fn lookup(
-    ctx: &AppContext,
+    authenticator: &Authenticator,
     key_id: &str,
     now: chrono::NaiveDateTime,
 ) -> Result<Option<Arc<KeyRecord>>, AppError> {
-    if let Some(hit) = ctx.key_cache.get(key_id, now) {
+    if let Some(hit) = authenticator.key_cache.get(key_id, now) {
         return Ok(hit);
     }
     // Noted before the read: a change that commits while it runs makes the
     // cache refuse what it read.
-    let generation = ctx.key_cache.generation();
-    let secret = ctx.secret.clone();
+    let generation = authenticator.key_cache.generation();
+    let secret = authenticator.secret.clone();
     let id = key_id.to_owned();
-    let record = ctx
+    let record = authenticator
         .db
         .run(move |conn| cache::load(conn, &secret, &id))
         .await?
         .map(Arc::new);
     // Stamped with the time before the read: never younger than the data.
-    ctx.key_cache.insert(key_id.to_owned(), record.clone(), now, generation);
+    authenticator
+        .key_cache
+        .insert(key_id.to_owned(), record.clone(), now, generation);
     Ok(record)
 }
 
@@ -136,18 +156,18 @@ pub async fn lookup(
 /// this instance has found before is read again even when its address has
 /// spent the budget.
 async fn lookup_within_budget(
-    ctx: &AppContext,
+    authenticator: &Authenticator,
     key_id: &str,
     client_ip: IpAddr,
     now: chrono::NaiveDateTime,
 ) -> Result<Result<Option<Arc<KeyRecord>>, KeyRejection>, AppError> {
-    if let Some(hit) = ctx.key_cache.get(key_id, now) {
+    if let Some(hit) = authenticator.key_cache.get(key_id, now) {
         return Ok(Ok(hit));
     }
-    let reservation = if ctx.miss_budget.knows(key_id) {
+    let reservation = if authenticator.miss_budget.knows(key_id) {
         None
     } else {
-        match ctx.miss_budget.reserve(client_ip, Instant::now()) {
+        match authenticator.miss_budget.reserve(client_ip, Instant::now()) {
             Ok(reservation) => Some(reservation),
             Err(wait) => {
                 // Rounded up: a client that waits as told finds a token.
@@ -158,9 +178,9 @@ async fn lookup_within_budget(
             }
         }
     };
-    let record = lookup(ctx, key_id, now).await;
+    let record = lookup(authenticator, key_id, now).await;
     if let Ok(found) = &record {
-        ctx.miss_budget.learn(key_id, found.is_some());
+        authenticator.miss_budget.learn(key_id, found.is_some());
     }
     // Only a key id that turned out not to exist spends the token.
     if let Some(reservation) = reservation
@@ -174,13 +194,13 @@ async fn lookup_within_budget(
 /// Runs every check on a presented key for `need`,
 /// from `client_ip`; counts the outcome for a known key.
 pub async fn authenticate(
-    ctx: &AppContext,
+    authenticator: &Authenticator,
     presented: &str,
     source: KeySource,
     client_ip: IpAddr,
     need: Need<'_>,
 ) -> Result<Result<KeyPrincipal, KeyRejection>, AppError> {
-    authenticate_within(ctx, None, presented, source, client_ip, client_ip, need).await
+    authenticate_within(authenticator, None, presented, source, client_ip, client_ip, need).await
 }
 
 /// `authenticate`, for a key that must belong to the organization `org_id`:
@@ -190,7 +210,7 @@ pub async fn authenticate(
 /// `caller_ip`, the address that really asks, so a caller can neither
 /// escape the unknown-key budget nor spend someone else's.
 pub async fn authenticate_in_org(
-    ctx: &AppContext,
+    authenticator: &Authenticator,
     org_id: &str,
     presented: &str,
     source: KeySource,
@@ -198,11 +218,20 @@ pub async fn authenticate_in_org(
     caller_ip: IpAddr,
     need: Need<'_>,
 ) -> Result<Result<KeyPrincipal, KeyRejection>, AppError> {
-    authenticate_within(ctx, Some(org_id), presented, source, client_ip, caller_ip, need).await
+    authenticate_within(
+        authenticator,
+        Some(org_id),
+        presented,
+        source,
+        client_ip,
+        caller_ip,
+        need,
+    )
+    .await
 }
 
 async fn authenticate_within(
-    ctx: &AppContext,
+    authenticator: &Authenticator,
     org_id: Option<&str>,
     presented: &str,
     source: KeySource,
@@ -216,13 +245,13 @@ async fn authenticate_within(
         Err(error) => return Ok(Err(KeyRejection::InvalidKey(error.to_string()))),
     };
     let now = store::now();
-    let record = match lookup_within_budget(ctx, token.key_id().as_str(), budget_ip, now).await? {
+    let record = match lookup_within_budget(authenticator, token.key_id().as_str(), budget_ip, now).await? {
         Ok(Some(record)) if record.matches(&token) && org_id.is_none_or(|org| org == record.org_id) => record,
         Ok(_) => return Ok(Err(KeyRejection::InvalidKey("no such key".into()))),
         Err(rejection) => return Ok(Err(rejection)),
     };
     let verdict = check(&record, source, client_ip, need, now);
-    ctx.usage.record(
+    authenticator.usage.record(
         &record.api_key_id,
         &record.org_id,
         verdict.as_ref().err().map_or("allowed", KeyRejection::code),
@@ -285,13 +314,13 @@ pub async fn require(
     req: ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
 ) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
-    let ctx = req
-        .app_data::<actix_web::web::Data<AppContext>>()
+    let authenticator = req
+        .app_data::<actix_web::web::Data<Authenticator>>()
         .cloned()
-        .ok_or_else(|| AppError::unexpected(anyhow::anyhow!("no application context")))?;
+        .ok_or_else(|| AppError::unexpected(anyhow::anyhow!("no authenticator")))?;
     let (presented, source) = presented_key(req.request()).map_err(AppError::KeyRejected)?;
-    let ip = crate::auth::client_ip::of_request(req.request(), &ctx.trusted_proxies);
-    let principal = authenticate(&ctx, &presented, source, ip, need)
+    let ip = crate::auth::client_ip::of_request(req.request(), &authenticator.trusted_proxies);
+    let principal = authenticate(&authenticator, &presented, source, ip, need)
         .await?
         .map_err(AppError::KeyRejected)?;
     req.extensions_mut().insert(principal);

@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use chrono::{NaiveDateTime, TimeDelta};
 use serde_json::json;
 
+use crate::auth::cache::KeyCache;
 use crate::domain::api_key::{Expiry, KeyName, KeyStatus};
 use crate::domain::audit::{Actor, AuditAction, Target};
 use crate::domain::network::NetworkList;
@@ -17,7 +18,32 @@ use crate::domain::token::{ApiKeyToken, OrgSigningKey};
 use crate::error::AppError;
 use crate::store::api_keys::{self, ApiKey, KeySecret, NewApiKey, NewKeySecret};
 use crate::store::organizations::{self, Organization};
-use crate::store::{self, DbConnection, audit};
+use crate::store::{self, Db, DbConnection, audit};
+
+/// Runs changes to keys for the handlers of both faces; one `web::Data`,
+/// built at startup with the authenticator's cache.
+pub struct KeyService {
+    pub db: Db,
+    pub key_cache: KeyCache,
+}
+
+impl KeyService {
+    /// Runs a change to keys in one write transaction (the store numbers it
+    /// in the change log), then reads the log so this instance drops the
+    /// changed keys' cached records before answering: the very next request
+    /// sees the change. Other organizations' keys stay cached.
+    pub async fn change<T, F>(&self, work: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let result = self.db.transaction(work).await;
+        // Also after a failure: a commit whose answer was lost may still
+        // have happened, and reading the log costs one query.
+        self.key_cache.catch_up(&self.db).await;
+        result
+    }
+}
 
 /// A key with everything its pages show.
 #[derive(Debug, Clone)]

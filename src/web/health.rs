@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web};
 use diesel::connection::SimpleConnection as _;
 
 use crate::error::AppError;
-use crate::startup::AppContext;
+use crate::store::Db;
 
 /// `GET /healthz`: the process answers.
 pub async fn healthz() -> HttpResponse {
@@ -12,8 +12,8 @@ pub async fn healthz() -> HttpResponse {
 }
 
 /// `GET /readyz`: the database answers too.
-pub async fn readyz(ctx: web::Data<AppContext>) -> Result<HttpResponse, AppError> {
-    ctx.db.run(|conn| conn.batch_execute("SELECT 1")).await?;
+pub async fn readyz(db: web::Data<Db>) -> Result<HttpResponse, AppError> {
+    db.run(|conn| conn.batch_execute("SELECT 1")).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .body("ready"))

@@ -5,14 +5,15 @@ use actix_web::{HttpMessage as _, HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::{Layout, local_path, render, see_other};
+use crate::auth::client_ip::TrustedProxies;
 use crate::auth::csrf::RotateCsrfToken;
+use crate::auth::password::PasswordHasher;
 use crate::auth::session::UserSession;
 use crate::auth::{client_ip, throttle};
 use crate::domain::audit::{Actor, AuditAction, Target};
 use crate::domain::user::Email;
 use crate::error::AppError;
-use crate::startup::AppContext;
-use crate::store::{self, audit, users};
+use crate::store::{self, Db, audit, users};
 
 /// The one answer for an unknown email and a wrong password.
 const WRONG_CREDENTIALS: &str = "That email and password do not match an account. Check both and try again.";
@@ -65,7 +66,9 @@ pub struct SignInForm {
 /// `POST /login`
 pub async fn sign_in(
     req: HttpRequest,
-    ctx: web::Data<AppContext>,
+    db: web::Data<Db>,
+    trusted_proxies: web::Data<TrustedProxies>,
+    passwords: web::Data<PasswordHasher>,
     layout: Layout,
     session: UserSession,
     form: web::Form<SignInForm>,
@@ -90,13 +93,12 @@ pub async fn sign_in(
     if form.password.is_empty() {
         return again(StatusCode::UNPROCESSABLE_ENTITY, "Enter your password.".to_owned());
     }
-    let ip = client_ip::of_request(&req, &ctx.trusted_proxies);
+    let ip = client_ip::of_request(&req, &trusted_proxies);
 
     // The attempt is reserved before the password is checked, so parallel
     // guesses cannot all be checked (see `throttle`).
     let lookup_email = email.clone();
-    let (reservation, user) = match ctx
-        .db
+    let (reservation, user) = match db
         .transaction(move |conn| {
             let reservation = throttle::reserve(conn, &lookup_email, ip, store::now())?;
             Ok((reservation, users::find_by_email(conn, lookup_email.as_str())?))
@@ -110,8 +112,7 @@ pub async fn sign_in(
         Err(error) => return Err(error),
     };
 
-    let password_matches = ctx
-        .passwords
+    let password_matches = passwords
         .verify(&form.password, user.as_ref().map(|u| u.password_hash.as_str()))
         .await?;
 
@@ -122,33 +123,30 @@ pub async fn sign_in(
             // organization sees the attempt in its audit log; the answer and
             // the work done are the same whether the email is known or not.
             let failed_email = email.clone();
-            ctx.db
-                .transaction(move |conn| {
-                    let details = serde_json::json!({ "email": failed_email.as_str() });
-                    let target = known.as_ref().map(|user| Target {
-                        kind: "user",
-                        id: &user.id,
-                        label: &user.email,
-                    });
-                    audit::record(
-                        conn,
-                        known.as_ref().map(|user| user.org_id.as_str()),
-                        &Actor::System,
-                        AuditAction::SignInFailed,
-                        target.as_ref(),
-                        details,
-                        Some(ip),
-                    )?;
-                    Ok(())
-                })
-                .await?;
+            db.transaction(move |conn| {
+                let details = serde_json::json!({ "email": failed_email.as_str() });
+                let target = known.as_ref().map(|user| Target {
+                    kind: "user",
+                    id: &user.id,
+                    label: &user.email,
+                });
+                audit::record(
+                    conn,
+                    known.as_ref().map(|user| user.org_id.as_str()),
+                    &Actor::System,
+                    AuditAction::SignInFailed,
+                    target.as_ref(),
+                    details,
+                    Some(ip),
+                )?;
+                Ok(())
+            })
+            .await?;
             return again(StatusCode::UNAUTHORIZED, WRONG_CREDENTIALS.to_owned());
         }
     };
     if user.disabled_at.is_some() {
-        ctx.db
-            .transaction(move |conn| throttle::release(conn, reservation))
-            .await?;
+        db.transaction(move |conn| throttle::release(conn, reservation)).await?;
         return again(
             StatusCode::FORBIDDEN,
             "This account is disabled. Ask a System Administrator of your organization to enable it.".to_owned(),
@@ -156,31 +154,30 @@ pub async fn sign_in(
     }
 
     let user_id = user.id.clone();
-    ctx.db
-        .transaction(move |conn| {
-            throttle::record_success(conn, &email, reservation)?;
-            users::record_sign_in(conn, &user.id, store::now())?;
-            let actor = Actor::User {
-                id: user.id.clone(),
-                email: user.email.clone(),
-            };
-            let target = Target {
-                kind: "user",
-                id: &user.id,
-                label: &user.email,
-            };
-            audit::record(
-                conn,
-                Some(&user.org_id),
-                &actor,
-                AuditAction::SignedIn,
-                Some(&target),
-                serde_json::json!({}),
-                Some(ip),
-            )?;
-            Ok(())
-        })
-        .await?;
+    db.transaction(move |conn| {
+        throttle::record_success(conn, &email, reservation)?;
+        users::record_sign_in(conn, &user.id, store::now())?;
+        let actor = Actor::User {
+            id: user.id.clone(),
+            email: user.email.clone(),
+        };
+        let target = Target {
+            kind: "user",
+            id: &user.id,
+            label: &user.email,
+        };
+        audit::record(
+            conn,
+            Some(&user.org_id),
+            &actor,
+            AuditAction::SignedIn,
+            Some(&target),
+            serde_json::json!({}),
+            Some(ip),
+        )?;
+        Ok(())
+    })
+    .await?;
     session.sign_in(&user_id)?;
     req.extensions_mut().insert(RotateCsrfToken);
     Ok(see_other(&next))
@@ -189,31 +186,31 @@ pub async fn sign_in(
 /// `POST /logout`
 pub async fn sign_out(
     req: HttpRequest,
-    ctx: web::Data<AppContext>,
+    db: web::Data<Db>,
+    trusted_proxies: web::Data<TrustedProxies>,
     session: UserSession,
 ) -> Result<HttpResponse, AppError> {
     if let Ok(Some(user_id)) = session.user_id() {
-        let ip = client_ip::of_request(&req, &ctx.trusted_proxies);
-        ctx.db
-            .run(move |conn| {
-                if let Some((user, org)) = users::find_with_org(conn, &user_id)? {
-                    let actor = Actor::User {
-                        id: user.id.clone(),
-                        email: user.email.clone(),
-                    };
-                    audit::record(
-                        conn,
-                        Some(&org.id),
-                        &actor,
-                        AuditAction::SignedOut,
-                        None,
-                        serde_json::json!({}),
-                        Some(ip),
-                    )?;
-                }
-                Ok::<_, AppError>(())
-            })
-            .await?;
+        let ip = client_ip::of_request(&req, &trusted_proxies);
+        db.run(move |conn| {
+            if let Some((user, org)) = users::find_with_org(conn, &user_id)? {
+                let actor = Actor::User {
+                    id: user.id.clone(),
+                    email: user.email.clone(),
+                };
+                audit::record(
+                    conn,
+                    Some(&org.id),
+                    &actor,
+                    AuditAction::SignedOut,
+                    None,
+                    serde_json::json!({}),
+                    Some(ip),
+                )?;
+            }
+            Ok::<_, AppError>(())
+        })
+        .await?;
     }
     session.sign_out();
     req.extensions_mut().insert(RotateCsrfToken);

@@ -24,21 +24,21 @@ use actix_web::middleware::{Next, from_fn};
 use actix_web::{FromRequest, HttpMessage as _, HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use crate::auth::csrf::{self, CsrfToken};
+use crate::auth::csrf::{self, CsrfSettings, CsrfToken};
 use crate::auth::guard::{self, CurrentUser};
 use crate::auth::session::{DbSessionStore, IDLE_TIMEOUT};
 use crate::domain::role::Role;
 use crate::error::AppError;
-use crate::startup::AppContext;
+use crate::store::Db;
 
 pub const SESSION_COOKIE: &str = "keyward_session";
 
 /// Registers the browser routes. Must come after every other scope: its empty
 /// prefix matches all paths, and its default service is the 404 page.
-pub fn routes(cfg: &mut web::ServiceConfig, ctx: &AppContext) {
-    let sessions = SessionMiddleware::builder(DbSessionStore::new(ctx.db.clone()), ctx.cookie_key.clone())
+pub fn routes(cfg: &mut web::ServiceConfig, db: &Db, csrf: &CsrfSettings) {
+    let sessions = SessionMiddleware::builder(DbSessionStore::new(db.clone()), csrf.cookie_key.clone())
         .cookie_name(SESSION_COOKIE.to_owned())
-        .cookie_secure(ctx.secure_cookies)
+        .cookie_secure(csrf.secure_cookies)
         .cookie_http_only(true)
         .cookie_same_site(SameSite::Lax)
         .session_lifecycle(

@@ -6,8 +6,9 @@ use actix_web::{HttpMessage as _, HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::{Layout, render, see_other};
-use crate::auth::client_ip;
+use crate::auth::client_ip::{self, TrustedProxies};
 use crate::auth::csrf::RotateCsrfToken;
+use crate::auth::password::PasswordHasher;
 use crate::auth::session::UserSession;
 use crate::domain::ValidationError;
 use crate::domain::audit::Actor;
@@ -16,8 +17,7 @@ use crate::domain::role::Role;
 use crate::domain::user::{DisplayName, Email, NewPassword};
 use crate::error::AppError;
 use crate::service::accounts;
-use crate::startup::AppContext;
-use crate::store::{self, users};
+use crate::store::{self, Db, users};
 
 #[derive(Default)]
 struct SetupErrors {
@@ -64,20 +64,19 @@ pub struct SetupQuery {
 
 /// Whether setup can run with this token: `Err(true)` once someone has set
 /// Keyward up, `Err(false)` for an unknown or used token.
-async fn check_token(ctx: &AppContext, token: &str) -> Result<Result<(), bool>, AppError> {
+async fn check_token(db: &Db, token: &str) -> Result<Result<(), bool>, AppError> {
     let digest = accounts::token_digest(token);
-    ctx.db
-        .run(move |conn| {
-            if users::count(conn)? > 0 {
-                return Ok(Err(true));
-            }
-            Ok::<_, AppError>(if users::setup_token_is_usable(conn, &digest)? {
-                Ok(())
-            } else {
-                Err(false)
-            })
+    db.run(move |conn| {
+        if users::count(conn)? > 0 {
+            return Ok(Err(true));
+        }
+        Ok::<_, AppError>(if users::setup_token_is_usable(conn, &digest)? {
+            Ok(())
+        } else {
+            Err(false)
         })
-        .await
+    })
+    .await
 }
 
 fn unavailable(layout: Layout, already_set_up: bool) -> Result<HttpResponse, AppError> {
@@ -91,12 +90,12 @@ fn unavailable(layout: Layout, already_set_up: bool) -> Result<HttpResponse, App
 
 /// `GET /setup?token=…`
 pub async fn setup_form(
-    ctx: web::Data<AppContext>,
+    db: web::Data<Db>,
     layout: Layout,
     query: web::Query<SetupQuery>,
 ) -> Result<HttpResponse, AppError> {
     let token = query.into_inner().token.unwrap_or_default();
-    if let Err(already_set_up) = check_token(&ctx, &token).await? {
+    if let Err(already_set_up) = check_token(&db, &token).await? {
         return unavailable(layout, already_set_up);
     }
     let page = SetupPage {
@@ -130,13 +129,15 @@ pub struct SetupForm {
 /// `POST /setup`
 pub async fn complete_setup(
     req: HttpRequest,
-    ctx: web::Data<AppContext>,
+    db: web::Data<Db>,
+    trusted_proxies: web::Data<TrustedProxies>,
+    passwords: web::Data<PasswordHasher>,
     layout: Layout,
     session: UserSession,
     form: web::Form<SetupForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    if let Err(already_set_up) = check_token(&ctx, &form.token).await? {
+    if let Err(already_set_up) = check_token(&db, &form.token).await? {
         return unavailable(layout, already_set_up);
     }
 
@@ -170,11 +171,10 @@ pub async fn complete_setup(
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
 
-    let password_hash = ctx.passwords.hash(&password).await?;
+    let password_hash = passwords.hash(&password).await?;
     let digest = accounts::token_digest(&form.token);
-    let ip = client_ip::of_request(&req, &ctx.trusted_proxies);
-    let created = ctx
-        .db
+    let ip = client_ip::of_request(&req, &trusted_proxies);
+    let created = db
         .transaction(move |conn| {
             // Re-checked inside the transaction: two racing submissions of one
             // link must not both create an organization.

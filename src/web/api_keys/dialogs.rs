@@ -11,7 +11,7 @@ use chrono::Utc;
 
 use super::BASE;
 use super::list::{KeyRowPartial, rows_for};
-use crate::auth::client_ip;
+use crate::auth::client_ip::{self, TrustedProxies};
 use crate::auth::guard::CurrentUser;
 use std::net::IpAddr;
 
@@ -21,12 +21,12 @@ use crate::domain::audit::Actor;
 use crate::domain::network::NetworkList;
 use crate::domain::permissions::{Catalogue, Permission, PermissionGroup};
 use crate::domain::scope::{Action, ResourceFilter, Scope, ScopeSet};
+use crate::domain::secret::ServerSecret;
 use crate::domain::token::ApiKeyToken;
 use crate::error::AppError;
-use crate::service::keys::{self, GracePeriod, KeyChanges, KeyDetail, NewKey, Rotation};
-use crate::startup::AppContext;
-use crate::store;
+use crate::service::keys::{self, GracePeriod, KeyChanges, KeyDetail, KeyService, NewKey, Rotation};
 use crate::store::DbConnection;
+use crate::store::{self, Db};
 use crate::web::forms::HtmlForm;
 use crate::web::htmx::HxRequest;
 use crate::web::{Layout, render, see_other};
@@ -367,7 +367,7 @@ fn secret_response(
 
 /// `GET …/new`
 pub async fn new_api_key_form(
-    ctx: web::Data<AppContext>,
+    catalogue: web::Data<Catalogue>,
     layout: Layout,
     hx: HxRequest,
 ) -> Result<HttpResponse, AppError> {
@@ -377,13 +377,13 @@ pub async fn new_api_key_form(
         title: "Create API key",
         form: KeyFormView::blank(),
         errors: KeyFormErrors::default(),
-        catalogue: ctx.catalogue.groups.clone(),
+        catalogue: catalogue.groups.clone(),
     };
     dialog_response!(hx, StatusCode::OK, dialog)
 }
 
 fn form_again(
-    ctx: &AppContext,
+    catalogue: &Catalogue,
     hx: HxRequest,
     layout: Layout,
     key_id: Option<String>,
@@ -397,15 +397,22 @@ fn form_again(
         title,
         form: KeyFormView::from_form(form),
         errors,
-        catalogue: ctx.catalogue.groups.clone(),
+        catalogue: catalogue.groups.clone(),
     };
     dialog_response!(hx, StatusCode::UNPROCESSABLE_ENTITY, dialog)
 }
 
 /// `POST …` (create)
+#[expect(
+    clippy::too_many_arguments,
+    reason = "an actix handler: each argument is an extractor, and the signature lists the parts it touches"
+)]
 pub async fn create_api_key(
     req: HttpRequest,
-    ctx: web::Data<AppContext>,
+    trusted_proxies: web::Data<TrustedProxies>,
+    server_secret: web::Data<ServerSecret>,
+    catalogue: web::Data<Catalogue>,
+    key_service: web::Data<KeyService>,
     layout: Layout,
     current: CurrentUser,
     hx: HxRequest,
@@ -413,7 +420,7 @@ pub async fn create_api_key(
 ) -> Result<HttpResponse, AppError> {
     let (name, expiry, scopes, networks) = match parse_key_form(&form, None) {
         Ok(parsed) => parsed,
-        Err(errors) => return form_again(&ctx, hx, layout, None, "Create API key", &form, errors),
+        Err(errors) => return form_again(&catalogue, hx, layout, None, "Create API key", &form, errors),
     };
     let new = NewKey {
         name,
@@ -422,10 +429,10 @@ pub async fn create_api_key(
         networks,
         allow_query_key: form.allow_query_key.is_some(),
     };
-    let ip = client_ip::of_request(&req, &ctx.trusted_proxies);
-    let (actor, org_id, secret) = (current.actor(), current.org.id.clone(), ctx.secret.clone());
-    match ctx
-        .change_keys(move |conn| keys::create(conn, &secret, &org_id, &new, &actor, Some(ip)))
+    let ip = client_ip::of_request(&req, &trusted_proxies);
+    let (actor, org_id, secret) = (current.actor(), current.org.id.clone(), server_secret.get_ref().clone());
+    match key_service
+        .change(move |conn| keys::create(conn, &secret, &org_id, &new, &actor, Some(ip)))
         .await
     {
         Ok((detail, token)) => secret_response(hx, layout, &detail, &token, false),
@@ -434,26 +441,27 @@ pub async fn create_api_key(
                 name: Some(message),
                 ..KeyFormErrors::default()
             };
-            form_again(&ctx, hx, layout, None, "Create API key", &form, errors)
+            form_again(&catalogue, hx, layout, None, "Create API key", &form, errors)
         }
         Err(other) => Err(other),
     }
 }
 
-async fn load(ctx: &AppContext, current: &CurrentUser, id: String) -> Result<KeyDetail, AppError> {
+async fn load(db: &Db, current: &CurrentUser, id: String) -> Result<KeyDetail, AppError> {
     let org_id = current.org.id.clone();
-    ctx.db.run(move |conn| keys::detail(conn, &org_id, &id)).await
+    db.run(move |conn| keys::detail(conn, &org_id, &id)).await
 }
 
 /// `GET …/{id}/edit`
 pub async fn edit_api_key_form(
-    ctx: web::Data<AppContext>,
+    db: web::Data<Db>,
+    catalogue: web::Data<Catalogue>,
     layout: Layout,
     current: CurrentUser,
     hx: HxRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let detail = load(&ctx, &current, id.into_inner()).await?;
+    let detail = load(&db, &current, id.into_inner()).await?;
     if let Some(at) = detail.key.revoked_at {
         return Err(AppError::Conflict(format!(
             "This key was revoked at {} and can no longer be edited.",
@@ -464,9 +472,9 @@ pub async fn edit_api_key_form(
         layout,
         key_id: Some(detail.key.id.clone()),
         title: "Edit API key",
-        form: KeyFormView::of_key(&detail, &ctx.catalogue),
+        form: KeyFormView::of_key(&detail, &catalogue),
         errors: KeyFormErrors::default(),
-        catalogue: ctx.catalogue.groups.clone(),
+        catalogue: catalogue.groups.clone(),
     };
     dialog_response!(hx, StatusCode::OK, dialog)
 }
@@ -485,9 +493,16 @@ fn changed(hx: HxRequest) -> HttpResponse {
 }
 
 /// `POST …/{id}` (edit)
+#[expect(
+    clippy::too_many_arguments,
+    reason = "an actix handler: each argument is an extractor, and the signature lists the parts it touches"
+)]
 pub async fn update_api_key(
     req: HttpRequest,
-    ctx: web::Data<AppContext>,
+    db: web::Data<Db>,
+    trusted_proxies: web::Data<TrustedProxies>,
+    catalogue: web::Data<Catalogue>,
+    key_service: web::Data<KeyService>,
     layout: Layout,
     current: CurrentUser,
     hx: HxRequest,
@@ -495,12 +510,12 @@ pub async fn update_api_key(
     HtmlForm(form): HtmlForm<KeyForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    let stored = load(&ctx, &current, id.clone()).await?;
+    let stored = load(&db, &current, id.clone()).await?;
     // The allow-query setting is fixed at creation: it decides where the key may travel.
     let (name, expiry, scopes, networks) = match parse_key_form(&form, Some(&stored)) {
         Ok(parsed) => parsed,
         Err(errors) => {
-            return form_again(&ctx, hx, layout, Some(id), "Edit API key", &form, errors);
+            return form_again(&catalogue, hx, layout, Some(id), "Edit API key", &form, errors);
         }
     };
     let changes = KeyChanges {
@@ -509,10 +524,10 @@ pub async fn update_api_key(
         scopes,
         networks,
     };
-    let ip = client_ip::of_request(&req, &ctx.trusted_proxies);
+    let ip = client_ip::of_request(&req, &trusted_proxies);
     let (actor, org_id, key_id) = (current.actor(), current.org.id.clone(), id.clone());
-    match ctx
-        .change_keys(move |conn| keys::update(conn, &org_id, &key_id, &changes, &actor, Some(ip)))
+    match key_service
+        .change(move |conn| keys::update(conn, &org_id, &key_id, &changes, &actor, Some(ip)))
         .await
     {
         Ok(_) => Ok(changed(hx)),
@@ -521,25 +536,30 @@ pub async fn update_api_key(
                 name: Some(message),
                 ..KeyFormErrors::default()
             };
-            form_again(&ctx, hx, layout, Some(id), "Edit API key", &form, errors)
+            form_again(&catalogue, hx, layout, Some(id), "Edit API key", &form, errors)
         }
         Err(other) => Err(other),
     }
 }
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the enable and disable handlers' extractors, passed on"
+)]
 async fn toggle(
     req: HttpRequest,
-    ctx: web::Data<AppContext>,
+    trusted_proxies: web::Data<TrustedProxies>,
+    key_service: web::Data<KeyService>,
     layout: Layout,
     current: CurrentUser,
     hx: HxRequest,
     id: String,
     enabled: bool,
 ) -> Result<HttpResponse, AppError> {
-    let ip = client_ip::of_request(&req, &ctx.trusted_proxies);
+    let ip = client_ip::of_request(&req, &trusted_proxies);
     let (actor, org_id) = (current.actor(), current.org.id.clone());
-    let row = ctx
-        .change_keys(move |conn| {
+    let row = key_service
+        .change(move |conn| {
             let detail = keys::set_enabled(conn, &org_id, &id, enabled, &actor, Some(ip))?;
             Ok(rows_for(conn, &[detail], store::now())?.remove(0))
         })
@@ -557,25 +577,47 @@ async fn toggle(
 /// `POST …/{id}/enable`
 pub async fn enable_api_key(
     req: HttpRequest,
-    ctx: web::Data<AppContext>,
+    trusted_proxies: web::Data<TrustedProxies>,
+    key_service: web::Data<KeyService>,
     layout: Layout,
     current: CurrentUser,
     hx: HxRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    toggle(req, ctx, layout, current, hx, id.into_inner(), true).await
+    toggle(
+        req,
+        trusted_proxies,
+        key_service,
+        layout,
+        current,
+        hx,
+        id.into_inner(),
+        true,
+    )
+    .await
 }
 
 /// `POST …/{id}/disable`
 pub async fn disable_api_key(
     req: HttpRequest,
-    ctx: web::Data<AppContext>,
+    trusted_proxies: web::Data<TrustedProxies>,
+    key_service: web::Data<KeyService>,
     layout: Layout,
     current: CurrentUser,
     hx: HxRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    toggle(req, ctx, layout, current, hx, id.into_inner(), false).await
+    toggle(
+        req,
+        trusted_proxies,
+        key_service,
+        layout,
+        current,
+        hx,
+        id.into_inner(),
+        false,
+    )
+    .await
 }
 
 #[derive(Template)]
@@ -597,13 +639,13 @@ fn grace_periods() -> Vec<(&'static str, &'static str)> {
 
 /// `GET …/{id}/rotate`
 pub async fn rotate_api_key_form(
-    ctx: web::Data<AppContext>,
+    db: web::Data<Db>,
     layout: Layout,
     current: CurrentUser,
     hx: HxRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let detail = load(&ctx, &current, id.into_inner()).await?;
+    let detail = load(&db, &current, id.into_inner()).await?;
     let status = detail.key.status(store::now());
     if status == KeyStatus::Revoked {
         return Err(AppError::Conflict(
@@ -635,16 +677,23 @@ pub struct RotateForm {
 }
 
 /// `POST …/{id}/rotate`
+#[expect(
+    clippy::too_many_arguments,
+    reason = "an actix handler: each argument is an extractor, and the signature lists the parts it touches"
+)]
 pub async fn rotate_api_key(
     req: HttpRequest,
-    ctx: web::Data<AppContext>,
+    db: web::Data<Db>,
+    trusted_proxies: web::Data<TrustedProxies>,
+    server_secret: web::Data<ServerSecret>,
+    key_service: web::Data<KeyService>,
     layout: Layout,
     current: CurrentUser,
     hx: HxRequest,
     id: web::Path<String>,
     HtmlForm(form): HtmlForm<RotateForm>,
 ) -> Result<HttpResponse, AppError> {
-    let detail = load(&ctx, &current, id.into_inner()).await?;
+    let detail = load(&db, &current, id.into_inner()).await?;
     let again = |layout: Layout, error: String| {
         let dialog = RotateDialog {
             layout,
@@ -670,15 +719,15 @@ pub async fn rotate_api_key(
     } else {
         None
     };
-    let ip = client_ip::of_request(&req, &ctx.trusted_proxies);
+    let ip = client_ip::of_request(&req, &trusted_proxies);
     let (actor, org_id, secret, key_id) = (
         current.actor(),
         current.org.id.clone(),
-        ctx.secret.clone(),
+        server_secret.get_ref().clone(),
         detail.key.id.clone(),
     );
-    match ctx
-        .change_keys(move |conn| {
+    match key_service
+        .change(move |conn| {
             keys::rotate(
                 conn,
                 &secret,
@@ -725,13 +774,13 @@ fn confirm_dialog(layout: Layout, detail: &KeyDetail, revoke: bool) -> ConfirmDi
 
 /// `GET …/{id}/revoke`
 pub async fn revoke_api_key_form(
-    ctx: web::Data<AppContext>,
+    db: web::Data<Db>,
     layout: Layout,
     current: CurrentUser,
     hx: HxRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let detail = load(&ctx, &current, id.into_inner()).await?;
+    let detail = load(&db, &current, id.into_inner()).await?;
     if detail.key.revoked_at.is_some() {
         return Err(AppError::Conflict("This key is already revoked.".into()));
     }
@@ -744,15 +793,17 @@ type ConfirmedStep = fn(&mut DbConnection, &str, &str, &Actor, Option<IpAddr>) -
 /// A confirmed revoke or delete: the lifecycle step, then back to the list.
 async fn confirmed(
     req: HttpRequest,
-    ctx: web::Data<AppContext>,
+    trusted_proxies: web::Data<TrustedProxies>,
+    key_service: web::Data<KeyService>,
     current: CurrentUser,
     hx: HxRequest,
     id: String,
     step: ConfirmedStep,
 ) -> Result<HttpResponse, AppError> {
-    let ip = client_ip::of_request(&req, &ctx.trusted_proxies);
+    let ip = client_ip::of_request(&req, &trusted_proxies);
     let (actor, org_id) = (current.actor(), current.org.id.clone());
-    ctx.change_keys(move |conn| step(conn, &org_id, &id, &actor, Some(ip)))
+    key_service
+        .change(move |conn| step(conn, &org_id, &id, &actor, Some(ip)))
         .await?;
     Ok(changed(hx))
 }
@@ -760,33 +811,53 @@ async fn confirmed(
 /// `POST …/{id}/revoke`
 pub async fn revoke_api_key(
     req: HttpRequest,
-    ctx: web::Data<AppContext>,
+    trusted_proxies: web::Data<TrustedProxies>,
+    key_service: web::Data<KeyService>,
     current: CurrentUser,
     hx: HxRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    confirmed(req, ctx, current, hx, id.into_inner(), keys::revoke).await
+    confirmed(
+        req,
+        trusted_proxies,
+        key_service,
+        current,
+        hx,
+        id.into_inner(),
+        keys::revoke,
+    )
+    .await
 }
 
 /// `GET …/{id}/delete`
 pub async fn delete_api_key_form(
-    ctx: web::Data<AppContext>,
+    db: web::Data<Db>,
     layout: Layout,
     current: CurrentUser,
     hx: HxRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let detail = load(&ctx, &current, id.into_inner()).await?;
+    let detail = load(&db, &current, id.into_inner()).await?;
     dialog_response!(hx, StatusCode::OK, confirm_dialog(layout, &detail, false))
 }
 
 /// `POST …/{id}/delete`
 pub async fn delete_api_key(
     req: HttpRequest,
-    ctx: web::Data<AppContext>,
+    trusted_proxies: web::Data<TrustedProxies>,
+    key_service: web::Data<KeyService>,
     current: CurrentUser,
     hx: HxRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    confirmed(req, ctx, current, hx, id.into_inner(), keys::delete).await
+    confirmed(
+        req,
+        trusted_proxies,
+        key_service,
+        current,
+        hx,
+        id.into_inner(),
+        keys::delete,
+    )
+    .await
 }

@@ -9,8 +9,7 @@ use crate::domain::filter::ListQuery;
 use crate::domain::time::rfc3339;
 use crate::error::AppError;
 use crate::service::keys;
-use crate::startup::AppContext;
-use crate::store::{self, api_keys};
+use crate::store::{self, Db, api_keys};
 
 /// Keys read per query while exporting.
 const CHUNK: i64 = 1000;
@@ -31,14 +30,13 @@ pub fn iso(at: Option<NaiveDateTime>) -> String {
 
 /// `GET /backoffice/settings/api-keys/export.csv?q=…&status=…`
 pub async fn export_api_keys(
-    ctx: web::Data<AppContext>,
+    db: web::Data<Db>,
     current: CurrentUser,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let filter = query.filter()?;
     let org_id = current.org.id.clone();
-    let body = ctx
-        .db
+    let body = db
         .run(move |conn| {
             let now = store::now();
             let mut out = csv::Writer::from_writer(Vec::new());

@@ -10,16 +10,15 @@ use chrono::{NaiveDateTime, TimeDelta};
 
 use super::BASE;
 use super::view::{KeyRow, UsageChart, utc};
-use crate::auth::client_ip;
+use crate::auth::client_ip::{self, TrustedProxies};
 use crate::auth::guard::CurrentUser;
 use crate::domain::api_key::KeyStatus;
 use crate::domain::filter::{ListQuery, PER_PAGE};
 use crate::error::AppError;
-use crate::service::keys::{self, KeyDetail};
+use crate::service::keys::{self, KeyDetail, KeyService};
 use crate::service::usage_report::{self, UsageReport};
-use crate::startup::AppContext;
 use crate::store::api_keys;
-use crate::store::{self, DbConnection, audit, usage};
+use crate::store::{self, Db, DbConnection, audit, usage};
 use crate::web::htmx::HxRequest;
 use crate::web::{Layout, render, see_other};
 
@@ -129,7 +128,7 @@ pub fn rows_for(conn: &mut DbConnection, details: &[KeyDetail], now: NaiveDateTi
 
 /// Builds the list page for `query`.
 pub async fn list_page(
-    ctx: &AppContext,
+    db: &Db,
     layout: Layout,
     current: &CurrentUser,
     query: ListQuery,
@@ -138,8 +137,7 @@ pub async fn list_page(
     let page = query.page.unwrap_or(1).clamp(1, 1_000_000);
     let org_id = current.org.id.clone();
     let list_filter = filter.clone();
-    let (rows, counts) = ctx
-        .db
+    let (rows, counts) = db
         .run(move |conn| {
             let now = store::now();
             let keys = api_keys::list(conn, &org_id, &list_filter, now, page, PER_PAGE)?;
@@ -194,7 +192,7 @@ pub async fn list_page(
 
 /// `GET /backoffice/settings/api-keys`
 pub async fn list_api_keys(
-    ctx: web::Data<AppContext>,
+    db: web::Data<Db>,
     layout: Layout,
     current: CurrentUser,
     hx: HxRequest,
@@ -216,7 +214,7 @@ pub async fn list_api_keys(
             query.page.unwrap_or(1).clamp(1, 1_000_000),
         )));
     }
-    let mut page = list_page(&ctx, layout, &current, query).await?;
+    let mut page = list_page(&db, layout, &current, query).await?;
     if hx.wants_fragment() {
         page.refresh_counts = true;
         let mut response = render(StatusCode::OK, &page.as_table())?;
@@ -239,13 +237,15 @@ pub async fn list_api_keys(
 /// key-signing salt once; a second attempt changes nothing.
 pub async fn set_up_api_keys(
     req: HttpRequest,
-    ctx: web::Data<AppContext>,
+    trusted_proxies: web::Data<TrustedProxies>,
+    key_service: web::Data<KeyService>,
     current: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
-    let ip = client_ip::of_request(&req, &ctx.trusted_proxies);
+    let ip = client_ip::of_request(&req, &trusted_proxies);
     let actor = current.actor();
     let org = current.org.clone();
-    ctx.change_keys(move |conn| keys::bootstrap(conn, &org, &actor, Some(ip)))
+    key_service
+        .change(move |conn| keys::bootstrap(conn, &org, &actor, Some(ip)))
         .await?;
     // Done now or already: either way the list is what comes next.
     Ok(see_other(BASE))
@@ -282,15 +282,14 @@ struct KeyDetailPage {
 
 /// `GET /backoffice/settings/api-keys/{id}`
 pub async fn show_api_key(
-    ctx: web::Data<AppContext>,
+    db: web::Data<Db>,
     layout: Layout,
     current: CurrentUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let org_id = current.org.id.clone();
     let id = id.into_inner();
-    let (detail, row, history, buckets, now) = ctx
-        .db
+    let (detail, row, history, buckets, now) = db
         .run(move |conn| {
             let now = store::now();
             let detail = keys::detail(conn, &org_id, &id)?;

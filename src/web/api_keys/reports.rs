@@ -15,9 +15,8 @@ use crate::auth::guard::CurrentUser;
 use crate::domain::audit::AuditAction;
 use crate::error::AppError;
 use crate::service::usage_report::{self, UsageReport};
-use crate::startup::AppContext;
 use crate::store::audit::{self, AuditEvent, AuditFilter};
-use crate::store::{self, api_keys, usage};
+use crate::store::{self, Db, api_keys, usage};
 use crate::web::{Layout, render};
 
 /// The periods the Usage page offers, in days.
@@ -62,7 +61,7 @@ struct UsagePage {
 
 /// `GET /backoffice/settings/api-keys/usage?days=30`
 pub async fn show_usage(
-    ctx: web::Data<AppContext>,
+    db: web::Data<Db>,
     layout: Layout,
     current: CurrentUser,
     query: web::Query<UsageQuery>,
@@ -79,8 +78,7 @@ pub async fn show_usage(
     };
     let org_id = current.org.id.clone();
     let (first_day, since) = usage_report::period_start(store::now(), days);
-    let (report, names) = ctx
-        .db
+    let (report, names) = db
         .run(move |conn| {
             let report = UsageReport::from_buckets(first_day, days, usage::org_buckets_since(conn, &org_id, since)?);
             let top: Vec<String> = report
@@ -289,7 +287,7 @@ struct AuditLogPage {
 
 /// `GET /backoffice/settings/api-keys/audit`
 pub async fn show_audit_log(
-    ctx: web::Data<AppContext>,
+    db: web::Data<Db>,
     layout: Layout,
     current: CurrentUser,
     query: web::Query<AuditQuery>,
@@ -329,8 +327,7 @@ pub async fn show_audit_log(
         }
     };
     let org_id = current.org.id.clone();
-    let (events, total) = ctx
-        .db
+    let (events, total) = db
         .run(move |conn| {
             let events = audit::search(conn, &org_id, &filter, (page - 1) * EVENTS_PER_PAGE, EVENTS_PER_PAGE)?;
             let total = audit::count(conn, &org_id, &filter)?;
@@ -344,7 +341,7 @@ pub async fn show_audit_log(
 
 /// `GET /backoffice/settings/api-keys/audit.csv`: the log as filtered.
 pub async fn export_audit_log(
-    ctx: web::Data<AppContext>,
+    db: web::Data<Db>,
     current: CurrentUser,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -358,8 +355,7 @@ pub async fn export_audit_log(
         )
     })?;
     let org_id = current.org.id.clone();
-    let body = ctx
-        .db
+    let body = db
         .run(move |conn| {
             let mut out = csv::Writer::from_writer(Vec::new());
             out.write_record([
