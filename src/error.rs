@@ -148,6 +148,18 @@ impl From<diesel::result::Error> for AppError {
     }
 }
 
+impl<E: Into<AppError>> From<crate::store::StoreError<E>> for AppError {
+    fn from(error: crate::store::StoreError<E>) -> Self {
+        match error {
+            crate::store::StoreError::Work(error) => error.into(),
+            crate::store::StoreError::Unavailable(pool) => pool.into(),
+            crate::store::StoreError::WorkerStopped(why) => {
+                Self::unexpected(anyhow::anyhow!("the database worker stopped: {why}"))
+            }
+        }
+    }
+}
+
 impl From<r2d2::Error> for AppError {
     fn from(error: r2d2::Error) -> Self {
         // The pool timed out: the database is down or saturated.

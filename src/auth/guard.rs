@@ -59,7 +59,10 @@ pub async fn require_sign_in(
     let Some(user_id) = session.user_id()? else {
         return Err(AppError::Unauthorized.into());
     };
-    let found = db.run(move |conn| users::find_with_org(conn, &user_id)).await?;
+    let found = db
+        .run(move |conn| users::find_with_org(conn, &user_id))
+        .await
+        .map_err(AppError::from)?;
     let current = match found {
         Some((user, org)) if user.disabled_at.is_none() => {
             let role = user.role.parse::<Role>().map_err(AppError::unexpected)?;
@@ -109,7 +112,8 @@ pub async fn require_system_administrator(
                 Some(ip),
             )
         })
-        .await?;
+        .await
+        .map_err(AppError::from)?;
         let error = AppError::Forbidden(format!(
             "This page is only for System Administrators. You are signed in as {} ({}); ask a System Administrator of {} for help.",
             current.user.email,

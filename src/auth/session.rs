@@ -72,7 +72,12 @@ fn user_id_of(state: &HashMap<String, String>) -> Option<String> {
 impl SessionStore for DbSessionStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<HashMap<String, String>>, LoadError> {
         let id = row_id(key);
-        match self.db.run(move |conn| sessions::load(conn, &id, store::now())).await {
+        match self
+            .db
+            .run(move |conn| sessions::load(conn, &id, store::now()))
+            .await
+            .map_err(AppError::from)
+        {
             Ok(Some(state)) => serde_json::from_str(&state)
                 .map(Some)
                 .map_err(|e| LoadError::Deserialization(e.into())),

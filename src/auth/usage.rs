@@ -137,6 +137,7 @@ impl UsageBuffer {
         let error = match db
             .transaction(move |conn| batch.iter().try_for_each(|w| w.write(conn)).map_err(AppError::from))
             .await
+            .map_err(AppError::from)
         {
             Ok(()) => return Ok(buckets),
             Err(error) => error,
@@ -154,6 +155,7 @@ impl UsageBuffer {
                 )
             })
             .await
+            .map_err(AppError::from)
         {
             Ok(results) => results,
             Err(run_error) => {

@@ -37,7 +37,7 @@ impl KeyService {
         F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        let result = self.db.transaction(work).await;
+        let result = self.db.transaction(work).await.map_err(AppError::from);
         // Also after a failure: a commit whose answer was lost may still
         // have happened, and reading the log costs one query.
         self.key_cache.catch_up(&self.db).await;

@@ -21,8 +21,6 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{CustomizeConnection, ManageConnection, R2D2Connection};
 
-use crate::error::AppError;
-
 /// One connection type for both backends; queries are written once against it.
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
@@ -161,29 +159,47 @@ impl Db {
     }
 
     /// Runs `work` with a pooled connection on the blocking thread pool.
-    pub async fn run<T, E, F>(&self, work: F) -> Result<T, AppError>
+    pub async fn run<T, E, F>(&self, work: F) -> Result<T, StoreError<E>>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
-        E: Into<AppError> + Send + 'static,
+        E: Send + 'static,
     {
         let pool = self.pool.clone();
         actix_web::web::block(move || {
-            let mut conn = pool.get().map_err(AppError::from)?;
-            work(&mut conn).map_err(Into::into)
+            let mut conn = pool.get().map_err(StoreError::Unavailable)?;
+            work(&mut conn).map_err(StoreError::Work)
         })
         .await
-        .map_err(|error| AppError::unexpected(anyhow::Error::new(error)))?
+        .map_err(|error| StoreError::WorkerStopped(error.to_string()))?
     }
 
     /// Runs `work` in one write transaction (rolled back on any error).
-    pub async fn transaction<T, F>(&self, work: F) -> Result<T, AppError>
+    pub async fn transaction<T, E, F>(&self, work: F) -> Result<T, StoreError<E>>
     where
-        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
+        E: From<diesel::result::Error> + Send + 'static,
     {
         self.run(move |conn| write_transaction(conn, work)).await
     }
+}
+
+/// What running work on the database can end in: the work's own error `E`,
+/// or the database not reached at all. The layers above turn it into theirs
+/// (`AppError` has a `From`).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError<E> {
+    /// The work ran and failed.
+    #[error("{0}")]
+    Work(E),
+    /// No pooled connection within the pool's timeout (the database is down
+    /// or every connection is busy).
+    #[error("no database connection could be had: {0}")]
+    Unavailable(#[source] r2d2::Error),
+    /// The blocking worker running the work stopped before it answered.
+    #[error("the database worker stopped: {0}")]
+    WorkerStopped(String),
 }
 
 /// Runs `work` in a transaction meant to write. On SQLite it takes the write

@@ -99,11 +99,12 @@ pub async fn sign_in(
     // guesses cannot all be checked (see `throttle`).
     let lookup_email = email.clone();
     let (reservation, user) = match db
-        .transaction(move |conn| {
+        .transaction(move |conn| -> Result<_, AppError> {
             let reservation = throttle::reserve(conn, &lookup_email, ip, store::now())?;
             Ok((reservation, users::find_by_email(conn, lookup_email.as_str())?))
         })
         .await
+        .map_err(AppError::from)
     {
         Ok(reserved) => reserved,
         Err(error @ AppError::TooManyRequests { .. }) => {
@@ -139,7 +140,7 @@ pub async fn sign_in(
                     details,
                     Some(ip),
                 )?;
-                Ok(())
+                Ok::<_, AppError>(())
             })
             .await?;
             return again(StatusCode::UNAUTHORIZED, WRONG_CREDENTIALS.to_owned());
@@ -175,7 +176,7 @@ pub async fn sign_in(
             serde_json::json!({}),
             Some(ip),
         )?;
-        Ok(())
+        Ok::<_, AppError>(())
     })
     .await?;
     session.sign_in(&user_id)?;

@@ -77,6 +77,7 @@ async fn check_token(db: &Db, token: &str) -> Result<Result<(), bool>, AppError>
         })
     })
     .await
+    .map_err(AppError::from)
 }
 
 fn unavailable(layout: Layout, already_set_up: bool) -> Result<HttpResponse, AppError> {
@@ -175,7 +176,7 @@ pub async fn complete_setup(
     let digest = accounts::token_digest(&form.token);
     let ip = client_ip::of_request(&req, &trusted_proxies);
     let created = db
-        .transaction(move |conn| {
+        .transaction(move |conn| -> Result<_, AppError> {
             // Re-checked inside the transaction: two racing submissions of one
             // link must not both create an organization.
             if users::count(conn)? > 0 || !users::use_setup_token(conn, &digest, store::now())? {

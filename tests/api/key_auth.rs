@@ -185,7 +185,7 @@ async fn rotate(app: &TestApp, org_id: &str, id: &str, grace: keyward::service::
                 new_expiry: None,
             };
             let actor = keyward::domain::audit::Actor::Cli;
-            Ok(
+            Ok::<_, keyward::error::AppError>(
                 keyward::service::keys::rotate(conn, &secret, &org_id, &id, rotation, &actor, None)?
                     .1
                     .expose()

@@ -303,7 +303,7 @@ async fn a_key_cannot_give_more_time_than_it_has_left(app: TestApp) {
     app.db
         .transaction(move |conn| {
             keyward::store::api_keys::set_expiry(conn, &org_id, &id, Some(in_an_hour), keyward::store::now())?;
-            Ok(())
+            Ok::<_, keyward::error::AppError>(())
         })
         .await
         .expect("expiry set");

@@ -257,7 +257,7 @@ async fn exports_longer_than_one_chunk_have_every_row_once(app: TestApp) {
                 };
                 keyward::service::keys::create(conn, &secret, &org_id, &new, &Actor::Cli, None)?;
             }
-            Ok(())
+            Ok::<_, keyward::error::AppError>(())
         })
         .await
         .expect("keys created");

@@ -516,7 +516,7 @@ async fn org_with_keys(app: &crate::support::TestApp, names: &'static [&'static 
                 let (_, token) = keyward::service::keys::create(conn, &secret, &org.id, &new, &Actor::Cli, None)?;
                 secrets.push(token.expose().to_owned());
             }
-            Ok(secrets)
+            Ok::<_, keyward::error::AppError>(secrets)
         })
         .await
         .expect("keys created")

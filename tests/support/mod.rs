@@ -623,7 +623,7 @@ impl TestApp {
                     allow_query_key: key.allow_query_key,
                 };
                 let (detail, token) = keyward::service::keys::create(conn, &secret, &org_id, &new, &Actor::Cli, None)?;
-                Ok((detail.key.id, token.expose().to_owned()))
+                Ok::<_, AppError>((detail.key.id, token.expose().to_owned()))
             })
             .await
             .expect("key created")

@@ -449,7 +449,9 @@ pub async fn create_api_key(
 
 async fn load(db: &Db, current: &CurrentUser, id: String) -> Result<KeyDetail, AppError> {
     let org_id = current.org.id.clone();
-    db.run(move |conn| keys::detail(conn, &org_id, &id)).await
+    db.run(move |conn| keys::detail(conn, &org_id, &id))
+        .await
+        .map_err(AppError::from)
 }
 
 /// `GET …/{id}/edit`
