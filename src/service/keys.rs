@@ -186,6 +186,18 @@ fn name_conflict(name: &KeyName) -> AppError {
     ))
 }
 
+/// A write's error: a clash with the unique name index (a racing write of
+/// the same name) is the name conflict, anything else as it is.
+fn name_conflict_or(name: &KeyName) -> impl FnOnce(diesel::result::Error) -> AppError + '_ {
+    move |error| {
+        if store::is_unique_violation(&error) {
+            name_conflict(name)
+        } else {
+            error.into()
+        }
+    }
+}
+
 /// Creates a key and returns it with its secret, which exists nowhere else.
 pub fn create(
     conn: &mut DbConnection,
@@ -219,13 +231,7 @@ pub fn create(
             updated_at: now,
         },
     )
-    .map_err(|e| {
-        if store::is_unique_violation(&e) {
-            name_conflict(&new.name)
-        } else {
-            e.into()
-        }
-    })?;
+    .map_err(name_conflict_or(&new.name))?;
     let token = add_secret(conn, &signing_key, org_id, &id, now)?;
     api_keys::set_scopes(conn, &id, &new.scopes)?;
     api_keys::set_networks(conn, &id, &new.networks)?;
@@ -320,13 +326,7 @@ pub fn update(
         changes.expiry.map(Expiry::naive_utc),
         now,
     )
-    .map_err(|e| {
-        if store::is_unique_violation(&e) {
-            name_conflict(&changes.name)
-        } else {
-            e.into()
-        }
-    })?;
+    .map_err(name_conflict_or(&changes.name))?;
     ensure_changed(rows, &before)?;
     api_keys::set_scopes(conn, id, &changes.scopes)?;
     api_keys::set_networks(conn, id, &changes.networks)?;
