@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::auth::password::hash_blocking;
 use crate::cli::{BootstrapKeysArgs, CreateKeyArgs, CreateOrgArgs, CreateUserArgs, DatabaseArgs, ServeArgs};
-use crate::config::{DatabaseSettings, IfMissing, SecretSource, Settings};
+use crate::config::{DatabaseSettings, Settings};
 use crate::domain::api_key::{Expiry, KeyName};
 use crate::domain::audit::Actor;
 use crate::domain::network::NetworkList;
@@ -19,6 +19,7 @@ use crate::domain::scope::{Scope, ScopeSet};
 use crate::domain::secret::ServerSecret;
 use crate::domain::user::{DisplayName, Email, NewPassword};
 use crate::error::AppError;
+use crate::secret_file::{IfMissing, SecretSource};
 use crate::service::accounts;
 use crate::service::keys::{self, NewKey};
 use crate::startup::{Application, connect_database, migrate};

@@ -10,6 +10,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod routing;
+pub mod secret_file;
 pub mod service;
 pub mod startup;
 pub mod store;

@@ -138,11 +138,11 @@ impl Application {
         // Each part its own `web::Data`, so a handler's signature says what
         // it touches.
         let passwords = web::Data::new(passwords);
-        let server_secret = web::Data::new(settings.secret.clone());
         let catalogue = web::Data::new(settings.catalogue.clone());
         let key_service = web::Data::new(KeyService {
             db: db.clone(),
             key_cache: key_cache.clone(),
+            server_secret: settings.secret.clone(),
         });
         let trusted_proxies = TrustedProxies(settings.trusted_proxies.clone());
         let authenticator = web::Data::new(Authenticator {
@@ -172,7 +172,6 @@ impl Application {
             let (db, csrf) = (db_data.clone(), csrf.clone());
             App::new()
                 .app_data(passwords.clone())
-                .app_data(server_secret.clone())
                 .app_data(catalogue.clone())
                 .app_data(key_service.clone())
                 .app_data(db.clone())

@@ -34,6 +34,7 @@ const LAYERS: &[(&str, u8)] = &[
     // The composition root.
     ("startup", 7),
     ("config", 7),
+    ("secret_file", 7),
     ("cli", 7),
     ("commands", 7),
     ("telemetry", 7),

@@ -17,7 +17,6 @@ use crate::domain::filter::{ListQuery, PER_PAGE};
 use crate::domain::grant::{Grant, earliest};
 use crate::domain::network::NetworkList;
 use crate::domain::scope::{Scope, ScopeSet};
-use crate::domain::secret::ServerSecret;
 use crate::domain::time::rfc3339;
 use crate::error::AppError;
 use crate::service::keys::{self, GracePeriod, KeyChanges, KeyDetail, KeyService, NewKey, Rotation};
@@ -261,7 +260,6 @@ pub struct CreateKey {
 /// `POST /api/v1/api-keys`
 #[utoipa::path(post, path = "/api/v1/api-keys", tag = "api-keys", request_body = CreateKey, responses((status = 201, body = KeyWithSecret, description = "Created; `secret` is in this response only"), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, lacks the scope, or would give more than it holds: `scope_escalation`, `network_escalation`, `query_key_escalation` or `expiry_escalation`, naming what it lacks", body = crate::error::Problem, content_type = "application/problem+json"), (status = 400, description = "The body could not be read", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "The name is taken, or keys are not set up", body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Fields that are not valid, each named", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn create_key(
-    server_secret: web::Data<ServerSecret>,
     key_service: web::Data<KeyService>,
     principal: KeyPrincipal,
     web::Json(body): web::Json<CreateKey>,
@@ -305,7 +303,7 @@ pub async fn create_key(
     let (actor, org_id, secret, ip) = (
         actor(&principal),
         principal.record.org_id.clone(),
-        server_secret.get_ref().clone(),
+        key_service.server_secret.clone(),
         principal.client_ip,
     );
     let (detail, token) = key_service
@@ -461,7 +459,6 @@ pub struct RotateKey {
 /// `POST /api/v1/api-keys/{id}/rotate`
 #[utoipa::path(post, path = "/api/v1/api-keys/{id}/rotate", tag = "api-keys", params(("id" = String, Path)), request_body(content = Option<RotateKey>), responses((status = 200, body = KeyWithSecret, description = "The new `secret`, in this response only"), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, lacks the scope, or would give more than it holds: `scope_escalation`, `network_escalation`, `query_key_escalation` or `expiry_escalation`, naming what it lacks", body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such key", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Revoked", body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Fields that are not valid", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn rotate_key(
-    server_secret: web::Data<ServerSecret>,
     key_service: web::Data<KeyService>,
     principal: KeyPrincipal,
     id: web::Path<String>,
@@ -495,7 +492,7 @@ pub async fn rotate_key(
     let (actor, org_id, secret, ip, id) = (
         actor(&principal),
         principal.record.org_id.clone(),
-        server_secret.get_ref().clone(),
+        key_service.server_secret.clone(),
         principal.client_ip,
         id.into_inner(),
     );

@@ -3,7 +3,8 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use actix_web::HttpRequest;
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
 use ipnet::IpNet;
 
 use crate::domain::network::canonical;
@@ -78,6 +79,23 @@ pub fn of_request(req: &HttpRequest, trusted: &[IpNet]) -> IpAddr {
         .get_all(actix_web::http::header::X_FORWARDED_FOR)
         .filter_map(|v| v.to_str().ok());
     resolve(peer, forwarded, trusted)
+}
+
+/// The client address of a request, as an extractor: the handlers that
+/// record or count by address take it instead of the request and the
+/// trusted proxies. Without `TrustedProxies` in the app data no proxy is
+/// believed, so a missing part can only make the answer the socket peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientIp(pub IpAddr);
+
+impl FromRequest for ClientIp {
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let trusted = req.app_data::<web::Data<TrustedProxies>>().map_or(&[][..], |t| &t[..]);
+        std::future::ready(Ok(Self(of_request(req, trusted))))
+    }
 }
 
 #[cfg(test)]

@@ -163,7 +163,6 @@ impl Scope {
         }
     }
 
-    /// `ACTION:FILTER`, as the CLI takes it (`read:assets`, `*:*`).
     /// The `ACTION:FILTER` form `parse_pair` reads (`read:assets`), as the
     /// API, the CLI and the form write scopes.
     pub fn to_pair(&self) -> String {
@@ -221,6 +220,14 @@ impl ScopeSet {
         Self(vec![Scope::full_access()])
     }
 
+    /// `read` on everything.
+    pub fn read_only() -> Self {
+        Self(vec![Scope {
+            action: Action::Read,
+            filter: ResourceFilter::everything(),
+        }])
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &Scope> {
         self.0.iter()
     }
@@ -238,12 +245,7 @@ impl ScopeSet {
         {
             return "Full access".to_owned();
         }
-        if self.0
-            == [Scope {
-                action: Action::Read,
-                filter: ResourceFilter::everything(),
-            }]
-        {
+        if *self == Self::read_only() {
             return "Read only".to_owned();
         }
         let shown: Vec<String> = self.0.iter().take(3).map(ToString::to_string).collect();
@@ -253,6 +255,91 @@ impl ScopeSet {
         } else {
             shown.join(", ")
         }
+    }
+}
+
+/// The scope part of a key form as submitted: the choice (`full`, `read`
+/// or `custom`, blank meaning `full`), the custom rows and the ticked
+/// catalogue permissions (`ACTION:FILTER`). Whatever was filled in is either
+/// taken or refused, never dropped: a key must not get more than the form
+/// showed, nor less than it asked for.
+#[derive(Debug, Clone, Copy)]
+pub struct ScopeChoice<'a> {
+    pub mode: &'a str,
+    /// The rows' action and resource fields, in form order.
+    pub actions: &'a [String],
+    pub resources: &'a [String],
+    pub permissions: &'a [String],
+}
+
+impl<'a> ScopeChoice<'a> {
+    /// The custom rows that were filled in, as typed: (row number from 1, action, resource).
+    pub fn filled_rows(&self) -> impl Iterator<Item = (usize, &'a str, &'a str)> + use<'a> {
+        let resources = self.resources.iter().map(String::as_str).chain(std::iter::repeat(""));
+        self.actions
+            .iter()
+            .map(String::as_str)
+            .zip(resources)
+            .enumerate()
+            .filter(|(_, (action, resource))| !action.trim().is_empty() || !resource.trim().is_empty())
+            .map(|(i, (action, resource))| (i + 1, action, resource))
+    }
+
+    /// The scopes chosen, or every problem found, in one message.
+    pub fn scopes(&self) -> Result<ScopeSet, ValidationError> {
+        let mode = self.mode;
+        if matches!(mode, "" | "full" | "read") {
+            let rows = self.filled_rows().next().is_some();
+            let ticked = !self.permissions.is_empty();
+            if rows || ticked {
+                let what = match (rows, ticked) {
+                    (true, false) => "You filled in custom scope rows",
+                    (true, true) => "You filled in custom scope rows and ticked permissions from the list",
+                    _ => "You ticked permissions from the list",
+                };
+                let chosen = if mode == "read" { "Read only" } else { "Full access" };
+                return Err(ValidationError::new(format!(
+                    "{what}, but “{chosen}” is selected: choose “Custom scopes” to give the key exactly those, or clear them to keep “{chosen}”."
+                )));
+            }
+        }
+        match mode {
+            "" | "full" => Ok(ScopeSet::full_access()),
+            "read" => Ok(ScopeSet::read_only()),
+            "custom" => self.custom(),
+            other => Err(ValidationError::new(format!(
+                "\"{other}\" is not a scope choice: use full, read or custom."
+            ))),
+        }
+    }
+
+    fn custom(&self) -> Result<ScopeSet, ValidationError> {
+        let mut scopes = Vec::new();
+        let mut errors = Vec::new();
+        for (row, action, resource) in self.filled_rows() {
+            let action = if action.trim().is_empty() {
+                Err(ValidationError::new(format!(
+                    "choose an action for \"{}\".",
+                    resource.trim()
+                )))
+            } else {
+                Action::parse(action)
+            };
+            match (action, ResourceFilter::parse(resource)) {
+                (Ok(action), Ok(filter)) => scopes.push(Scope { action, filter }),
+                (Err(e), _) | (_, Err(e)) => errors.push(format!("Scope {row}: {}", e.0)),
+            }
+        }
+        for value in self.permissions {
+            match Scope::parse_pair(value) {
+                Ok(scope) => scopes.push(scope),
+                Err(e) => errors.push(e.0),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ValidationError::new(errors.join(" ")));
+        }
+        ScopeSet::new(scopes)
     }
 }
 
@@ -489,5 +576,63 @@ mod covering_tests {
         assert!(!filter("a/b").covers_filter(&filter("a/*")));
         assert!(!filter("a/b").covers_filter(&filter("a")));
         assert!(filter("a").covers_filter(&filter("a/b")));
+    }
+
+    fn strings(values: &[&str]) -> Vec<String> {
+        values.iter().map(|v| (*v).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_scope_choice_never_drops_what_was_filled_in() {
+        let (actions, resources) = (strings(&["write", ""]), strings(&["assets", ""]));
+        let none: Vec<String> = vec![];
+        let choice = |mode, permissions: &'static [&'static str]| {
+            let permissions = strings(permissions);
+            ScopeChoice {
+                mode,
+                actions: &actions,
+                resources: &resources,
+                permissions: &permissions,
+            }
+            .scopes()
+        };
+        let refused = choice("full", &[]).expect_err("rows beside Full access");
+        assert!(refused.0.contains("Custom scopes"), "{}", refused.0);
+        assert!(
+            choice("read", &["read:assets"]).is_err(),
+            "a ticked permission beside Read only"
+        );
+        let custom = choice("custom", &["read:logs"]).expect("custom");
+        assert_eq!(
+            custom.iter().map(Scope::to_pair).collect::<Vec<_>>(),
+            ["read:logs", "write:assets"]
+        );
+        let blank = ScopeChoice {
+            mode: "",
+            actions: &none,
+            resources: &none,
+            permissions: &none,
+        };
+        assert_eq!(blank.scopes().expect("blank"), ScopeSet::full_access());
+        assert!(choice("everything", &[]).is_err());
+    }
+
+    #[test]
+    fn every_bad_custom_row_is_named_by_its_number() {
+        let (actions, resources) = (strings(&["", "fly", "read"]), strings(&["assets", "x", "ok"]));
+        let permissions = strings(&["nonsense"]);
+        let message = ScopeChoice {
+            mode: "custom",
+            actions: &actions,
+            resources: &resources,
+            permissions: &permissions,
+        }
+        .scopes()
+        .expect_err("bad rows")
+        .0;
+        assert!(message.contains("Scope 1: choose an action"), "{message}");
+        assert!(message.contains("Scope 2:"), "{message}");
+        assert!(!message.contains("Scope 3"), "{message}");
+        assert!(message.contains("\"nonsense\" is not a scope"), "{message}");
     }
 }

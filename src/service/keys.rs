@@ -25,6 +25,9 @@ use crate::store::{self, Db, DbConnection, audit};
 pub struct KeyService {
     pub db: Db,
     pub key_cache: KeyCache,
+    /// Derives the organizations' signing keys for the secrets that create
+    /// and rotate issue.
+    pub server_secret: ServerSecret,
 }
 
 impl KeyService {

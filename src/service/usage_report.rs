@@ -100,6 +100,27 @@ impl UsageReport {
     }
 }
 
+/// Each key's daily totals (allowed and rejected), oldest first, over the
+/// `days` days from `first_day`; keys without requests are absent. The same
+/// aggregation as the report, per key.
+pub fn daily_totals_by_key(
+    first_day: NaiveDate,
+    days: i64,
+    buckets: impl IntoIterator<Item = Bucket>,
+) -> HashMap<String, Vec<i64>> {
+    let mut per_key: HashMap<String, Vec<Bucket>> = HashMap::new();
+    for bucket in buckets {
+        per_key.entry(bucket.0.clone()).or_default().push(bucket);
+    }
+    per_key
+        .into_iter()
+        .map(|(id, buckets)| {
+            let report = UsageReport::from_buckets(first_day, days, buckets);
+            (id, report.days.iter().map(|d| d.allowed + d.rejected_total()).collect())
+        })
+        .collect()
+}
+
 /// The start of the first of the last `days` days (UTC) before `now`,
 /// today included.
 pub fn period_start(now: NaiveDateTime, days: i64) -> (NaiveDate, NaiveDateTime) {
@@ -143,5 +164,22 @@ mod tests {
         assert_eq!(report.keys[0].total(), 7);
         assert_eq!(report.keys[1].rejected, 4);
         assert_eq!(report.rejections, vec![("ip_not_allowed".to_owned(), 4)]);
+    }
+
+    #[test]
+    fn daily_totals_count_rejections_too_per_key() {
+        let first = NaiveDate::from_ymd_opt(2026, 11, 21).expect("date");
+        let totals = daily_totals_by_key(
+            first,
+            2,
+            [
+                ("k1".into(), at("2026-11-21 10:00"), "allowed".into(), 5),
+                ("k1".into(), at("2026-11-22 10:00"), "key_disabled".into(), 3),
+                ("k2".into(), at("2026-11-22 23:00"), "allowed".into(), 1),
+                ("k2".into(), at("2026-11-23 00:00"), "allowed".into(), 9),
+            ],
+        );
+        assert_eq!(totals["k1"], [5, 3]);
+        assert_eq!(totals["k2"], [0, 1], "the day after the period is left out");
     }
 }

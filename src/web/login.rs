@@ -5,11 +5,11 @@ use actix_web::{HttpMessage as _, HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::{Layout, local_path, render, see_other};
-use crate::auth::client_ip::TrustedProxies;
+use crate::auth::client_ip::ClientIp;
 use crate::auth::csrf::RotateCsrfToken;
 use crate::auth::password::PasswordHasher;
 use crate::auth::session::UserSession;
-use crate::auth::{client_ip, throttle};
+use crate::auth::throttle;
 use crate::domain::audit::{Actor, AuditAction, Target};
 use crate::domain::user::Email;
 use crate::error::AppError;
@@ -67,7 +67,7 @@ pub struct SignInForm {
 pub async fn sign_in(
     req: HttpRequest,
     db: web::Data<Db>,
-    trusted_proxies: web::Data<TrustedProxies>,
+    ClientIp(ip): ClientIp,
     passwords: web::Data<PasswordHasher>,
     layout: Layout,
     session: UserSession,
@@ -93,7 +93,6 @@ pub async fn sign_in(
     if form.password.is_empty() {
         return again(StatusCode::UNPROCESSABLE_ENTITY, "Enter your password.".to_owned());
     }
-    let ip = client_ip::of_request(&req, &trusted_proxies);
 
     // The attempt is reserved before the password is checked, so parallel
     // guesses cannot all be checked (see `throttle`).
@@ -188,11 +187,10 @@ pub async fn sign_in(
 pub async fn sign_out(
     req: HttpRequest,
     db: web::Data<Db>,
-    trusted_proxies: web::Data<TrustedProxies>,
+    ClientIp(ip): ClientIp,
     session: UserSession,
 ) -> Result<HttpResponse, AppError> {
     if let Ok(Some(user_id)) = session.user_id() {
-        let ip = client_ip::of_request(&req, &trusted_proxies);
         db.run(move |conn| {
             if let Some((user, org)) = users::find_with_org(conn, &user_id)? {
                 let actor = Actor::User {

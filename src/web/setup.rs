@@ -6,7 +6,7 @@ use actix_web::{HttpMessage as _, HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::{Layout, render, see_other};
-use crate::auth::client_ip::{self, TrustedProxies};
+use crate::auth::client_ip::ClientIp;
 use crate::auth::csrf::RotateCsrfToken;
 use crate::auth::password::PasswordHasher;
 use crate::auth::session::UserSession;
@@ -131,7 +131,7 @@ pub struct SetupForm {
 pub async fn complete_setup(
     req: HttpRequest,
     db: web::Data<Db>,
-    trusted_proxies: web::Data<TrustedProxies>,
+    ClientIp(ip): ClientIp,
     passwords: web::Data<PasswordHasher>,
     layout: Layout,
     session: UserSession,
@@ -174,7 +174,6 @@ pub async fn complete_setup(
 
     let password_hash = passwords.hash(&password).await?;
     let digest = accounts::token_digest(&form.token);
-    let ip = client_ip::of_request(&req, &trusted_proxies);
     let created = db
         .transaction(move |conn| -> Result<_, AppError> {
             // Re-checked inside the transaction: two racing submissions of one

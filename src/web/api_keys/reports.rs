@@ -8,8 +8,8 @@ use askama::Template;
 use chrono::{NaiveDate, NaiveTime};
 
 use super::BASE;
-use super::export::{csv_download, iso, neutralise};
-use super::list::Pagination;
+use super::csv_export::{csv_download, iso, keyset_csv};
+use super::pagination::Pagination;
 use super::view::{UsageChart, utc};
 use crate::auth::guard::CurrentUser;
 use crate::domain::audit::AuditAction;
@@ -25,8 +25,6 @@ const PERIODS: [i64; 3] = [7, 30, 90];
 const TOP_KEYS: usize = 20;
 /// Audit events a page.
 const EVENTS_PER_PAGE: i64 = 50;
-/// Audit events read per query while exporting.
-const EXPORT_CHUNK: i64 = 1000;
 
 #[derive(Debug, serde::Deserialize)]
 pub struct UsageQuery {
@@ -357,8 +355,7 @@ pub async fn export_audit_log(
     let org_id = current.org.id.clone();
     let body = db
         .run(move |conn| {
-            let mut out = csv::Writer::from_writer(Vec::new());
-            out.write_record([
+            let header = [
                 "time",
                 "actor_kind",
                 "actor",
@@ -368,33 +365,28 @@ pub async fn export_audit_log(
                 "target",
                 "client_ip",
                 "details",
-            ])
-            .map_err(AppError::unexpected)?;
-            let mut after = None;
-            loop {
-                let events = audit::search_after(conn, &org_id, &filter, after.as_ref(), EXPORT_CHUNK)?;
-                let count = events.len() as i64;
-                after = events.last().map(|e| (e.created_at, e.id.clone()));
-                for event in events {
-                    let record = [
-                        iso(Some(event.created_at)),
-                        event.actor_kind,
-                        event.actor_label,
-                        event.action,
-                        event.target_kind.unwrap_or_default(),
-                        event.target_id.unwrap_or_default(),
-                        event.target_label.unwrap_or_default(),
-                        event.client_ip.unwrap_or_default(),
-                        event.details,
-                    ];
-                    out.write_record(record.iter().map(|v| neutralise(v)))
-                        .map_err(AppError::unexpected)?;
-                }
-                if count < EXPORT_CHUNK {
-                    break;
-                }
-            }
-            out.into_inner().map_err(AppError::unexpected)
+            ];
+            keyset_csv(header, |after, limit| {
+                let events = audit::search_after(conn, &org_id, &filter, after, limit)?;
+                let last = events.last().map(|e| (e.created_at, e.id.clone()));
+                let records = events
+                    .into_iter()
+                    .map(|event| {
+                        [
+                            iso(Some(event.created_at)),
+                            event.actor_kind,
+                            event.actor_label,
+                            event.action,
+                            event.target_kind.unwrap_or_default(),
+                            event.target_id.unwrap_or_default(),
+                            event.target_label.unwrap_or_default(),
+                            event.client_ip.unwrap_or_default(),
+                            event.details,
+                        ]
+                    })
+                    .collect();
+                Ok((records, last))
+            })
         })
         .await?;
     Ok(csv_download("audit-log", body))

@@ -3,8 +3,10 @@
 use chrono::NaiveDateTime;
 
 use crate::domain::api_key::{KeyStatus, expiry_warning};
+use crate::error::AppError;
 use crate::service::keys::KeyDetail;
-use crate::service::usage_report::DailyUsage;
+use crate::service::usage_report::{self, DailyUsage};
+use crate::store::{DbConnection, usage};
 
 /// `2026-11-23 14:05 UTC`
 pub fn utc(at: NaiveDateTime) -> String {
@@ -47,6 +49,19 @@ pub struct KeyRow {
     /// SVG polyline points of daily requests over the last 7 days.
     pub sparkline: String,
     pub usage_total: i64,
+}
+
+/// Rows for these keys, with their requests of each of the last 7 days.
+pub fn rows_for(conn: &mut DbConnection, details: &[KeyDetail], now: NaiveDateTime) -> Result<Vec<KeyRow>, AppError> {
+    const DAYS: i64 = 7;
+    let ids: Vec<String> = details.iter().map(|d| d.key.id.clone()).collect();
+    let (first_day, since) = usage_report::period_start(now, DAYS);
+    let by_key = usage_report::daily_totals_by_key(first_day, DAYS, usage::buckets_since(conn, &ids, since)?);
+    let quiet = vec![0; DAYS as usize];
+    Ok(details
+        .iter()
+        .map(|d| KeyRow::new(d, now, by_key.get(&d.key.id).unwrap_or(&quiet)))
+        .collect())
 }
 
 impl KeyRow {

@@ -9,104 +9,12 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{NaiveDateTime, TimeDelta};
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
-use subtle::ConstantTimeEq as _;
 
-use crate::domain::network::NetworkList;
-use crate::domain::scope::ScopeSet;
-use crate::domain::token::{ApiKeyToken, OrgSigningKey};
-use crate::error::AppError;
-use crate::store::{Db, DbConnection, api_keys, key_changes};
+mod record;
+mod watcher;
 
-/// What authentication needs to know about one secret and its key.
-#[derive(Clone)]
-pub struct KeyRecord {
-    pub api_key_id: String,
-    pub org_id: String,
-    pub org_name: String,
-    pub name: String,
-    pub key_id: String,
-    pub enabled: bool,
-    pub allow_query_key: bool,
-    pub expires_at: Option<NaiveDateTime>,
-    pub revoked_at: Option<NaiveDateTime>,
-    pub not_after: Option<NaiveDateTime>,
-    pub scopes: ScopeSet,
-    pub networks: NetworkList,
-    /// HMAC state already keyed with the organization's signing key: cloning
-    /// it is cheaper than keying anew on every request.
-    keyed_mac: Hmac<Sha256>,
-    digest: [u8; 32],
-}
-
-/// By hand: the digest and the keyed MAC state never reach a log line.
-impl std::fmt::Debug for KeyRecord {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeyRecord")
-            .field("api_key_id", &self.api_key_id)
-            .field("org_id", &self.org_id)
-            .field("org_name", &self.org_name)
-            .field("name", &self.name)
-            .field("key_id", &self.key_id)
-            .field("enabled", &self.enabled)
-            .field("allow_query_key", &self.allow_query_key)
-            .field("expires_at", &self.expires_at)
-            .field("revoked_at", &self.revoked_at)
-            .field("not_after", &self.not_after)
-            .field("scopes", &self.scopes)
-            .field("networks", &self.networks)
-            .field("keyed_mac", &"[redacted]")
-            .field("digest", &"[redacted]")
-            .finish()
-    }
-}
-
-impl KeyRecord {
-    /// Constant-time check that `token` is this secret.
-    pub fn matches(&self, token: &ApiKeyToken) -> bool {
-        let mut mac = self.keyed_mac.clone();
-        mac.update(token.expose().as_bytes());
-        let computed: [u8; 32] = mac.finalize().into_bytes().into();
-        computed.ct_eq(&self.digest).into()
-    }
-}
-
-/// Reads the record of one key id; `None` for unknown or deleted keys.
-pub fn load(
-    conn: &mut DbConnection,
-    secret: &crate::domain::secret::ServerSecret,
-    key_id: &str,
-) -> Result<Option<KeyRecord>, AppError> {
-    let Some((stored, key, org)) = api_keys::find_for_auth(conn, key_id)? else {
-        return Ok(None);
-    };
-    let (Some(digest_hex), Some(salt)) = (stored.digest.as_deref(), org.key_salt.as_deref()) else {
-        return Ok(None);
-    };
-    let mut digest = [0u8; 32];
-    hex::decode_to_slice(digest_hex, &mut digest).map_err(AppError::unexpected)?;
-    let scopes = api_keys::scopes_of_key(conn, &key.id)?;
-    let networks = api_keys::networks_of_key(conn, &key.id)?;
-    let (scopes, networks) = api_keys::settings_from_rows(&key.id, &scopes, &networks).map_err(AppError::unexpected)?;
-    Ok(Some(KeyRecord {
-        api_key_id: key.id,
-        org_id: org.id.clone(),
-        org_name: org.name.clone(),
-        name: key.name,
-        key_id: stored.key_id,
-        enabled: key.enabled,
-        allow_query_key: key.allow_query_key,
-        expires_at: key.expires_at,
-        revoked_at: key.revoked_at,
-        not_after: stored.not_after,
-        scopes,
-        networks,
-        keyed_mac: <Hmac<Sha256> as KeyInit>::new_from_slice(OrgSigningKey::derive(secret, &org.id, salt).as_bytes())
-            .map_err(AppError::unexpected)?,
-        digest,
-    }))
-}
+pub use record::{KeyRecord, load};
+pub use watcher::spawn_change_watcher;
 
 /// Key records by key id, including "no such key" answers. quick_cache
 /// rather than moka: a read is a hash probe under a shard's read lock, with no
@@ -213,75 +121,16 @@ impl KeyCache {
                 .is_some_and(|r| api_key_ids.contains(&r.api_key_id))
         });
     }
-
-    /// Starts reading the change log after its current end: what came
-    /// before is not in this (empty) cache.
-    pub async fn start_at_latest_change(&self, db: &Db) -> Result<(), AppError> {
-        let latest = db.run(key_changes::latest).await?;
-        self.last_change.fetch_max(latest, Ordering::SeqCst);
-        Ok(())
-    }
-
-    /// Reads the change log past the last entry acted on and drops the keys
-    /// it names. The numbers have no gaps, so one missing between the last
-    /// entry acted on and the counter means entries were pruned before this
-    /// instance saw them: then, as when the log cannot be read, everything
-    /// is dropped.
-    pub async fn catch_up(&self, db: &Db) {
-        let last_seen = self.last_change.load(Ordering::SeqCst);
-        // The counter first: every change up to it has committed, so the
-        // log read next holds all of them unless some were pruned.
-        let read = db
-            .run(move |conn| {
-                let latest = key_changes::latest(conn)?;
-                Ok::<_, AppError>((latest, key_changes::after(conn, last_seen)?))
-            })
-            .await;
-        match read {
-            Ok((latest, changes)) => {
-                let newest = changes.last().map_or(last_seen, |(number, _)| *number);
-                let complete = newest >= latest
-                    && changes
-                        .iter()
-                        .zip(last_seen + 1..)
-                        .all(|((number, _), expected)| *number == expected);
-                if complete {
-                    let ids: HashSet<String> = changes.into_iter().map(|(_, id)| id).collect();
-                    self.invalidate_keys(&ids);
-                } else {
-                    tracing::warn!(
-                        last_seen,
-                        latest,
-                        "key changes were pruned before this instance saw them; clearing the key cache"
-                    );
-                    self.invalidate_all();
-                }
-                self.last_change.fetch_max(newest.max(latest), Ordering::SeqCst);
-            }
-            Err(error) => {
-                tracing::warn!(%error, "could not read the key change log; clearing the key cache");
-                self.invalidate_all();
-            }
-        }
-    }
-}
-
-/// Every `every`, reads the change log for changes made on any instance:
-/// one indexed query per poll, however many keys are cached.
-pub fn spawn_change_watcher(db: Db, cache: KeyCache, every: Duration) {
-    tokio::spawn(async move {
-        let mut interval = tokio::time::interval(every);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            interval.tick().await;
-            cache.catch_up(&db).await;
-        }
-    });
 }
 
 #[cfg(test)]
 mod tests {
+    use hmac::{Hmac, KeyInit};
+    use sha2::Sha256;
+
     use super::*;
+    use crate::domain::network::NetworkList;
+    use crate::domain::scope::ScopeSet;
 
     fn record(api_key_id: &str, org_id: &str) -> Option<Arc<KeyRecord>> {
         Some(Arc::new(KeyRecord {
@@ -375,37 +224,5 @@ mod tests {
         assert!(cache.insert("secret-a".into(), record("key-a", "org-a"), now, cache.generation()));
         assert!(cache.get("secret-a", now + TimeDelta::milliseconds(999)).is_some());
         assert!(cache.get("secret-a", now + TimeDelta::seconds(1)).is_none());
-    }
-}
-
-#[cfg(test)]
-mod debug_tests {
-    use super::*;
-
-    #[test]
-    fn a_key_record_never_shows_its_digest_or_mac_state() {
-        let digest = [0xab_u8; 32];
-        let record = KeyRecord {
-            api_key_id: "k1".into(),
-            org_id: "o1".into(),
-            org_name: "Acme Aviation".into(),
-            name: "Flight sync".into(),
-            key_id: "AbCd12345678".into(),
-            enabled: true,
-            allow_query_key: false,
-            expires_at: None,
-            revoked_at: None,
-            not_after: None,
-            scopes: ScopeSet::full_access(),
-            networks: NetworkList::allow_all(),
-            keyed_mac: <Hmac<Sha256> as KeyInit>::new_from_slice(b"signing key").expect("any length"),
-            digest,
-        };
-        let shown = format!("{record:?}");
-        assert!(
-            !shown.contains(&hex::encode(digest)) && !shown.contains("171, 171"),
-            "{shown}"
-        );
-        assert!(shown.contains("AbCd12345678") && shown.contains("[redacted]"));
     }
 }

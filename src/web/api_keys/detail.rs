@@ -1,0 +1,111 @@
+//! One key's page: its settings, secrets, 30 days of usage and history.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+
+use super::view::{KeyRow, UsageChart, rows_for, utc};
+use crate::auth::guard::CurrentUser;
+use crate::domain::token::shown_key_id;
+use crate::error::AppError;
+use crate::service::keys;
+use crate::service::usage_report::{self, UsageReport};
+use crate::store::{self, Db, audit, usage};
+use crate::web::{Layout, render};
+
+pub struct SecretLine {
+    pub key_id: String,
+    pub created: String,
+    pub not_after: String,
+    pub state: &'static str,
+}
+
+pub struct AuditLine {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub details: String,
+    pub client_ip: String,
+}
+
+#[derive(Template)]
+#[template(path = "api_keys/detail.html")]
+struct KeyDetailPage {
+    layout: Layout,
+    row: KeyRow,
+    allow_query_key: bool,
+    scopes: Vec<String>,
+    networks: Vec<String>,
+    secrets: Vec<SecretLine>,
+    history: Vec<AuditLine>,
+    chart: UsageChart,
+    rejections: Vec<(String, i64)>,
+}
+
+/// `GET /backoffice/settings/api-keys/{id}`
+pub async fn show_api_key(
+    db: web::Data<Db>,
+    layout: Layout,
+    current: CurrentUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let org_id = current.org.id.clone();
+    let id = id.into_inner();
+    let (detail, row, history, buckets, now) = db
+        .run(move |conn| {
+            let now = store::now();
+            let detail = keys::detail(conn, &org_id, &id)?;
+            let row = rows_for(conn, std::slice::from_ref(&detail), now)?.remove(0);
+            let history = audit::list_for_target(conn, &org_id, &id, 200)?;
+            let (_, since) = usage_report::period_start(now, 30);
+            let buckets = usage::buckets_since(conn, std::slice::from_ref(&id), since)?;
+            Ok::<_, AppError>((detail, row, history, buckets, now))
+        })
+        .await?;
+
+    let (first_day, _) = usage_report::period_start(now, 30);
+    let report = UsageReport::from_buckets(first_day, 30, buckets);
+
+    let page = KeyDetailPage {
+        layout,
+        allow_query_key: detail.key.allow_query_key,
+        scopes: detail.scopes.iter().map(ToString::to_string).collect(),
+        networks: detail.networks.iter().map(ToString::to_string).collect(),
+        secrets: detail
+            .secrets
+            .iter()
+            .map(|s| SecretLine {
+                key_id: shown_key_id(&s.key_id),
+                created: utc(s.created_at),
+                // A revoked key's secrets stopped working when it was revoked.
+                not_after: match (s.not_after, detail.key.revoked_at) {
+                    (Some(at), Some(revoked)) => utc(at.min(revoked)),
+                    (None, Some(revoked)) => utc(revoked),
+                    (at, None) => at.map_or_else(|| "—".to_owned(), utc),
+                },
+                state: match (s.digest.is_some(), s.not_after) {
+                    (false, _) => "Erased",
+                    // Revoking ends every secret of the key, retiring ones too.
+                    (true, _) if detail.key.revoked_at.is_some() => "Revoked",
+                    (true, Some(at)) if at <= now => "Retired",
+                    (true, Some(_)) => "Retiring",
+                    (true, None) => "Current",
+                },
+            })
+            .collect(),
+        history: history
+            .into_iter()
+            .map(|e| AuditLine {
+                at: utc(e.created_at),
+                actor: e.actor_label,
+                action: e.action.replace('_', " "),
+                details: e.details,
+                client_ip: e.client_ip.unwrap_or_default(),
+            })
+            .collect(),
+        chart: UsageChart::of(&report.days),
+        rejections: report.rejections,
+        row,
+    };
+    render(StatusCode::OK, &page)
+}
