@@ -14,6 +14,7 @@
 use actix_web::http::header::HeaderMap;
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use super::responses;
 use crate::auth::client_ip;
 use crate::auth::key_auth::{self, Authenticator, Need};
 use crate::domain::routes::RouteMap;
@@ -94,7 +95,7 @@ fn original_request(headers: &HeaderMap, family: GatewayHeaders) -> Result<(&str
     Ok((method, uri))
 }
 
-#[utoipa::path(get, path = "/auth/check", tag = "gateway", responses((status = 204, description = "Allowed; X-Keyward-Org and X-Keyward-Key-Id name the organization and key"), (status = 400, description = "The original method or URI is missing, repeated or contradicted by the other header family, or the path is not in normal form (dot segments, encoded / or \\, NUL, //)", body = crate::error::Problem, content_type = "application/problem+json"), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The peer is not a trusted proxy, or the key is not allowed from this address, lacks the scope, or no route matches", body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/auth/check", tag = "gateway", responses((status = 204, description = "Allowed; X-Keyward-Org and X-Keyward-Key-Id name the organization and key"), (status = 400, description = "The original method or URI is missing, repeated or contradicted by the other header family, or the path is not in normal form (dot segments, encoded / or \\, NUL, //)", body = crate::error::Problem, content_type = "application/problem+json"), responses::NotAuthenticated, (status = 403, description = "The peer is not a trusted proxy, or the key is not allowed from this address, lacks the scope, or no route matches", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn check_request(
     req: HttpRequest,
     authenticator: web::Data<Authenticator>,

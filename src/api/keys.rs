@@ -9,6 +9,7 @@ use actix_web::{HttpResponse, web};
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
+use super::responses;
 use crate::auth::cache::KeyRecord;
 use crate::auth::key_auth::KeyPrincipal;
 use crate::domain::api_key::{Expiry, KeyName};
@@ -194,7 +195,7 @@ impl KeyListQuery {
 }
 
 /// `GET /api/v1/api-keys?q=&status=&page=`
-#[utoipa::path(get, path = "/api/v1/api-keys", tag = "api-keys", params(KeyListQuery), responses((status = 200, body = KeyPage), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, or lacks the scope", body = crate::error::Problem, content_type = "application/problem+json"), (status = 400, description = "Unknown status filter", body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/api/v1/api-keys", tag = "api-keys", params(KeyListQuery), responses((status = 200, body = KeyPage), responses::NotAuthenticated, responses::NotAllowed, (status = 400, description = "Unknown status filter", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn list_keys(
     db: web::Data<Db>,
     principal: KeyPrincipal,
@@ -226,7 +227,7 @@ pub async fn list_keys(
 }
 
 /// `GET /api/v1/api-keys/{id}`
-#[utoipa::path(get, path = "/api/v1/api-keys/{id}", tag = "api-keys", params(("id" = String, Path)), responses((status = 200, body = KeyJson), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, or lacks the scope", body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such key in this organization", body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/api/v1/api-keys/{id}", tag = "api-keys", params(("id" = String, Path)), responses((status = 200, body = KeyJson), responses::NotAuthenticated, responses::NotAllowed, (status = 404, description = "No such key in this organization", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn get_key(
     db: web::Data<Db>,
     principal: KeyPrincipal,
@@ -258,7 +259,7 @@ pub struct CreateKey {
 }
 
 /// `POST /api/v1/api-keys`
-#[utoipa::path(post, path = "/api/v1/api-keys", tag = "api-keys", request_body = CreateKey, responses((status = 201, body = KeyWithSecret, description = "Created; `secret` is in this response only"), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, lacks the scope, or would give more than it holds: `scope_escalation`, `network_escalation`, `query_key_escalation` or `expiry_escalation`, naming what it lacks", body = crate::error::Problem, content_type = "application/problem+json"), (status = 400, description = "The body could not be read", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "The name is taken, or keys are not set up", body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Fields that are not valid, each named", body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/api/v1/api-keys", tag = "api-keys", request_body = CreateKey, responses((status = 201, body = KeyWithSecret, description = "Created; `secret` is in this response only"), responses::NotAuthenticated, responses::NotAllowedOrMoreThanHeld, (status = 400, description = "The body could not be read", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "The name is taken, or keys are not set up", body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Fields that are not valid, each named", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn create_key(
     key_service: web::Data<KeyService>,
     principal: KeyPrincipal,
@@ -338,7 +339,7 @@ fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<O
 }
 
 /// `PATCH /api/v1/api-keys/{id}`
-#[utoipa::path(patch, path = "/api/v1/api-keys/{id}", tag = "api-keys", params(("id" = String, Path)), request_body = UpdateKey, responses((status = 200, body = KeyJson), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, lacks the scope, or would give more than it holds: `scope_escalation`, `network_escalation`, `query_key_escalation` or `expiry_escalation`, naming what it lacks", body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such key", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Revoked, or the name is taken", body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Fields that are not valid", body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(patch, path = "/api/v1/api-keys/{id}", tag = "api-keys", params(("id" = String, Path)), request_body = UpdateKey, responses((status = 200, body = KeyJson), responses::NotAuthenticated, responses::NotAllowedOrMoreThanHeld, (status = 404, description = "No such key", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Revoked, or the name is taken", body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Fields that are not valid", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn update_key(
     key_service: web::Data<KeyService>,
     principal: KeyPrincipal,
@@ -425,7 +426,7 @@ async fn toggle(
 }
 
 /// `POST /api/v1/api-keys/{id}/enable`
-#[utoipa::path(post, path = "/api/v1/api-keys/{id}/enable", tag = "api-keys", params(("id" = String, Path)), responses((status = 200, body = KeyJson), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, lacks the scope, or would give more than it holds: `scope_escalation`, `network_escalation`, `query_key_escalation` or `expiry_escalation`, naming what it lacks", body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such key", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Revoked", body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/api/v1/api-keys/{id}/enable", tag = "api-keys", params(("id" = String, Path)), responses((status = 200, body = KeyJson), responses::NotAuthenticated, responses::NotAllowedOrMoreThanHeld, (status = 404, description = "No such key", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Revoked", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn enable_key(
     key_service: web::Data<KeyService>,
     principal: KeyPrincipal,
@@ -435,7 +436,7 @@ pub async fn enable_key(
 }
 
 /// `POST /api/v1/api-keys/{id}/disable`
-#[utoipa::path(post, path = "/api/v1/api-keys/{id}/disable", tag = "api-keys", params(("id" = String, Path)), responses((status = 200, body = KeyJson), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, or lacks the scope", body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such key", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Revoked", body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/api/v1/api-keys/{id}/disable", tag = "api-keys", params(("id" = String, Path)), responses((status = 200, body = KeyJson), responses::NotAuthenticated, responses::NotAllowed, (status = 404, description = "No such key", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Revoked", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn disable_key(
     key_service: web::Data<KeyService>,
     principal: KeyPrincipal,
@@ -457,7 +458,7 @@ pub struct RotateKey {
 }
 
 /// `POST /api/v1/api-keys/{id}/rotate`
-#[utoipa::path(post, path = "/api/v1/api-keys/{id}/rotate", tag = "api-keys", params(("id" = String, Path)), request_body(content = Option<RotateKey>), responses((status = 200, body = KeyWithSecret, description = "The new `secret`, in this response only"), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, lacks the scope, or would give more than it holds: `scope_escalation`, `network_escalation`, `query_key_escalation` or `expiry_escalation`, naming what it lacks", body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such key", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Revoked", body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Fields that are not valid", body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/api/v1/api-keys/{id}/rotate", tag = "api-keys", params(("id" = String, Path)), request_body(content = Option<RotateKey>), responses((status = 200, body = KeyWithSecret, description = "The new `secret`, in this response only"), responses::NotAuthenticated, responses::NotAllowedOrMoreThanHeld, (status = 404, description = "No such key", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Revoked", body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Fields that are not valid", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn rotate_key(
     key_service: web::Data<KeyService>,
     principal: KeyPrincipal,
@@ -523,7 +524,7 @@ pub async fn rotate_key(
 }
 
 /// `POST /api/v1/api-keys/{id}/revoke`
-#[utoipa::path(post, path = "/api/v1/api-keys/{id}/revoke", tag = "api-keys", params(("id" = String, Path)), responses((status = 200, body = KeyJson), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, or lacks the scope", body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such key", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Already revoked", body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/api/v1/api-keys/{id}/revoke", tag = "api-keys", params(("id" = String, Path)), responses((status = 200, body = KeyJson), responses::NotAuthenticated, responses::NotAllowed, (status = 404, description = "No such key", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Already revoked", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn revoke_key(
     key_service: web::Data<KeyService>,
     principal: KeyPrincipal,
@@ -542,7 +543,7 @@ pub async fn revoke_key(
 }
 
 /// `DELETE /api/v1/api-keys/{id}`
-#[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "api-keys", params(("id" = String, Path)), responses((status = 204, description = "Deleted"), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, or lacks the scope", body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such key", body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "api-keys", params(("id" = String, Path)), responses((status = 204, description = "Deleted"), responses::NotAuthenticated, responses::NotAllowed, (status = 404, description = "No such key", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn delete_key(
     key_service: web::Data<KeyService>,
     principal: KeyPrincipal,

@@ -3,6 +3,7 @@
 use actix_web::web::Json;
 use serde::Serialize;
 
+use super::responses;
 use crate::auth::key_auth::KeyPrincipal;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -26,7 +27,7 @@ pub struct Me {
     pub expires_at: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/me", tag = "keys", responses((status = 200, body = Me), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, or lacks the scope", body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/api/v1/me", tag = "keys", responses((status = 200, body = Me), responses::NotAuthenticated, responses::NotAllowed))]
 pub async fn show_me(principal: KeyPrincipal) -> Json<Me> {
     let record = &principal.record;
     Json(Me {
@@ -44,7 +45,7 @@ pub async fn show_me(principal: KeyPrincipal) -> Json<Me> {
 }
 
 /// `GET /api/v1/ping`: the cheapest way for an integration to check its key.
-#[utoipa::path(get, path = "/api/v1/ping", tag = "keys", responses((status = 200, body = String, description = "pong"), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, or lacks the scope", body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/api/v1/ping", tag = "keys", responses((status = 200, body = String, description = "pong"), responses::NotAuthenticated, responses::NotAllowed))]
 pub async fn ping() -> &'static str {
     "pong"
 }

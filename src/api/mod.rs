@@ -6,6 +6,7 @@ pub mod keys;
 pub mod me;
 pub mod openapi;
 pub mod reports;
+pub mod responses;
 pub mod verify;
 
 use actix_web::http::Method;

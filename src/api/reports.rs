@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use actix_web::web;
 use serde::{Deserialize, Serialize};
 
+use super::responses;
 use crate::auth::key_auth::KeyPrincipal;
 use crate::error::AppError;
 use crate::service::usage_report::{self, UsageReport};
@@ -39,7 +40,7 @@ pub struct KeyUsage {
 }
 
 /// `GET /api/v1/usage?days=30`
-#[utoipa::path(get, path = "/api/v1/usage", tag = "reports", params(UsageQuery), responses((status = 200, body = Usage), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, or lacks the scope", body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, description = "days out of range", body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/api/v1/usage", tag = "reports", params(UsageQuery), responses((status = 200, body = Usage), responses::NotAuthenticated, responses::NotAllowed, (status = 422, description = "days out of range", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn show_usage(
     db: web::Data<Db>,
     principal: KeyPrincipal,
@@ -55,7 +56,7 @@ pub async fn show_usage(
     let org_id = principal.record.org_id.clone();
     let (first_day, since) = usage_report::period_start(store::now(), days);
     let buckets = db
-        .run(move |conn| usage::org_buckets_since(conn, &org_id, since))
+        .run(move |conn| usage::buckets_since(conn, &org_id, None, since))
         .await?;
     let report = UsageReport::from_buckets(first_day, days, buckets);
     Ok(web::Json(Usage {
@@ -101,7 +102,7 @@ pub struct AuditEventJson {
 }
 
 /// `GET /api/v1/audit-events?limit=100`: newest first.
-#[utoipa::path(get, path = "/api/v1/audit-events", tag = "reports", params(AuditQuery), responses((status = 200, body = Vec<AuditEventJson>), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, or lacks the scope", body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, description = "limit out of range", body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/api/v1/audit-events", tag = "reports", params(AuditQuery), responses((status = 200, body = Vec<AuditEventJson>), responses::NotAuthenticated, responses::NotAllowed, (status = 422, description = "limit out of range", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn list_audit_events(
     db: web::Data<Db>,
     principal: KeyPrincipal,

@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use actix_web::web::{self, Json};
 use serde::{Deserialize, Serialize};
 
+use super::responses;
 use crate::auth::key_auth::{self, Authenticator, KeyPrincipal, KeySource, Need};
 use crate::domain::scope::{Action, ResourceFilter};
 use crate::error::AppError;
@@ -49,7 +50,7 @@ pub struct Verdict {
     pub organization_id: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/verify", tag = "verify", request_body = VerifyRequest, responses((status = 200, body = Verdict, description = "The verdict, allowed or not"), (status = 400, description = "The body could not be read", body = crate::error::Problem, content_type = "application/problem+json"), (status = 401, description = "No key, or a key that is not valid, revoked, expired or disabled", body = crate::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key may not be used from this address, or lacks the scope", body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/api/v1/verify", tag = "verify", request_body = VerifyRequest, responses((status = 200, body = Verdict, description = "The verdict, allowed or not"), (status = 400, description = "The body could not be read", body = crate::error::Problem, content_type = "application/problem+json"), responses::NotAuthenticated, responses::NotAllowed))]
 pub async fn verify_key(
     authenticator: web::Data<Authenticator>,
     caller: KeyPrincipal,
@@ -75,7 +76,7 @@ pub async fn verify_key(
     // unknown, and nothing about it is checked or recorded.
     let outcome = key_auth::authenticate_in_org(
         &authenticator,
-        &caller.record.org_id,
+        Some(&caller.record.org_id),
         &request.key,
         KeySource::Header,
         client_ip,

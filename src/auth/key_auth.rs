@@ -200,43 +200,22 @@ pub async fn authenticate(
     client_ip: IpAddr,
     need: Need<'_>,
 ) -> Result<Result<KeyPrincipal, KeyRejection>, AppError> {
-    authenticate_within(authenticator, None, presented, source, client_ip, client_ip, need).await
+    authenticate_in_org(authenticator, None, presented, source, client_ip, client_ip, need).await
 }
 
-/// `authenticate`, for a key that must belong to the organization `org_id`:
-/// another organization's key is `invalid_key`, and nothing about it is
-/// checked, revealed or recorded. `client_ip` is the address the key is
+/// `authenticate`, for a key that must belong to the organization `org_id`
+/// when one is given: another organization's key is `invalid_key`, and
+/// nothing about it is checked, revealed or recorded. `client_ip` is the address the key is
 /// checked for (the caller says it); unknown keys are charged to
 /// `caller_ip`, the address that really asks, so a caller can neither
 /// escape the unknown-key budget nor spend someone else's.
 pub async fn authenticate_in_org(
     authenticator: &Authenticator,
-    org_id: &str,
-    presented: &str,
-    source: KeySource,
-    client_ip: IpAddr,
-    caller_ip: IpAddr,
-    need: Need<'_>,
-) -> Result<Result<KeyPrincipal, KeyRejection>, AppError> {
-    authenticate_within(
-        authenticator,
-        Some(org_id),
-        presented,
-        source,
-        client_ip,
-        caller_ip,
-        need,
-    )
-    .await
-}
-
-async fn authenticate_within(
-    authenticator: &Authenticator,
     org_id: Option<&str>,
     presented: &str,
     source: KeySource,
     client_ip: IpAddr,
-    budget_ip: IpAddr,
+    caller_ip: IpAddr,
     need: Need<'_>,
 ) -> Result<Result<KeyPrincipal, KeyRejection>, AppError> {
     let token = match ApiKeyToken::parse(presented) {
@@ -245,7 +224,7 @@ async fn authenticate_within(
         Err(error) => return Ok(Err(KeyRejection::InvalidKey(error.to_string()))),
     };
     let now = store::now();
-    let record = match lookup_within_budget(authenticator, token.key_id().as_str(), budget_ip, now).await? {
+    let record = match lookup_within_budget(authenticator, token.key_id().as_str(), caller_ip, now).await? {
         Ok(Some(record)) if record.matches(&token) && org_id.is_none_or(|org| org == record.org_id) => record,
         Ok(_) => return Ok(Err(KeyRejection::InvalidKey("no such key".into()))),
         Err(rejection) => return Ok(Err(rejection)),

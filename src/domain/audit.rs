@@ -132,3 +132,13 @@ pub struct Target<'a> {
     pub id: &'a str,
     pub label: &'a str,
 }
+
+impl<'a> Target<'a> {
+    pub fn organization(id: &'a str, name: &'a str) -> Self {
+        Self {
+            kind: "organization",
+            id,
+            label: name,
+        }
+    }
+}

@@ -45,11 +45,7 @@ pub fn create_organization(
             created_at: store::now(),
         },
     )?;
-    let target = Target {
-        kind: "organization",
-        id: &org.id,
-        label: &org.name,
-    };
+    let target = Target::organization(&org.id, &org.name);
     audit::record(
         conn,
         Some(&org.id),

@@ -14,7 +14,8 @@ use crate::domain::audit::{Actor, AuditAction, Target};
 use crate::domain::network::NetworkList;
 use crate::domain::scope::ScopeSet;
 use crate::domain::secret::ServerSecret;
-use crate::domain::token::{ApiKeyToken, OrgSigningKey};
+use crate::domain::time::rfc3339;
+use crate::domain::token::{ApiKeyToken, OrgSigningKey, shown_key_id};
 use crate::error::AppError;
 use crate::store::api_keys::{self, ApiKey, KeySecret, NewApiKey, NewKeySecret};
 use crate::store::organizations::{self, Organization};
@@ -63,7 +64,7 @@ impl KeyDetail {
     pub fn key_id_hint(&self) -> String {
         self.secrets
             .first()
-            .map(|s| crate::domain::token::shown_key_id(&s.key_id))
+            .map(|s| shown_key_id(&s.key_id))
             .unwrap_or_default()
     }
 
@@ -72,7 +73,7 @@ impl KeyDetail {
         json!({
             "name": self.key.name,
             "enabled": self.key.enabled,
-            "expires_at": self.key.expires_at.map(|t| t.and_utc().to_rfc3339()),
+            "expires_at": self.key.expires_at.map(rfc3339),
             "allow_query_key": self.key.allow_query_key,
             "scopes": self.scopes.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "networks": self.networks.iter().map(ToString::to_string).collect::<Vec<_>>(),
@@ -156,11 +157,7 @@ pub fn bootstrap(
     if !api_keys::bootstrap_org(conn, &org.id, &hex::encode(salt), store::now())? {
         return Ok(false);
     }
-    let target = Target {
-        kind: "organization",
-        id: &org.id,
-        label: &org.name,
-    };
+    let target = Target::organization(&org.id, &org.name);
     audit::record(
         conn,
         Some(&org.id),
@@ -469,7 +466,7 @@ pub fn rotate(
     let after = detail(conn, org_id, id)?;
     let details = json!({
         "grace_period": grace.as_str(),
-        "old_secrets_end_at": old_secrets_end.and_utc().to_rfc3339(),
+        "old_secrets_end_at": rfc3339(old_secrets_end),
         "new_key_id": token.key_id().as_str(),
         "before": before.audit_view(),
         "after": after.audit_view(),

@@ -6,14 +6,17 @@ use diesel::prelude::*;
 use super::DbConnection;
 use super::schema::usage_buckets;
 
-/// (key, hour, outcome, count) rows of these keys since `since`.
+/// (key, hour, outcome, count) rows of organization `org_id` since `since`:
+/// of the keys `only` names, or of all its keys. The organization is always
+/// in the query, so another organization's key id reads nothing.
 pub fn buckets_since(
     conn: &mut DbConnection,
-    api_key_ids: &[String],
+    org_id: &str,
+    only: Option<&[String]>,
     since: NaiveDateTime,
 ) -> QueryResult<Vec<(String, NaiveDateTime, String, i64)>> {
-    usage_buckets::table
-        .filter(usage_buckets::api_key_id.eq_any(api_key_ids))
+    let mut query = usage_buckets::table
+        .filter(usage_buckets::org_id.eq(org_id))
         .filter(usage_buckets::hour.ge(since))
         .select((
             usage_buckets::api_key_id,
@@ -21,7 +24,11 @@ pub fn buckets_since(
             usage_buckets::outcome,
             usage_buckets::count,
         ))
-        .load(conn)
+        .into_boxed();
+    if let Some(ids) = only {
+        query = query.filter(usage_buckets::api_key_id.eq_any(ids));
+    }
+    query.load(conn)
 }
 
 /// Counts to add to one hourly bucket.
@@ -75,22 +82,4 @@ pub fn touch_last_used(conn: &mut DbConnection, api_key_id: &str, at: NaiveDateT
     .set((api_keys::last_used_at.eq(Some(at)), api_keys::last_used_ip.eq(Some(ip))))
     .execute(conn)
     .map(drop)
-}
-
-/// (key, hour, outcome, count) rows of one organization since `since`.
-pub fn org_buckets_since(
-    conn: &mut DbConnection,
-    org_id: &str,
-    since: NaiveDateTime,
-) -> QueryResult<Vec<(String, NaiveDateTime, String, i64)>> {
-    usage_buckets::table
-        .filter(usage_buckets::org_id.eq(org_id))
-        .filter(usage_buckets::hour.ge(since))
-        .select((
-            usage_buckets::api_key_id,
-            usage_buckets::hour,
-            usage_buckets::outcome,
-            usage_buckets::count,
-        ))
-        .load(conn)
 }

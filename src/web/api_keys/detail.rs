@@ -55,10 +55,10 @@ pub async fn show_api_key(
         .run(move |conn| {
             let now = store::now();
             let detail = keys::detail(conn, &org_id, &id)?;
-            let row = rows_for(conn, std::slice::from_ref(&detail), now)?.remove(0);
+            let row = rows_for(conn, &org_id, std::slice::from_ref(&detail), now)?.remove(0);
             let history = audit::list_for_target(conn, &org_id, &id, 200)?;
             let (_, since) = usage_report::period_start(now, 30);
-            let buckets = usage::buckets_since(conn, std::slice::from_ref(&id), since)?;
+            let buckets = usage::buckets_since(conn, &org_id, Some(std::slice::from_ref(&id)), since)?;
             Ok::<_, AppError>((detail, row, history, buckets, now))
         })
         .await?;

@@ -18,9 +18,8 @@ use crate::service::keys::KeyDetail;
 use crate::web::Layout;
 use crate::web::htmx::HxRequest;
 
-/// The fields of the create and edit forms, as typed. The lengths are only a
-/// ceiling on what is kept and echoed back; the domain parsers say what is
-/// valid (see README, "Validation").
+/// The fields of the create and edit forms, as typed: the domain parsers
+/// say what is valid (README, "Layout").
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct KeyForm {
     #[serde(default)]

@@ -76,7 +76,7 @@ pub async fn list_page(
             let now = store::now();
             let keys = api_keys::list(conn, &org_id, &list_filter, now, page, PER_PAGE)?;
             let details = keys::details(conn, keys)?;
-            let rows = rows_for(conn, &details, now)?;
+            let rows = rows_for(conn, &org_id, &details, now)?;
             let counts = api_keys::count_by_status(conn, &org_id, list_filter.query.as_deref(), now)?;
             Ok::<_, AppError>((rows, counts))
         })

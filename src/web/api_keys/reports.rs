@@ -78,7 +78,7 @@ pub async fn show_usage(
     let (first_day, since) = usage_report::period_start(store::now(), days);
     let (report, names) = db
         .run(move |conn| {
-            let report = UsageReport::from_buckets(first_day, days, usage::org_buckets_since(conn, &org_id, since)?);
+            let report = UsageReport::from_buckets(first_day, days, usage::buckets_since(conn, &org_id, None, since)?);
             let top: Vec<String> = report
                 .keys
                 .iter()

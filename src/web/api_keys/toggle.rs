@@ -29,7 +29,7 @@ pub async fn set_enabled<const ENABLED: bool>(
     let row = key_service
         .change(move |conn| {
             let detail = keys::set_enabled(conn, &org_id, &id, ENABLED, &actor, Some(ip))?;
-            Ok(rows_for(conn, &[detail], store::now())?.remove(0))
+            Ok(rows_for(conn, &org_id, &[detail], store::now())?.remove(0))
         })
         .await?;
     if hx.wants_fragment() {

@@ -51,12 +51,19 @@ pub struct KeyRow {
     pub usage_total: i64,
 }
 
-/// Rows for these keys, with their requests of each of the last 7 days.
-pub fn rows_for(conn: &mut DbConnection, details: &[KeyDetail], now: NaiveDateTime) -> Result<Vec<KeyRow>, AppError> {
+/// Rows for these keys of organization `org_id`, with their requests of each
+/// of the last 7 days.
+pub fn rows_for(
+    conn: &mut DbConnection,
+    org_id: &str,
+    details: &[KeyDetail],
+    now: NaiveDateTime,
+) -> Result<Vec<KeyRow>, AppError> {
     const DAYS: i64 = 7;
     let ids: Vec<String> = details.iter().map(|d| d.key.id.clone()).collect();
     let (first_day, since) = usage_report::period_start(now, DAYS);
-    let by_key = usage_report::daily_totals_by_key(first_day, DAYS, usage::buckets_since(conn, &ids, since)?);
+    let by_key =
+        usage_report::daily_totals_by_key(first_day, DAYS, usage::buckets_since(conn, org_id, Some(&ids), since)?);
     let quiet = vec![0; DAYS as usize];
     Ok(details
         .iter()
