@@ -17,6 +17,7 @@ on_both_backends!(
     a_custom_row_without_a_resource_filter_is_refused_beside_the_scopes,
     an_unchanged_expiry_is_kept_to_the_second_on_edit,
     an_expired_key_can_be_renamed_without_a_new_expiry,
+    renewing_an_expired_key_in_the_form_is_refused_beside_its_expiry,
     the_api_refuses_a_scope_with_an_empty_resource_filter
 );
 
@@ -279,6 +280,36 @@ async fn an_expired_key_can_be_renamed_without_a_new_expiry(app: TestApp) {
     .await;
     assert_eq!(status, 422);
     assert!(body.contains("is not in the future"), "{body}");
+}
+
+async fn renewing_an_expired_key_in_the_form_is_refused_beside_its_expiry(app: TestApp) {
+    ready(&app).await;
+    let at = (keyward::store::now() - TimeDelta::days(2))
+        .date()
+        .and_hms_opt(8, 15, 0)
+        .expect("a time");
+    let id = key_expiring_at(&app, "Old sync", at).await;
+    let (status, body) = submit(
+        &app,
+        Some(&id),
+        &[
+            ("name", "Old sync"),
+            ("expires_at", "2099-01-31"),
+            ("scope_mode", "custom"),
+            ("scope_action", "read"),
+            ("scope_resource", "assets"),
+            ("networks", "10.0.0.0/8"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422, "the form again, not an error page: {body}");
+    let field_error = body
+        .split("id=\"key-expires-error\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</p>").next())
+        .unwrap_or_default();
+    assert!(field_error.contains("rotate it"), "beside the expiry field: {body}");
+    assert_eq!(expiry_of(&app, &id).await, Some(at), "nothing changed");
 }
 
 async fn the_api_refuses_a_scope_with_an_empty_resource_filter(app: TestApp) {
