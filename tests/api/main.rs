@@ -18,6 +18,7 @@ mod key_names;
 mod key_races;
 mod login;
 mod management;
+mod matrix;
 mod migrations;
 mod openapi;
 mod reports;
