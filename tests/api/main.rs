@@ -17,6 +17,7 @@ mod key_list;
 mod key_names;
 mod key_races;
 mod login;
+mod logs;
 mod management;
 mod matrix;
 mod migrations;
