@@ -70,25 +70,78 @@ impl DatabaseUrl {
     }
 }
 
-/// Shows the URL with any password replaced, so it can be logged.
+/// Shows the URL with every password replaced, so it can be logged: the
+/// one in the user info and any query parameter that holds one (libpq reads
+/// every connection parameter from the query too, `?password=` included).
 impl fmt::Display for DatabaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.backend {
             Backend::Sqlite => write!(f, "sqlite://{}", self.connection_string),
-            Backend::Postgres => {
-                let s = &self.connection_string;
-                match (s.find("://"), s.rfind('@')) {
-                    (Some(start), Some(at)) if at > start => {
-                        let userinfo = &s[start + 3..at];
-                        let user = userinfo.split(':').next().unwrap_or_default();
-                        let hidden = if userinfo.contains(':') { ":***" } else { "" };
-                        write!(f, "{}{user}{hidden}{}", &s[..start + 3], &s[at..])
-                    }
-                    _ => f.write_str(s),
-                }
-            }
+            Backend::Postgres => f.write_str(&masked_postgres_url(&self.connection_string)),
         }
     }
+}
+
+/// `url` with the password of its user info and the values of its query
+/// parameters that hold a password replaced by `***`. Read by hand rather
+/// than as a WHATWG URL, which a libpq URL with several hosts
+/// (`h1:5432,h2:5432`) is not; libpq wants `@`, `/` and `?` percent-encoded
+/// in the user info, so the first `/` or `?` ends the authority and its last
+/// `@` the user info. A URL that does not read so is shown not at all.
+fn masked_postgres_url(url: &str) -> String {
+    const HIDDEN: &str = "postgres://[not shown: the URL cannot be read to hide its password]";
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return HIDDEN.to_owned();
+    };
+    let (before_query, query) = rest.split_once('?').map_or((rest, None), |(b, q)| (b, Some(q)));
+    let authority_end = before_query.find('/').unwrap_or(before_query.len());
+    let (authority, path) = before_query.split_at(authority_end);
+    // A user info cut short by a raw `/` or `?` in the password.
+    if path.contains('@') || (!authority.contains('@') && query.is_some_and(|q| q.contains('@'))) {
+        return HIDDEN.to_owned();
+    }
+    let mut out = format!("{scheme}://");
+    let hosts = match authority.rsplit_once('@') {
+        Some((user_info, hosts)) => {
+            let (user, password) = user_info
+                .split_once(':')
+                .map_or((user_info, None), |(u, p)| (u, Some(p)));
+            out.push_str(user);
+            if password.is_some() {
+                out.push_str(":***");
+            }
+            out.push('@');
+            hosts
+        }
+        None => authority,
+    };
+    out.push_str(hosts);
+    out.push_str(path);
+    if let Some(query) = query {
+        out.push('?');
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| {
+                let name = pair.split_once('=').map_or(pair, |(name, _)| name);
+                let decoded: String = url::form_urlencoded::parse(name.as_bytes())
+                    .map(|(name, _)| name.into_owned())
+                    .collect();
+                if holds_password(&decoded) {
+                    format!("{name}=***")
+                } else {
+                    pair.to_owned()
+                }
+            })
+            .collect();
+        out.push_str(&pairs.join("&"));
+    }
+    out
+}
+
+/// libpq's `password` and `sslpassword` (names are matched loosely: a
+/// parameter that might hold a password is masked).
+fn holds_password(parameter: &str) -> bool {
+    parameter.to_ascii_lowercase().contains("password")
 }
 
 impl fmt::Debug for DatabaseUrl {
@@ -100,6 +153,52 @@ impl fmt::Debug for DatabaseUrl {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_password_in_a_postgres_url_is_masked() {
+        for (raw, shown) in [
+            ("postgres://u:pw@localhost/db", "postgres://u:***@localhost/db"),
+            ("postgres://u@localhost/db", "postgres://u@localhost/db"),
+            (
+                "postgres://u@localhost/db?sslmode=disable&password=pw",
+                "postgres://u@localhost/db?sslmode=disable&password=***",
+            ),
+            (
+                "postgres://u:pw@localhost/db?PASSWORD=pw&sslpassword=pw",
+                "postgres://u:***@localhost/db?PASSWORD=***&sslpassword=***",
+            ),
+            // An `@` in the query is no user info.
+            (
+                "postgresql://u@h/db?application_name=a@b&password=pw",
+                "postgresql://u@h/db?application_name=a@b&password=***",
+            ),
+            (
+                "postgres://u:p%40w@h/db?pass%77ord=pw",
+                "postgres://u:***@h/db?pass%77ord=***",
+            ),
+            (
+                "postgres://u:pw@h1:5432,h2:5432/db",
+                "postgres://u:***@h1:5432,h2:5432/db",
+            ),
+            // Not a URL libpq reads as one: nothing of it is shown.
+            (
+                "postgres://u:p?w@h/db",
+                "postgres://[not shown: the URL cannot be read to hide its password]",
+            ),
+            (
+                "postgres://u:p/w@h/db",
+                "postgres://[not shown: the URL cannot be read to hide its password]",
+            ),
+            (
+                "postgres://u:p?a=b@h/db",
+                "postgres://[not shown: the URL cannot be read to hide its password]",
+            ),
+        ] {
+            let url = DatabaseUrl::parse(raw).expect("valid");
+            assert_eq!(url.to_string(), shown, "{raw}");
+            assert!(!format!("{url:?}").contains("pw"), "{raw}");
+        }
+    }
 
     #[test]
     fn database_urls_pick_their_backend_from_the_scheme() {

@@ -18,8 +18,8 @@ use actix_web::cookie::SameSite;
 use actix_web::dev::Payload;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::InternalError;
-use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{FromRequest, HttpMessage as _, HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -29,6 +29,7 @@ use crate::auth::guard::{self, CurrentUser};
 use crate::auth::session::{DbSessionStore, IDLE_TIMEOUT};
 use crate::domain::role::Role;
 use crate::error::AppError;
+use crate::routing::{Listed, RouteTable};
 use crate::store::Db;
 
 pub const SESSION_COOKIE: &str = "keyward_session";
@@ -54,24 +55,68 @@ pub fn routes(cfg: &mut web::ServiceConfig, db: &Db, csrf: &CsrfSettings) {
             .wrap(sessions)
             .wrap(from_fn(error_pages::render_errors))
             .wrap(from_fn(|req, next| add_headers(&NO_STORE, req, next)))
-            .route("/", web::get().to(home::root))
-            .route("/login", web::get().to(login::login_form))
-            .route("/login", web::post().to(login::sign_in))
-            .route("/logout", web::post().to(login::sign_out))
-            .route("/setup", web::get().to(setup::setup_form))
-            .route("/setup", web::post().to(setup::complete_setup))
+            .configure(|cfg| public_table().register(cfg))
             .service(
-                web::scope("/backoffice")
+                web::scope(BACKOFFICE)
                     .wrap(from_fn(guard::require_sign_in))
-                    .route("", web::get().to(home::backoffice_home))
+                    .configure(|cfg| signed_in_table().register(cfg))
                     .service(
-                        web::scope("/settings/api-keys")
+                        web::scope(API_KEYS_UNDER_BACKOFFICE)
                             .wrap(from_fn(guard::require_system_administrator))
                             .configure(api_keys::routes),
                     ),
             )
             .default_service(web::to(crate::error::not_found)),
     );
+}
+
+/// Where the signed-in part of the browser routes is mounted.
+pub const BACKOFFICE: &str = "/backoffice";
+/// Where the System Administrators' part is mounted, under `BACKOFFICE`
+/// (so at `api_keys::BASE`, which the listing names them by).
+const API_KEYS_UNDER_BACKOFFICE: &str = "/settings/api-keys";
+/// The pages anyone may open: sign-in, sign-out and the first-run setup.
+fn public_table() -> RouteTable {
+    RouteTable::default()
+        .path("/", (), |r| r.on(Method::GET, home::root))
+        .path("/login", (), |r| {
+            r.on(Method::GET, login::login_form).on(Method::POST, login::sign_in)
+        })
+        .path("/logout", (), |r| r.on(Method::POST, login::sign_out))
+        .path("/setup", (), |r| {
+            r.on(Method::GET, setup::setup_form)
+                .on(Method::POST, setup::complete_setup)
+        })
+}
+
+/// The pages of anyone signed in, under `BACKOFFICE` (the sign-in guard wraps them).
+fn signed_in_table() -> RouteTable {
+    RouteTable::default().path("", (), |r| r.on(Method::GET, home::backoffice_home))
+}
+
+/// Which guard a browser route is behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guard {
+    /// None: anyone may open it.
+    Public,
+    /// Anyone signed in.
+    SignedIn,
+    /// System Administrators only.
+    SystemAdministrator,
+}
+
+/// Every browser route with the guard in front of it, read from the tables
+/// `routes` registers: the tests of who reaches what and of CSRF walk it, so
+/// a route added to a table is checked without anyone listing it again.
+pub fn route_listing() -> Vec<(Guard, Listed)> {
+    let tagged = |guard, listing: Vec<Listed>| listing.into_iter().map(move |route| (guard, route));
+    tagged(Guard::Public, public_table().listing(""))
+        .chain(tagged(Guard::SignedIn, signed_in_table().listing(BACKOFFICE)))
+        .chain(tagged(
+            Guard::SystemAdministrator,
+            api_keys::route_table().listing(api_keys::BASE),
+        ))
+        .collect()
 }
 
 /// Headers every response carries.
@@ -223,7 +268,12 @@ pub fn local_path(next: Option<&str>) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::local_path;
+    use super::{API_KEYS_UNDER_BACKOFFICE, BACKOFFICE, api_keys, local_path};
+
+    #[test]
+    fn the_api_keys_routes_are_mounted_where_the_listing_says() {
+        assert_eq!(api_keys::BASE, format!("{BACKOFFICE}{API_KEYS_UNDER_BACKOFFICE}"));
+    }
 
     #[test]
     fn next_targets_stay_on_this_site() {

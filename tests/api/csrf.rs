@@ -1,7 +1,7 @@
 use keyward::domain::role::Role;
 
 use crate::on_both_backends;
-use crate::support::{PASSWORD, TestApp, csrf_token_in};
+use crate::support::{PASSWORD, TestApp, TestKey, csrf_token_in};
 
 on_both_backends!(
     a_form_without_its_csrf_token_is_refused,
@@ -233,4 +233,187 @@ async fn with_a_public_url_only_its_scheme_host_and_port_pass(app: TestApp) {
     ] {
         assert_eq!(sign_in_from_origin(&app, refused).await, 403, "{refused}");
     }
+}
+
+on_both_backends!(adjusting with_public_url; every_state_changing_browser_route_refuses_forged_requests);
+
+/// One way a request can fail to be our own page's, and the words of the
+/// refusal it must get.
+struct Forgery {
+    what: &'static str,
+    /// The `Origin` sent (`None`: no `Origin` and no `Referer`).
+    origin: Option<&'static str>,
+    token: ForgedToken,
+    refusal: &'static str,
+}
+
+enum ForgedToken {
+    /// The session's own token.
+    Own,
+    /// No token at all.
+    Missing,
+    /// The token of another browser's session.
+    OtherSession,
+}
+
+const NOT_THIS_SESSION: &str = "was not sent from this browser session";
+const ANOTHER_SITE: &str = "This form was sent from another site";
+
+const FORGERIES: [Forgery; 5] = [
+    Forgery {
+        what: "no CSRF token",
+        origin: Some("https://keys.example"),
+        token: ForgedToken::Missing,
+        refusal: NOT_THIS_SESSION,
+    },
+    Forgery {
+        what: "another session's CSRF token",
+        origin: Some("https://keys.example"),
+        token: ForgedToken::OtherSession,
+        refusal: NOT_THIS_SESSION,
+    },
+    Forgery {
+        what: "a foreign Origin",
+        origin: Some("https://evil.example"),
+        token: ForgedToken::Own,
+        refusal: ANOTHER_SITE,
+    },
+    Forgery {
+        what: "the public host's Origin with the wrong scheme",
+        origin: Some("http://keys.example"),
+        token: ForgedToken::Own,
+        refusal: ANOTHER_SITE,
+    },
+    Forgery {
+        what: "no Origin",
+        origin: None,
+        token: ForgedToken::Own,
+        refusal: "did not say which site sent it",
+    },
+];
+
+/// A browser of `email` (signed in) or of nobody, and its session's token.
+async fn browser_of(app: &TestApp, email: Option<&str>) -> (reqwest::Client, String) {
+    let client = app.new_client();
+    let page = match email {
+        Some(email) => {
+            let signed_in = app.sign_in_with(&client, email, PASSWORD).await;
+            assert_eq!(signed_in.status().as_u16(), 303, "{email} signs in");
+            "/backoffice"
+        }
+        None => "/login",
+    };
+    let token = app.csrf_token(&client, page).await;
+    (client, token)
+}
+
+async fn audit_events(app: &TestApp) -> i64 {
+    use diesel::prelude::*;
+    use keyward::store::schema::audit_events;
+    app.query(|conn| Ok(audit_events::table.count().get_result(conn)?))
+        .await
+}
+
+/// Every state-changing browser route the router lists, for a System
+/// Administrator (whom every guard lets through) and for a signed-out
+/// visitor: each forgery is refused by the CSRF check with its own words and
+/// changes nothing (no audit event), while the same request with the
+/// session's token from the public URL's origin is not refused by it.
+async fn every_state_changing_browser_route_refuses_forged_requests(app: TestApp) {
+    let started = std::time::Instant::now();
+    let (org, _, _) = app.org_with_api_key("Acme Aviation", TestKey::default()).await;
+    app.create_user(&org, Role::SystemAdministrator, "sam@acme.test").await;
+    app.create_user(&org, Role::SystemAdministrator, "sue@acme.test").await;
+    let routes: Vec<(String, String)> = keyward::web::route_listing()
+        .into_iter()
+        .filter_map(|(_, route)| {
+            let method = route.method.expect("browser routes name their method").to_string();
+            (!matches!(method.as_str(), "GET" | "HEAD")).then_some((method, route.path))
+        })
+        .collect();
+    assert!(routes.len() >= 11, "{routes:?}");
+
+    let mut wrong = Vec::new();
+    let mut cases = 0;
+    for (method, listed_path) in &routes {
+        for who in [Some("sam@acme.test"), None] {
+            let (client, own) = browser_of(&app, who).await;
+            let (_, other) = browser_of(&app, who.map(|_| "sue@acme.test")).await;
+            // A real key, so that the request that passes reaches the handler.
+            let name: &'static str = Box::leak(format!("Forgery target {cases}").into_boxed_str());
+            let (id, _) = app
+                .add_api_key(
+                    &org,
+                    TestKey {
+                        name,
+                        ..TestKey::default()
+                    },
+                )
+                .await;
+            let path = listed_path.replace("{id}", &id);
+            let send = |origin: Option<&str>, token: Option<&str>| {
+                let mut request = client.request(method.parse().expect("a method"), app.url(&path));
+                if let Some(origin) = origin {
+                    request = request.header("Origin", origin);
+                }
+                let mut form = vec![("name", "Forged"), ("grace", "now")];
+                if let Some(token) = token {
+                    form.push(("csrf_token", token));
+                }
+                request.form(&form).send()
+            };
+            let label = format!("{method} {listed_path} ({})", who.map_or("signed out", |_| "signed in"));
+            let before = audit_events(&app).await;
+            for forgery in &FORGERIES {
+                cases += 1;
+                let token = match forgery.token {
+                    ForgedToken::Own => Some(own.as_str()),
+                    ForgedToken::Missing => None,
+                    ForgedToken::OtherSession => Some(other.as_str()),
+                };
+                let response = send(forgery.origin, token).await.expect("request");
+                let status = response.status().as_u16();
+                let body = response.text().await.expect("body");
+                if status != 403 || !body.contains(forgery.refusal) {
+                    wrong.push(format!(
+                        "{label} with {}: got {status}, not the CSRF refusal",
+                        forgery.what
+                    ));
+                }
+            }
+            if audit_events(&app).await != before {
+                wrong.push(format!(
+                    "{label}: a refused request changed something (an audit event was written)"
+                ));
+            }
+            let response = send(Some("https://keys.example"), Some(&own)).await.expect("request");
+            let status = response.status().as_u16();
+            let location = response
+                .headers()
+                .get("location")
+                .and_then(|l| l.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            let body = response.text().await.expect("body");
+            let to_sign_in = status == 303 && location.starts_with("/login?next=");
+            let refused = status == 403 && FORGERIES.iter().any(|f| body.contains(f.refusal));
+            if refused || (who.is_some() && to_sign_in) {
+                wrong.push(format!(
+                    "{label}: the browser's own request was refused too ({status} {location})"
+                ));
+            }
+        }
+    }
+    println!(
+        "CSRF: {} state-changing routes × 2 sessions × {} forgeries = {cases} refusals ({:.1} s)",
+        routes.len(),
+        FORGERIES.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        wrong.is_empty(),
+        "{} CSRF cases are wrong:\n  {}",
+        wrong.len(),
+        wrong.join("\n  ")
+    );
 }

@@ -361,6 +361,9 @@ pub fn test_settings(url: DatabaseUrl) -> Settings {
 /// A running server and a client for it.
 pub struct TestApp {
     pub address: String,
+    /// The origin a browser of this app sends: its public URL's when one is
+    /// configured (the only one forms are accepted from), else `address`.
+    pub origin: String,
     pub port: u16,
     pub backend: Backend,
     pub db: Db,
@@ -398,12 +401,18 @@ impl TestApp {
     async fn start(backend: Backend, settings: Settings, database: TestDatabase) -> TestApp {
         let secret = settings.secret.clone();
         let db_url = settings.database.url.clone();
+        let public_origin = settings
+            .public_url
+            .as_ref()
+            .map(|url| url.origin().ascii_serialization());
         let application = Application::build(settings).await.expect("the application starts");
         let port = application.port();
         let db = application.db().clone();
         tokio::spawn(application.run_until_stopped());
+        let address = format!("http://127.0.0.1:{port}");
         TestApp {
-            address: format!("http://127.0.0.1:{port}"),
+            origin: public_origin.unwrap_or_else(|| address.clone()),
+            address,
             port,
             backend,
             db,
@@ -475,7 +484,7 @@ impl TestApp {
     pub async fn post_form(&self, client: &reqwest::Client, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         client
             .post(self.url(path))
-            .header("Origin", &self.address)
+            .header("Origin", &self.origin)
             .form(form)
             .send()
             .await
