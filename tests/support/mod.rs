@@ -82,9 +82,14 @@ impl Part {
                 ),
             },
             Part::PostgresServer => postgres_bin_dir().is_none().then(|| {
-                "PostgreSQL's server programs are needed (apt-get install -y postgresql, or point KEYWARD_PG_BIN at \
-                 the folder holding initdb and pg_ctl); none found in /usr/lib/postgresql/*/bin"
-                    .into()
+                let looked_in = std::env::var("KEYWARD_PG_BIN")
+                    .ok()
+                    .filter(|dir| !dir.is_empty())
+                    .unwrap_or_else(|| "/usr/lib/postgresql/*/bin".to_owned());
+                format!(
+                    "PostgreSQL's server programs are needed (apt-get install -y postgresql, or point KEYWARD_PG_BIN \
+                     at the folder holding initdb, pg_ctl and postgres); not found in {looked_in}"
+                )
             }),
             Part::Browser => {
                 let absent: Vec<String> = [chromium_path(), chromedriver_path()]
