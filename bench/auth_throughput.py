@@ -26,19 +26,15 @@ import hashlib
 import hmac
 import os
 import re
-import secrets
 import shutil
 import sqlite3
 import statistics
 import subprocess
 import tempfile
-import time
-import urllib.request
 import uuid
-import zlib
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BINARY = os.environ.get("KEYWARD_BIN", os.path.join(ROOT, "target", "release", "keyward"))
+from common import BINARY, ROOT, new_key, new_secret_file, run, wait_until_up
+
 KEYS = int(os.environ.get("KEYS", "10000"))
 RUNS = int(os.environ.get("RUNS", "3"))
 DURATION = os.environ.get("DURATION", "10s")
@@ -50,26 +46,6 @@ PORT = int(os.environ.get("PORT", "18094"))
 PIN = shutil.which("taskset") and (os.cpu_count() or 1) >= 2 and os.environ.get("PIN", "1") == "1"
 SERVER_CPU = ["taskset", "-c", "0"] if PIN else []
 WRK_CPU = ["taskset", "-c", "1"] if PIN else []
-BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-
-def base62_checksum(body):
-    value = zlib.crc32(body.encode())
-    out = []
-    for _ in range(6):
-        out.append(BASE62[value % 62])
-        value //= 62
-    return "".join(reversed(out))
-
-
-def new_key():
-    body = "ask_" + "".join(secrets.choice(BASE62) for _ in range(58))
-    return body + base62_checksum(body)
-
-
-def run(*args):
-    return subprocess.run([BINARY, *args], capture_output=True, text=True, check=True)
-
 
 def wrk(url, header=None, lua=None, keys_file=None, duration=DURATION, check=True):
     cmd = WRK_CPU + ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{duration}", "--latency"]
@@ -97,9 +73,10 @@ def main():
     work = tempfile.mkdtemp(prefix="keyward-bench-")
     db = os.path.join(work, "keyward.db")
     try:
+        new_secret_file(db)
         run("orgs", "create", "--name", "Bench Air", "--slug", "bench", "--database-url", db)
         run("orgs", "bootstrap-keys", "--org", "bench", "--database-url", db)
-        template = run("keys", "create", "--org", "bench", "--name", "template", "--database-url", db).stdout.strip()
+        template = run("keys", "create", "--org", "bench", "--name", "template", "--database-url", db)
         server_secret = base64.b64decode(open(db + ".secret").read().strip())
         conn = sqlite3.connect(db)
         org_id, salt = conn.execute("SELECT id, key_salt FROM organizations").fetchone()
@@ -117,7 +94,7 @@ def main():
                 token = new_key()
                 tokens.append(token)
                 row = dict(zip(key_cols, key_row))
-                row.update(id=str(uuid.uuid4()), name=f"bench {i}")
+                row.update(id=str(uuid.uuid4()), name=f"bench {i}", name_key=f"bench {i}")
                 conn.execute(f"INSERT INTO api_keys ({','.join(key_cols)}) VALUES ({','.join('?' * len(key_cols))})",
                              [row[c] for c in key_cols])
                 srow = dict(zip(secret_cols, secret_row))
@@ -137,12 +114,7 @@ def main():
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "KEYWARD_LOG": "warn"})
         try:
             base = f"http://127.0.0.1:{PORT}"
-            for _ in range(100):
-                try:
-                    urllib.request.urlopen(base + "/healthz")
-                    break
-                except OSError:
-                    time.sleep(0.1)
+            wait_until_up(base, server)
             lua = os.path.join(ROOT, "bench", "auth.lua")
             one_key = f"X-API-Key: {template}"
             # (label, url, wrk options, label of the baseline it is compared with)

@@ -11,28 +11,21 @@ times list requests: first page, a deep page, a search, each status filter.
 Prints the median of 5 requests per case, and its ratio to the first page.
 Loopback only; stops the server it started.
 """
-import http.cookiejar
 import os
-import re
 import shutil
 import sqlite3
 import statistics
 import subprocess
 import tempfile
 import time
-import urllib.parse
 import urllib.request
 import uuid
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BINARY = os.environ.get("KEYWARD_BIN", os.path.join(ROOT, "target", "release", "keyward"))
+from common import BINARY, new_secret_file, run, sign_in, wait_until_up
+
 KEYS = int(os.environ.get("KEYS", "100000"))
 PORT = int(os.environ.get("PORT", "18093"))
 PASSWORD = "correct horse battery staple"
-
-
-def run(*args, stdin=None):
-    return subprocess.run([BINARY, *args], input=stdin, capture_output=True, text=True, check=True)
 
 
 def main():
@@ -40,6 +33,7 @@ def main():
     db = os.path.join(work, "keyward.db")
     env_db = ["--database-url", db]
     try:
+        new_secret_file(db)
         run("orgs", "create", "--name", "Bench Air", "--slug", "bench", *env_db)
         run("users", "create", "--email", "sam@bench.test", "--role", "system-administrator",
             "--org", "bench", "--password-stdin", *env_db, stdin=PASSWORD + "\n")
@@ -58,6 +52,7 @@ def main():
                 row = dict(zip(key_cols, key))
                 row["id"] = str(uuid.uuid4())
                 row["name"] = f"Integration {i:06d}"
+                row["name_key"] = row["name"].lower()  # the unique, case-folded name
                 row["created_at"] = f"2026-{1 + i % 11:02d}-{1 + i % 28:02d} {i % 24:02d}:{i % 60:02d}:00"
                 row["enabled"] = 0 if statuses[i % 5] == "disabled" else 1
                 row["revoked_at"] = row["created_at"] if statuses[i % 5] == "revoked" else None
@@ -78,18 +73,8 @@ def main():
                                   env={**os.environ, "KEYWARD_LOG": "warn"})
         try:
             base = f"http://127.0.0.1:{PORT}"
-            for _ in range(100):
-                try:
-                    urllib.request.urlopen(base + "/healthz")
-                    break
-                except OSError:
-                    time.sleep(0.1)
-            jar = http.cookiejar.CookieJar()
-            opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-            page = opener.open(base + "/login").read().decode()
-            token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-            form = urllib.parse.urlencode({"csrf_token": token, "email": "sam@bench.test", "password": PASSWORD}).encode()
-            opener.open(urllib.request.Request(base + "/login", data=form, headers={"Origin": base}))
+            wait_until_up(base, server)
+            opener = sign_in(base, "sam@bench.test", PASSWORD)
 
             cases = [
                 ("first page (active)", "/backoffice/settings/api-keys"),

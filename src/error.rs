@@ -140,7 +140,9 @@ impl From<diesel::result::Error> for AppError {
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
                 Self::Conflict("That already exists.".to_owned())
             }
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) | Error::BrokenTransactionManager => {
+            // Logged here: the 503 the user sees says nothing of the cause.
+            other if crate::store::is_unavailable(&other) => {
+                tracing::warn!(error = %other, "the database cannot serve the request");
                 Self::Unavailable
             }
             other => Self::unexpected(other),

@@ -256,6 +256,22 @@ pub fn is_unique_violation(error: &diesel::result::Error) -> bool {
     )
 }
 
+/// Whether a diesel error means "the database cannot serve this right now"
+/// rather than anything about the query: the connection is gone (PostgreSQL
+/// stopped or restarted), or SQLite's lock stayed taken by another writer
+/// for all of `busy_timeout`. SQLite reports the last as SQLITE_BUSY (or
+/// SQLITE_LOCKED), which diesel passes on only as the message.
+pub fn is_unavailable(error: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match error {
+        Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) | Error::BrokenTransactionManager => true,
+        Error::DatabaseError(_, info) => {
+            matches!(info.message(), "database is locked" | "database table is locked")
+        }
+        _ => false,
+    }
+}
+
 /// Sets `foreign_keys` etc. on a connection opened outside the pool (CLI, tests).
 pub fn establish(url: &DatabaseUrl) -> Result<DbConnection, diesel::r2d2::Error> {
     let manager = DbConnectionManager { url: url.clone() };

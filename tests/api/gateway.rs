@@ -3,10 +3,8 @@
 //! (`forward_auth`), each started by the test on free ports in front of an
 //! upstream that echoes what it was told.
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use keyward::api::check::GatewayHeaders;
 use keyward::config::Settings;
@@ -15,7 +13,7 @@ use keyward::store::Backend;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::on_both_backends;
-use crate::support::{TestApp, TestKey};
+use crate::support::{TestApp, TestKey, free_port, wait_for_port};
 
 use crate::support::Part;
 
@@ -30,24 +28,6 @@ impl Drop for Gateway {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
-async fn wait_for_port(port: u16) {
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("nothing listens on port {port}");
 }
 
 /// Sends `method path` exactly as written (no client-side normalisation of

@@ -7,6 +7,7 @@ mod support;
 mod access;
 mod api_keys;
 mod csrf;
+mod faults;
 mod gateway;
 mod health;
 mod instances;

@@ -29,7 +29,8 @@ crate::sync_tests!(
     the_cli_provisions_keys_once_the_organization_is_set_up
 );
 
-fn keyward() -> Command {
+/// The real binary, without the caller's database or secret.
+pub(crate) fn keyward() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_keyward"));
     command
         .env_remove("KEYWARD_SECRET")

@@ -5,7 +5,7 @@
 
 use std::any::Any;
 use std::future::Future;
-use std::net::{Ipv4Addr, TcpListener};
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -138,7 +138,7 @@ struct Chromedriver {
 
 impl Chromedriver {
     async fn start(path: &Path) -> Self {
-        let port = free_port();
+        let port = support::free_port();
         let process = Command::new(path)
             .arg(format!("--port={port}"))
             .stdin(Stdio::null())
@@ -183,14 +183,6 @@ impl Drop for Chromedriver {
         let _ = self.process.kill();
         let _ = self.process.wait();
     }
-}
-
-/// A port nothing listens on right now.
-fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|listener| listener.local_addr())
-        .expect("a free local port")
-        .port()
 }
 
 /// A new headless Chromium session whose console log can be read.

@@ -50,7 +50,11 @@ pub fn missing(part: &str, why: &str) -> ! {
 /// A part of the machine that some tests need and a bare machine lacks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Part {
+    /// A PostgreSQL server to create test databases in (`KEYWARD_TEST_POSTGRES_URL`).
     Postgres,
+    /// PostgreSQL's server programs (`initdb`, `pg_ctl`, `postgres`), for tests
+    /// that run a throwaway cluster of their own and stop it.
+    PostgresServer,
     Browser,
     Nginx,
     Caddy,
@@ -61,6 +65,7 @@ impl Part {
     pub fn name(self) -> &'static str {
         match self {
             Part::Postgres => "postgres",
+            Part::PostgresServer => "postgres-server",
             Part::Browser => "browser",
             Part::Nginx => "nginx",
             Part::Caddy => "caddy",
@@ -76,6 +81,16 @@ impl Part {
                     "KEYWARD_TEST_POSTGRES_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/postgres)".into(),
                 ),
             },
+            Part::PostgresServer => postgres_bin_dir().is_none().then(|| {
+                let looked_in = std::env::var("KEYWARD_PG_BIN")
+                    .ok()
+                    .filter(|dir| !dir.is_empty())
+                    .unwrap_or_else(|| "/usr/lib/postgresql/*/bin".to_owned());
+                format!(
+                    "PostgreSQL's server programs are needed (apt-get install -y postgresql, or point KEYWARD_PG_BIN \
+                     at the folder holding initdb, pg_ctl and postgres); not found in {looked_in}"
+                )
+            }),
             Part::Browser => {
                 let absent: Vec<String> = [chromium_path(), chromedriver_path()]
                     .into_iter()
@@ -119,6 +134,27 @@ pub fn chromium_path() -> std::path::PathBuf {
 
 pub fn chromedriver_path() -> std::path::PathBuf {
     executable("KEYWARD_CHROMEDRIVER", "/usr/bin/chromedriver")
+}
+
+/// The folder holding `initdb` and `pg_ctl`: `$KEYWARD_PG_BIN`, else
+/// Debian's newest `/usr/lib/postgresql/<version>/bin`.
+pub fn postgres_bin_dir() -> Option<std::path::PathBuf> {
+    let usable = |dir: &std::path::Path| ["initdb", "pg_ctl", "postgres"].iter().all(|p| dir.join(p).is_file());
+    if let Some(dir) = std::env::var_os("KEYWARD_PG_BIN").filter(|v| !v.is_empty()) {
+        let dir = std::path::PathBuf::from(dir);
+        return usable(&dir).then_some(dir);
+    }
+    let mut versions: Vec<(u32, std::path::PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let version = entry.file_name().to_str()?.parse().ok()?;
+            Some((version, entry.path().join("bin")))
+        })
+        .filter(|(_, dir)| usable(dir))
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, dir)| dir)
 }
 
 pub fn nginx_path() -> std::path::PathBuf {
@@ -302,7 +338,8 @@ fn with_database(url: &str, name: &str) -> String {
 pub enum TestDatabase {
     Sqlite(tempfile::TempDir),
     Postgres(TestPostgresDb),
-    /// Another instance's database: that instance drops it.
+    /// Another instance's database, or one the test made itself: that
+    /// instance or the test removes it.
     Shared,
 }
 
@@ -388,6 +425,33 @@ impl TestApp {
         let mut settings = test_settings(url);
         adjust(&mut settings);
         Some(Self::start(backend, settings, database).await)
+    }
+
+    /// A server on a database the test made itself (a throwaway PostgreSQL
+    /// cluster, say), which the test also removes.
+    pub async fn spawn_on(url: DatabaseUrl, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        init_logging();
+        let backend = url.backend();
+        let mut settings = test_settings(url);
+        adjust(&mut settings);
+        Self::start(backend, settings, TestDatabase::Shared).await
+    }
+
+    /// This deployment as reached through another instance listening on
+    /// `port` (a server process the test started on the same database and
+    /// secret): the helpers then talk to that instance, with this client and
+    /// its cookies (sessions live in the database, so a sign-in here counts there).
+    pub fn through(&self, port: u16) -> TestApp {
+        TestApp {
+            address: format!("http://127.0.0.1:{port}"),
+            port,
+            backend: self.backend,
+            db: self.db.clone(),
+            db_url: self.db_url.clone(),
+            secret: self.secret.clone(),
+            client: self.client.clone(),
+            database: TestDatabase::Shared,
+        }
     }
 
     /// A second instance of this deployment: same database, same secret.
@@ -532,6 +596,25 @@ fn new_client() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client")
+}
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|listener| listener.local_addr())
+        .expect("a free local port")
+        .port()
+}
+
+/// Waits (10 s at most) until something accepts connections on `port`.
+pub async fn wait_for_port(port: u16) {
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("nothing listens on port {port}");
 }
 
 /// Hashed once per test binary: argon2 is deliberately slow.
