@@ -442,8 +442,12 @@ impl TestApp {
     /// secret): the helpers then talk to that instance, with this client and
     /// its cookies (sessions live in the database, so a sign-in here counts there).
     pub fn through(&self, port: u16) -> TestApp {
+        let address = format!("http://127.0.0.1:{port}");
         TestApp {
-            address: format!("http://127.0.0.1:{port}"),
+            // The other instance has no public URL of its own here: a
+            // browser of it sends its own address as the origin.
+            origin: address.clone(),
+            address,
             port,
             backend: self.backend,
             db: self.db.clone(),
