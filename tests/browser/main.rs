@@ -11,6 +11,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod accessibility;
 mod api_keys;
 mod find;
 mod harness;
