@@ -193,7 +193,7 @@ impl Axe {
 
 /// Evaluates `expression` in the page (promises awaited) and returns its
 /// value; a thrown exception fails the test.
-async fn evaluate(driver: &WebDriver, expression: &str) -> serde_json::Value {
+pub async fn evaluate(driver: &WebDriver, expression: &str) -> serde_json::Value {
     let answer = driver
         .cdp()
         .send_raw(
@@ -208,7 +208,7 @@ async fn evaluate(driver: &WebDriver, expression: &str) -> serde_json::Value {
     answer["result"]["value"].clone()
 }
 
-async fn set_viewport(driver: &WebDriver, width: u32, height: u32) {
+pub async fn set_viewport(driver: &WebDriver, width: u32, height: u32) {
     driver
         .cdp()
         .send_raw(
@@ -221,7 +221,7 @@ async fn set_viewport(driver: &WebDriver, width: u32, height: u32) {
     assert_eq!(shown.as_u64(), Some(u64::from(width)), "the page is {width} px wide");
 }
 
-async fn set_color_scheme(driver: &WebDriver, scheme: &str) {
+pub async fn set_color_scheme(driver: &WebDriver, scheme: &str) {
     driver
         .cdp()
         .send_raw(
@@ -289,7 +289,7 @@ async fn click(driver: &WebDriver, name: &str) {
 
 /// The demo organization (keys in every status) with its System
 /// Administrator signed in; returns the organization's id.
-async fn signed_in_to_the_demo(driver: &WebDriver, app: &TestApp) -> String {
+pub async fn signed_in_to_the_demo(driver: &WebDriver, app: &TestApp) -> String {
     let secret = app.secret.clone();
     let accounts = app
         .db
@@ -312,7 +312,7 @@ async fn signed_in_to_the_demo(driver: &WebDriver, app: &TestApp) -> String {
 }
 
 /// The id of the key named `name`.
-async fn key_id(app: &TestApp, name: &'static str) -> String {
+pub async fn key_id(app: &TestApp, name: &'static str) -> String {
     app.query(move |conn| {
         use diesel::prelude::*;
         use keyward::store::schema::api_keys;

@@ -17,6 +17,7 @@ mod find;
 mod harness;
 mod page_health;
 mod sign_in;
+mod usage_chart;
 
 fn main() -> std::process::ExitCode {
     support::run_registered_tests()
