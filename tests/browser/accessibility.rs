@@ -474,6 +474,20 @@ async fn the_key_page_usage_and_audit_log_have_no_serious_axe_violations() {
             .expect("the usage page opens");
         heading(&driver, 1, "Usage").await;
         axe.check(&driver, "usage, 90 days").await;
+        driver
+            .find(By::XPath("//summary[normalize-space(.)='Figures per day']"))
+            .await
+            .expect("the disclosure")
+            .click()
+            .await
+            .expect("it opens");
+        driver
+            .query(By::XPath("//table[@aria-label='Requests per day']"))
+            .and_displayed()
+            .first()
+            .await
+            .expect("the figures are shown");
+        axe.check(&driver, "usage, figures per day").await;
 
         driver
             .goto(app.url(&format!("{BASE}/audit")))
