@@ -82,3 +82,60 @@ impl KeyRejection {
         }
     }
 }
+
+/// What people read for a rejection code on the usage pages (the usage
+/// buckets store the code); `None` for a code this version does not know.
+pub fn label_of_code(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "missing_key" => "No key sent",
+        "conflicting_keys" => "Two different keys sent",
+        "query_key_not_allowed" => "Key sent in the URL",
+        "invalid_key" => "Invalid key",
+        "key_revoked" => "Key revoked",
+        "key_expired" => "Key expired",
+        "key_disabled" => "Key disabled",
+        "ip_not_allowed" => "Address not allowed",
+        "insufficient_scope" => "Missing scope",
+        "route_not_mapped" => "Route not in the route map",
+        "too_many_invalid_keys" => "Too many unknown keys",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_refusal_has_a_label_of_its_own() {
+        let every = [
+            KeyRejection::MissingKey,
+            KeyRejection::ConflictingKeys,
+            KeyRejection::QueryKeyNotAllowed,
+            KeyRejection::InvalidKey("bad checksum".into()),
+            KeyRejection::KeyRevoked,
+            KeyRejection::KeyExpired("expired".into()),
+            KeyRejection::KeyDisabled,
+            KeyRejection::IpNotAllowed(IpAddr::from([10, 0, 0, 1])),
+            KeyRejection::InsufficientScope {
+                action: Action::Read,
+                resource: "assets".into(),
+            },
+            KeyRejection::RouteNotMapped {
+                method: "GET".into(),
+                uri: "/".into(),
+            },
+            KeyRejection::TooManyInvalidKeys { retry_after_secs: 60 },
+        ];
+        let mut labels: Vec<&str> = every
+            .iter()
+            .map(|rejection| {
+                label_of_code(rejection.code()).unwrap_or_else(|| panic!("{} has no label", rejection.code()))
+            })
+            .collect();
+        labels.sort_unstable();
+        labels.dedup();
+        assert_eq!(labels.len(), every.len(), "two refusals share a label: {labels:?}");
+        assert_eq!(label_of_code("something_new"), None);
+    }
+}

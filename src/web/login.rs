@@ -1,4 +1,4 @@
-//! Sign-in and sign-out.
+//! Sign-in and sign-out, and where each role lands after signing in.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpMessage as _, HttpRequest, HttpResponse, web};
@@ -11,6 +11,7 @@ use crate::auth::password::PasswordHasher;
 use crate::auth::session::UserSession;
 use crate::auth::throttle;
 use crate::domain::audit::{Actor, AuditAction, Target};
+use crate::domain::role::Role;
 use crate::domain::user::Email;
 use crate::error::AppError;
 use crate::store::{self, Db, audit, users};
@@ -26,6 +27,8 @@ struct LoginPage {
     next: String,
     error: Option<String>,
     notice: Option<&'static str>,
+    /// No account exists yet: the page says where the setup link is.
+    first_run: bool,
 }
 
 #[derive(serde::Deserialize)]
@@ -34,22 +37,45 @@ pub struct LoginQuery {
     signed_out: Option<String>,
 }
 
+/// Where a user lands after signing in when no particular page was asked
+/// for: System Administrators on API Keys, the page they come for, everyone
+/// else on the home page. `/backoffice` itself (where `/` and a bare visit
+/// lead) counts as no particular page.
+fn landing_page(next: Option<&str>, role: Option<Role>) -> String {
+    match next {
+        Some(next) if next != BACKOFFICE_HOME => next.to_owned(),
+        _ if role == Some(Role::SystemAdministrator) => crate::web::api_keys::BASE.to_owned(),
+        _ => BACKOFFICE_HOME.to_owned(),
+    }
+}
+
+const BACKOFFICE_HOME: &str = "/backoffice";
+
+/// Whether no account exists yet (the first run, before the setup link is used).
+async fn no_accounts_yet(db: &Db) -> Result<bool, AppError> {
+    db.run(|conn| Ok::<_, AppError>(users::count(conn)? == 0))
+        .await
+        .map_err(AppError::from)
+}
+
 /// `GET /login`
 pub async fn login_form(
+    db: web::Data<Db>,
     layout: Layout,
     session: UserSession,
     query: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let next = local_path(query.next.as_deref()).unwrap_or_else(|| "/backoffice".to_owned());
+    let next = local_path(query.next.as_deref());
     if session.user_id()?.is_some() {
-        return Ok(see_other(&next));
+        return Ok(see_other(next.as_deref().unwrap_or(BACKOFFICE_HOME)));
     }
     let page = LoginPage {
         layout,
         email: String::new(),
-        next,
+        next: next.unwrap_or_default(),
         error: None,
         notice: query.signed_out.is_some().then_some("You have signed out."),
+        first_run: no_accounts_yet(&db).await?,
     };
     render(StatusCode::OK, &page)
 }
@@ -74,14 +100,16 @@ pub async fn sign_in(
     form: web::Form<SignInForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let next = local_path(form.next.as_deref()).unwrap_or_else(|| "/backoffice".to_owned());
+    let next = local_path(form.next.as_deref().filter(|next| !next.is_empty()));
+    let first_run = no_accounts_yet(&db).await?;
     let again = |status: StatusCode, error: String| {
         let page = LoginPage {
             layout: layout.clone(),
             email: form.email.chars().take(Email::MAX_LEN).collect(),
-            next: next.clone(),
+            next: next.clone().unwrap_or_default(),
             error: Some(error),
             notice: None,
+            first_run,
         };
         render(status, &page)
     };
@@ -154,6 +182,7 @@ pub async fn sign_in(
     }
 
     let user_id = user.id.clone();
+    let landing = landing_page(next.as_deref(), user.role.parse().ok());
     db.transaction(move |conn| {
         throttle::record_success(conn, &email, reservation)?;
         users::record_sign_in(conn, &user.id, store::now())?;
@@ -180,7 +209,7 @@ pub async fn sign_in(
     .await?;
     session.sign_in(&user_id)?;
     req.extensions_mut().insert(RotateCsrfToken);
-    Ok(see_other(&next))
+    Ok(see_other(&landing))
 }
 
 /// `POST /logout`
@@ -214,4 +243,27 @@ pub async fn sign_out(
     session.sign_out();
     req.extensions_mut().insert(RotateCsrfToken);
     Ok(see_other("/login?signed_out=1"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn system_administrators_land_on_api_keys_unless_they_asked_for_a_page() {
+        let sysadmin = Some(Role::SystemAdministrator);
+        assert_eq!(landing_page(None, sysadmin), "/backoffice/settings/api-keys");
+        assert_eq!(
+            landing_page(Some("/backoffice"), sysadmin),
+            "/backoffice/settings/api-keys"
+        );
+        assert_eq!(
+            landing_page(Some("/backoffice/settings/api-keys/audit"), sysadmin),
+            "/backoffice/settings/api-keys/audit"
+        );
+        for role in [Some(Role::Administrator), Some(Role::Member), None] {
+            assert_eq!(landing_page(None, role), "/backoffice");
+            assert_eq!(landing_page(Some("/backoffice"), role), "/backoffice");
+        }
+    }
 }

@@ -56,6 +56,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, db: &Db, csrf: &CsrfSettings) {
             .wrap(from_fn(error_pages::render_errors))
             .wrap(from_fn(|req, next| add_headers(&NO_STORE, req, next)))
             .configure(|cfg| public_table().register(cfg))
+            // A scope without a default service answers an unknown path
+            // with the app's bare, empty 404, not the enclosing scope's page.
             .service(
                 web::scope(BACKOFFICE)
                     .wrap(from_fn(guard::require_sign_in))
@@ -63,8 +65,10 @@ pub fn routes(cfg: &mut web::ServiceConfig, db: &Db, csrf: &CsrfSettings) {
                     .service(
                         web::scope(API_KEYS_UNDER_BACKOFFICE)
                             .wrap(from_fn(guard::require_system_administrator))
-                            .configure(api_keys::routes),
-                    ),
+                            .configure(api_keys::routes)
+                            .default_service(web::to(crate::error::not_found)),
+                    )
+                    .default_service(web::to(crate::error::not_found)),
             )
             .default_service(web::to(crate::error::not_found)),
     );

@@ -6,7 +6,8 @@ on_both_backends!(
     every_page_carries_the_security_headers,
     responses_made_by_middleware_carry_the_security_headers_too,
     static_assets_are_cached_by_content_hash,
-    unknown_pages_get_a_404_page_with_a_request_id
+    unknown_pages_get_a_404_page_with_a_request_id,
+    unknown_pages_inside_the_backoffice_get_the_404_page_too
 );
 
 async fn liveness_and_readiness_answer(app: TestApp) {
@@ -149,4 +150,17 @@ async fn unknown_pages_get_a_404_page_with_a_request_id(app: TestApp) {
     let body = response.text().await.expect("body");
     assert!(body.contains("Not found"), "{body}");
     assert!(body.contains("Request id:"), "{body}");
+}
+
+async fn unknown_pages_inside_the_backoffice_get_the_404_page_too(app: TestApp) {
+    app.signed_in_as(keyward::domain::role::Role::SystemAdministrator).await;
+    for path in ["/backoffice/no-such-page", "/backoffice/settings/api-keys/no/such/page"] {
+        let response = app.client.get(app.url(path)).send().await.expect("request");
+        assert_eq!(response.status().as_u16(), 404, "{path}");
+        let body = response.text().await.expect("body");
+        assert!(
+            body.contains("Not found") && body.contains("Request id:"),
+            "{path}: {body}"
+        );
+    }
 }

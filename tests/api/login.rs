@@ -13,8 +13,84 @@ on_both_backends!(
     a_next_target_with_a_tab_does_not_leave_the_site,
     thirty_parallel_wrong_passwords_are_evaluated_at_most_five_times,
     thirty_parallel_wrong_passwords_from_one_address_are_evaluated_at_most_twenty_times,
-    a_failed_sign_in_of_a_known_user_shows_in_their_organizations_audit_log
+    a_failed_sign_in_of_a_known_user_shows_in_their_organizations_audit_log,
+    system_administrators_land_on_api_keys_and_everyone_else_on_the_home_page,
+    before_any_account_exists_the_sign_in_page_points_to_the_setup_link
 );
+
+async fn system_administrators_land_on_api_keys_and_everyone_else_on_the_home_page(app: TestApp) {
+    let org = app.create_org("Acme Aviation").await;
+    for (role, email, landing) in [
+        (
+            Role::SystemAdministrator,
+            "sam@acme.test",
+            "/backoffice/settings/api-keys",
+        ),
+        (Role::Administrator, "ada@acme.test", "/backoffice"),
+        (Role::Member, "max@acme.test", "/backoffice"),
+    ] {
+        app.create_user(&org, role, email).await;
+        // Straight to the sign-in page, and sent there from `/` (which asks for /backoffice).
+        for login in ["/login", "/login?next=/backoffice"] {
+            let client = app.new_client();
+            let token = app.csrf_token(&client, login).await;
+            let next = login.split_once("next=").map_or("", |(_, next)| next);
+            let response = app
+                .post_form(
+                    &client,
+                    "/login",
+                    &[
+                        ("csrf_token", &token),
+                        ("email", email),
+                        ("password", PASSWORD),
+                        ("next", next),
+                    ],
+                )
+                .await;
+            assert_eq!(response.status().as_u16(), 303, "{email} from {login}");
+            assert_eq!(response.headers()["location"], landing, "{email} from {login}");
+        }
+    }
+    // A page asked for is still where a System Administrator goes.
+    let client = app.new_client();
+    let token = app.csrf_token(&client, "/login").await;
+    let response = app
+        .post_form(
+            &client,
+            "/login",
+            &[
+                ("csrf_token", &token),
+                ("email", "sam@acme.test"),
+                ("password", PASSWORD),
+                ("next", "/backoffice/settings/api-keys/audit"),
+            ],
+        )
+        .await;
+    assert_eq!(response.headers()["location"], "/backoffice/settings/api-keys/audit");
+}
+
+async fn before_any_account_exists_the_sign_in_page_points_to_the_setup_link(app: TestApp) {
+    let first_run = app.client.get(app.url("/login")).send().await.expect("request");
+    let body = first_run.text().await.expect("body");
+    assert!(body.contains("one-time setup link"), "{body}");
+    assert!(
+        body.contains("Restart <code>keyward serve</code>"),
+        "how to get a new link: {body}"
+    );
+    // The same after a refused sign-in.
+    let refused = app.sign_in_with(&app.client, "sam@acme.test", PASSWORD).await;
+    assert_eq!(refused.status().as_u16(), 401);
+    assert!(refused.text().await.expect("body").contains("one-time setup link"));
+
+    let org = app.create_org("Acme Aviation").await;
+    app.create_user(&org, Role::Member, "max@acme.test").await;
+    let later = app.new_client().get(app.url("/login")).send().await.expect("request");
+    let body = later.text().await.expect("body");
+    assert!(
+        !body.contains("setup link"),
+        "once an account exists the note is gone: {body}"
+    );
+}
 
 async fn signing_in_with_the_right_password_opens_the_backoffice(app: TestApp) {
     let org = app.create_org("Acme Aviation").await;
@@ -145,7 +221,8 @@ async fn sign_in_follows_only_local_next_targets(app: TestApp) {
             ],
         )
         .await;
-    assert_eq!(foreign.headers()["location"], "/backoffice");
+    // Not followed: the System Administrator lands where they would anyway.
+    assert_eq!(foreign.headers()["location"], "/backoffice/settings/api-keys");
 }
 
 async fn a_next_target_with_a_tab_does_not_leave_the_site(app: TestApp) {
@@ -166,7 +243,7 @@ async fn a_next_target_with_a_tab_does_not_leave_the_site(app: TestApp) {
         )
         .await;
     assert_eq!(signed_in.status().as_u16(), 303);
-    assert_eq!(signed_in.headers()["location"], "/backoffice");
+    assert_eq!(signed_in.headers()["location"], "/backoffice/settings/api-keys");
     // Already signed in: /login redirects at once.
     for hostile in [
         "/%09/evil.example",

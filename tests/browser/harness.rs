@@ -227,6 +227,39 @@ fn screenshot_path(name: &str) -> PathBuf {
     dir.join(format!("{name}.png"))
 }
 
+/// Saves the whole page, beyond the viewport too, as
+/// `screenshots/review-<name>.png` for people to look at (not an assertion),
+/// through the DevTools protocol (WebDriver shows only the viewport).
+pub async fn review_screenshot_full_page(driver: &WebDriver, name: &str) {
+    use base64::Engine as _;
+    let cdp = driver.cdp();
+    let metrics = cdp
+        .send_raw("Page.getLayoutMetrics", serde_json::json!({}))
+        .await
+        .expect("the page's layout metrics");
+    let size = &metrics["cssContentSize"];
+    let (width, height) = (
+        size["width"].as_f64().unwrap_or(1280.0),
+        size["height"].as_f64().unwrap_or(900.0),
+    );
+    let shot = cdp
+        .send_raw(
+            "Page.captureScreenshot",
+            serde_json::json!({
+                "format": "png",
+                "captureBeyondViewport": true,
+                "clip": { "x": 0, "y": 0, "width": width, "height": height, "scale": 1 },
+            }),
+        )
+        .await
+        .expect("a screenshot of the page");
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(shot["data"].as_str().expect("the screenshot's data"))
+        .expect("the screenshot is base64");
+    let path = screenshot_path(&format!("review-{name}"));
+    std::fs::write(&path, png).unwrap_or_else(|error| panic!("cannot save {}: {error}", path.display()));
+}
+
 /// Saves the page as `screenshots/review-<name>.png` for people to look at
 /// (not an assertion).
 pub async fn review_screenshot(driver: &WebDriver, name: &str) {
@@ -254,6 +287,12 @@ pub async fn console_errors(driver: &WebDriver) -> Vec<String> {
 /// Signs in through the login form as `email` (with the fixtures' password)
 /// and waits for the signed-in page.
 pub async fn sign_in(driver: &WebDriver, app: &TestApp, email: &str) {
+    sign_in_with(driver, app, email, PASSWORD).await;
+}
+
+/// Signs in through the login form as `email` with `password` and waits for
+/// the signed-in page.
+pub async fn sign_in_with(driver: &WebDriver, app: &TestApp, email: &str, password: &str) {
     driver.goto(app.url("/login")).await.expect("the login page opens");
     field(driver, "Email")
         .await
@@ -262,7 +301,7 @@ pub async fn sign_in(driver: &WebDriver, app: &TestApp, email: &str) {
         .expect("the email is typed");
     field(driver, "Password")
         .await
-        .send_keys(PASSWORD)
+        .send_keys(password)
         .await
         .expect("the password is typed");
     button(driver, "Sign in")

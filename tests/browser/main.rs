@@ -11,11 +11,13 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod accessibility;
 mod api_keys;
 mod find;
 mod harness;
 mod page_health;
 mod sign_in;
+mod usage_chart;
 
 fn main() -> std::process::ExitCode {
     support::run_registered_tests()

@@ -5,7 +5,7 @@
 //!
 //! Both suites run under this file's harness (libtest-mimic) rather than
 //! libtest, so that a test whose part of the machine is missing (PostgreSQL,
-//! Chromium, nginx, Caddy) shows as *ignored* in cargo's summary, never as passed,
+//! Chromium, nginx, Caddy, axe-core) shows as *ignored* in cargo's summary, never as passed,
 //! with a loud banner naming the part; `KEYWARD_TEST_REQUIRE` (e.g.
 //! `KEYWARD_TEST_REQUIRE=postgres,browser,nginx`) turns each such test into a
 //! failure. Tests register with `tests!`, `sync_tests!` or
@@ -58,6 +58,8 @@ pub enum Part {
     Browser,
     Nginx,
     Caddy,
+    /// The browser and axe-core's `axe.min.js` (the accessibility test).
+    Axe,
 }
 
 impl Part {
@@ -69,7 +71,14 @@ impl Part {
             Part::Browser => "browser",
             Part::Nginx => "nginx",
             Part::Caddy => "caddy",
+            Part::Axe => "axe",
         }
+    }
+
+    /// Whether `KEYWARD_TEST_REQUIRE` makes this part mandatory: axe-core
+    /// also when it names `browser`, since the axe test is a browser test.
+    pub fn required(self) -> bool {
+        required(self.name()) || (self == Part::Axe && required(Part::Browser.name()))
     }
 
     /// Why this part cannot be used on this machine; `None` when it can.
@@ -116,6 +125,15 @@ impl Part {
                     "Caddy is needed (apt-get install -y caddy, or point KEYWARD_CADDY at it); not found: {}",
                     caddy_path().display()
                 )
+            }),
+            Part::Axe => Part::Browser.unavailable().or_else(|| {
+                (!axe_path().is_file()).then(|| {
+                    format!(
+                        "axe-core is needed (npm install --prefix {AXE_DIR} axe-core@{AXE_VERSION}, as .ci/run \
+                         does, or point KEYWARD_AXE_JS at an axe.min.js); not found: {}",
+                        axe_path().display()
+                    )
+                })
             }),
         }
     }
@@ -165,6 +183,23 @@ pub fn caddy_path() -> std::path::PathBuf {
     executable("KEYWARD_CADDY", "/usr/bin/caddy")
 }
 
+/// The axe-core release the accessibility test is written against (and
+/// `.ci/run` installs).
+pub const AXE_VERSION: &str = "4.14.1";
+/// Where `.ci/run` installs axe-core with npm: outside the clone, so no
+/// `node_modules` is ever committed, and kept between runs.
+pub const AXE_DIR: &str = "/var/tmp/keyward-axe";
+
+/// axe-core's `axe.min.js`: `KEYWARD_AXE_JS`, else the one `.ci/run` installs.
+pub fn axe_path() -> std::path::PathBuf {
+    std::env::var_os("KEYWARD_AXE_JS")
+        .filter(|value| !value.is_empty())
+        .map_or_else(
+            || format!("{AXE_DIR}/node_modules/axe-core/axe.min.js").into(),
+            Into::into,
+        )
+}
+
 /// One registered test: its path in the suite, the part it needs, its body.
 pub struct TestCase {
     /// `module_path!()` and the test's name, e.g. `api::health::liveness::sqlite`.
@@ -198,7 +233,7 @@ pub fn run_registered_tests() -> std::process::ExitCode {
             let name = case.path.split_once("::").map_or(case.path, |(_, rest)| rest);
             let absent = case.needs.and_then(|part| part.unavailable().map(|why| (part, why)));
             if let Some((part, why)) = &absent
-                && !required(part.name())
+                && !part.required()
                 && !reported.contains(part)
             {
                 reported.push(*part);
@@ -207,7 +242,7 @@ pub fn run_registered_tests() -> std::process::ExitCode {
                 eprintln!("## IGNORED: the {} tests, because {why}", part.name());
                 eprintln!("################################################################");
             }
-            let ignored = absent.as_ref().is_some_and(|(part, _)| !required(part.name()));
+            let ignored = absent.as_ref().is_some_and(|(part, _)| !part.required());
             let run = case.run;
             let thread_name = name.to_owned();
             libtest_mimic::Trial::test(name, move || {

@@ -4,7 +4,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::view::{KeyRow, UsageChart, rows_for, utc};
+use super::chart::{RejectionLine, UsageChart, rejection_lines};
+use super::view::{KeyRow, rows_for, utc};
 use crate::auth::guard::CurrentUser;
 use crate::domain::token::shown_key_id;
 use crate::error::AppError;
@@ -39,7 +40,7 @@ struct KeyDetailPage {
     secrets: Vec<SecretLine>,
     history: Vec<AuditLine>,
     chart: UsageChart,
-    rejections: Vec<(String, i64)>,
+    rejections: Vec<RejectionLine>,
 }
 
 /// `GET /backoffice/settings/api-keys/{id}`
@@ -104,7 +105,7 @@ pub async fn show_api_key(
             })
             .collect(),
         chart: UsageChart::of(&report.days),
-        rejections: report.rejections,
+        rejections: rejection_lines(&report.rejections),
         row,
     };
     render(StatusCode::OK, &page)

@@ -3,6 +3,7 @@
 //! Every route renders a whole page for a normal request and the fragment it
 //! owns for an htmx request; everything works without JavaScript.
 
+pub mod chart;
 pub mod confirm;
 pub mod create;
 pub mod csv_export;

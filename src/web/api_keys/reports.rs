@@ -8,9 +8,10 @@ use askama::Template;
 use chrono::{NaiveDate, NaiveTime};
 
 use super::BASE;
+use super::chart::{RejectionLine, UsageChart, rejection_lines};
 use super::csv_export::{csv_download, iso, keyset_csv};
 use super::pagination::Pagination;
-use super::view::{UsageChart, utc};
+use super::view::utc;
 use crate::auth::guard::CurrentUser;
 use crate::domain::audit::AuditAction;
 use crate::error::AppError;
@@ -54,7 +55,7 @@ struct UsagePage {
     allowed_total: i64,
     rejected_total: i64,
     top_keys: Vec<TopKey>,
-    rejections: Vec<(String, i64)>,
+    rejections: Vec<RejectionLine>,
 }
 
 /// `GET /backoffice/settings/api-keys/usage?days=30`
@@ -126,7 +127,7 @@ pub async fn show_usage(
         allowed_total: report.allowed_total(),
         rejected_total: report.rejected_total(),
         top_keys,
-        rejections: report.rejections,
+        rejections: rejection_lines(&report.rejections),
     };
     render(StatusCode::OK, &page)
 }

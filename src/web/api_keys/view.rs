@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use crate::domain::api_key::{KeyStatus, expiry_warning};
 use crate::error::AppError;
 use crate::service::keys::KeyDetail;
-use crate::service::usage_report::{self, DailyUsage};
+use crate::service::usage_report;
 use crate::store::{DbConnection, usage};
 
 /// `2026-11-23 14:05 UTC`
@@ -118,64 +118,6 @@ pub fn sparkline_points(values: &[i64]) -> String {
         .map(|(i, v)| format!("{:.1},{:.1}", i as f64 * step, 19.0 - (*v as f64 / max) * 18.0))
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// One day's stacked bar in a usage chart. SVG units: each day is 20 wide
-/// and the tallest day 100 high.
-pub struct UsageBar {
-    pub label: String,
-    pub allowed: i64,
-    pub rejected: i64,
-    pub x: i64,
-    pub allowed_y: i64,
-    pub allowed_height: i64,
-    pub rejected_y: i64,
-    pub rejected_height: i64,
-}
-
-/// A server-rendered bar chart of requests per day (`usage_chart.html`).
-pub struct UsageChart {
-    pub bars: Vec<UsageBar>,
-    /// Requests on the busiest day.
-    pub max: i64,
-    pub width: i64,
-    /// The first and last day, written under the bars.
-    pub first_label: String,
-    pub last_label: String,
-}
-
-impl UsageChart {
-    pub fn of(days: &[DailyUsage]) -> Self {
-        let max = days.iter().map(|d| d.allowed + d.rejected_total()).max().unwrap_or(0);
-        let scale = |v: i64| v * 100 / max.max(1);
-        let bars = days
-            .iter()
-            .zip(0..)
-            .map(|(day, index)| {
-                let rejected = day.rejected_total();
-                let allowed_height = scale(day.allowed);
-                let rejected_height = scale(rejected);
-                UsageBar {
-                    label: day.date.format("%Y-%m-%d").to_string(),
-                    allowed: day.allowed,
-                    rejected,
-                    x: index * 20,
-                    allowed_y: 100 - allowed_height,
-                    allowed_height,
-                    rejected_y: 100 - allowed_height - rejected_height,
-                    rejected_height,
-                }
-            })
-            .collect::<Vec<_>>();
-        let label = |bar: Option<&UsageBar>| bar.map(|b| b.label.clone()).unwrap_or_default();
-        Self {
-            width: bars.len() as i64 * 20,
-            first_label: label(bars.first()),
-            last_label: label(bars.last()),
-            bars,
-            max,
-        }
-    }
 }
 
 #[cfg(test)]
