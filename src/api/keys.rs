@@ -331,6 +331,7 @@ pub async fn get_key(
 /// A new key. Fields the schema does not name are refused (400).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Flight sync", "scopes": ["read:flights"], "allowed_networks": ["10.0.0.0/8"], "expires_at": "2099-01-31"}))]
 pub struct CreateKey {
     #[schema(value_type = KeyNameText)]
     pub name: String,
@@ -419,6 +420,7 @@ pub async fn create_key(
 /// the schema does not name are refused (400).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Flight sync v2", "expires_at": null}))]
 pub struct UpdateKey {
     #[serde(default)]
     #[schema(value_type = Option<KeyNameText>)]
@@ -565,6 +567,7 @@ pub enum GracePeriodName {
 /// Fields the schema does not name are refused (400).
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"grace_period": "1h"}))]
 pub struct RotateKey {
     /// When the old secrets stop working; left out or null: `24h`. An
     /// expired key's old secrets end at once whatever is chosen.

@@ -32,6 +32,7 @@ pub enum ActionName {
 /// refused (400).
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"key": "ask_0000000000000000000000000000000000000000000000000000000000000000", "action": "read", "resource": "registries/private/items/42", "client_ip": "203.0.113.7"}))]
 pub struct VerifyRequest {
     /// The key the service was given: any text (one that is not a valid key
     /// is a verdict, `invalid_key`, not a refusal).
