@@ -18,6 +18,12 @@ pub enum AppError {
     NotFound,
     #[error("{0}")]
     Conflict(String),
+    /// The key has expired, and the change asked for needs a rotation (409).
+    #[error("{0}")]
+    ExpiredKey(String),
+    /// The path exists, not with this method (405); `allow` lists its methods.
+    #[error("This address does not answer {method}: use {allow}.")]
+    MethodNotAllowed { method: String, allow: String },
     #[error("You need to sign in.")]
     Unauthorized,
     #[error("{0}")]
@@ -52,6 +58,8 @@ impl AppError {
             Self::Validation(_) => "invalid_request",
             Self::NotFound => "not_found",
             Self::Conflict(_) => "conflict",
+            Self::ExpiredKey(_) => "expired_key",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::Unauthorized => "unauthorized",
             Self::Forbidden(_) => "forbidden",
             Self::TooManyRequests { .. } => "too_many_requests",
@@ -69,7 +77,8 @@ impl AppError {
         match self {
             Self::Validation(_) => "That request is not valid",
             Self::NotFound => "Not found",
-            Self::Conflict(_) => "That conflicts with what is there",
+            Self::Conflict(_) | Self::ExpiredKey(_) => "That conflicts with what is there",
+            Self::MethodNotAllowed { .. } => "Method not allowed",
             Self::Unauthorized => "Sign-in required",
             Self::Forbidden(_) => "Access denied",
             Self::TooManyRequests { .. } => "Too many attempts",
@@ -195,7 +204,8 @@ impl ResponseError for AppError {
         match self {
             Self::Validation(_) => StatusCode::BAD_REQUEST,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::ExpiredKey(_) => StatusCode::CONFLICT,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -233,6 +243,11 @@ impl ResponseError for AppError {
         | Self::KeyRejected(crate::domain::rejection::KeyRejection::TooManyInvalidKeys { retry_after_secs }) = self
         {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from(*retry_after_secs)));
+        }
+        if let Self::MethodNotAllowed { allow, .. } = self
+            && let Ok(value) = HeaderValue::from_str(allow)
+        {
+            response.insert_header((header::ALLOW, value));
         }
         if status == StatusCode::UNAUTHORIZED {
             let challenge = format!("Bearer realm=\"keyward\", error=\"{}\"", self.code());

@@ -84,14 +84,35 @@ impl<T> RouteTable<T> {
     }
 
     /// Each path as an actix resource, with its tag, for the caller to wrap
-    /// and register.
+    /// and register. A method the path does not answer is a 405 whose
+    /// `Allow` lists the ones it does (RFC 9110), in the face's own format.
     pub fn into_resources(self) -> impl Iterator<Item = (T, Resource)> {
         self.entries.into_iter().map(|entry| {
+            let methods: Option<Vec<String>> = entry
+                .routes
+                .routes
+                .iter()
+                .map(|(method, _)| method.as_ref().map(ToString::to_string))
+                .collect();
             let resource = entry
                 .routes
                 .routes
                 .into_iter()
                 .fold(web::resource(entry.path), |resource, (_, route)| resource.route(route));
+            let resource = match methods {
+                Some(methods) => {
+                    let allow = methods.join(", ");
+                    resource.default_service(web::to(move |req: actix_web::HttpRequest| {
+                        let error = crate::error::AppError::MethodNotAllowed {
+                            method: req.method().to_string(),
+                            allow: allow.clone(),
+                        };
+                        async move { Err::<actix_web::HttpResponse, _>(error) }
+                    }))
+                }
+                // A path that answers every method has no 405.
+                None => resource,
+            };
             (entry.tag, resource)
         })
     }

@@ -9,41 +9,77 @@ use actix_web::{HttpResponse, web};
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
+use super::input::{JsonObject, Problems, object};
 use super::responses;
+use super::schemas::{ExpiryText, KeyNameText, NetworkText, ScopeText};
 use crate::auth::cache::KeyRecord;
 use crate::auth::key_auth::KeyPrincipal;
-use crate::domain::api_key::{Expiry, KeyName};
+use crate::domain::api_key::{Expiry, KeyName, KeyStatus};
+use crate::domain::as_written;
 use crate::domain::audit::Actor;
 use crate::domain::filter::{ListQuery, PER_PAGE};
 use crate::domain::grant::{Grant, earliest};
-use crate::domain::network::NetworkList;
+use crate::domain::network::{Network, NetworkList};
 use crate::domain::scope::{Scope, ScopeSet};
 use crate::domain::time::rfc3339;
 use crate::error::AppError;
 use crate::service::keys::{self, GracePeriod, KeyChanges, KeyDetail, KeyService, NewKey, Rotation};
 use crate::store::{self, Db, api_keys};
 
+/// One secret of a key: its public key id and when it stops working.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SecretJson {
     pub key_id: String,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    /// When a rotation ends this secret; null while it is the current one.
+    #[schema(format = DateTime)]
     pub not_after: Option<String>,
 }
 
-/// A key as the API shows it; never its secret.
+/// A key's status, computed in this order: revoked, expired, disabled, active.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StatusJson {
+    Active,
+    Disabled,
+    Expired,
+    Revoked,
+}
+
+impl From<KeyStatus> for StatusJson {
+    fn from(status: KeyStatus) -> Self {
+        match status {
+            KeyStatus::Active => Self::Active,
+            KeyStatus::Disabled => Self::Disabled,
+            KeyStatus::Expired => Self::Expired,
+            KeyStatus::Revoked => Self::Revoked,
+        }
+    }
+}
+
+/// A key as the API shows it; never its secret. Times are RFC 3339 in UTC.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct KeyJson {
+    /// The key's id in this API (`{id}` in the paths).
     pub id: String,
     pub name: String,
+    /// The public key id of the key's newest secret (12 characters).
     pub key_id: String,
-    pub status: &'static str,
+    pub status: StatusJson,
+    /// `ACTION:FILTER` each.
     pub scopes: Vec<String>,
     pub allowed_networks: Vec<String>,
+    /// Whether the key may be sent as `?api_key=`.
     pub allow_query_key: bool,
+    #[schema(format = DateTime)]
     pub expires_at: Option<String>,
+    #[schema(format = DateTime)]
     pub revoked_at: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
     pub created_by: String,
+    #[schema(format = DateTime)]
     pub last_used_at: Option<String>,
     pub last_used_ip: Option<String>,
     pub secrets: Vec<SecretJson>,
@@ -56,7 +92,7 @@ impl KeyJson {
             id: key.id.clone(),
             name: key.name.clone(),
             key_id: detail.secrets.first().map(|s| s.key_id.clone()).unwrap_or_default(),
-            status: key.status(store::now()).as_str(),
+            status: key.status(store::now()).into(),
             scopes: detail.scopes.iter().map(Scope::to_pair).collect(),
             allowed_networks: detail.networks.iter().map(ToString::to_string).collect(),
             allow_query_key: key.allow_query_key,
@@ -84,6 +120,8 @@ impl KeyJson {
 pub struct KeyWithSecret {
     #[serde(flatten)]
     pub key: KeyJson,
+    /// The key itself (`ask_` + 64 characters): shown in this response only.
+    #[schema(pattern = "^ask_[0-9A-Za-z]{64}$")]
     pub secret: String,
 }
 
@@ -96,11 +134,13 @@ impl std::fmt::Debug for KeyWithSecret {
     }
 }
 
+/// One page of the key list, newest first.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct KeyPage {
     pub items: Vec<KeyJson>,
     pub page: i64,
     pub per_page: i64,
+    /// Keys the filter matches, over every page.
     pub total: i64,
 }
 
@@ -109,24 +149,6 @@ fn actor(principal: &KeyPrincipal) -> Actor {
         api_key_id: principal.record.api_key_id.clone(),
         key_id: principal.record.key_id.clone(),
         name: principal.record.name.clone(),
-    }
-}
-
-/// Collects each field's problem, so one answer names them all.
-#[derive(Default)]
-struct Problems(Vec<(String, String)>);
-
-impl Problems {
-    fn check<T, E: std::fmt::Display>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
-        result.map_err(|e| self.0.push((field.to_owned(), e.to_string()))).ok()
-    }
-
-    fn into_result(self) -> Result<(), AppError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(AppError::InvalidFields(self.0))
-        }
     }
 }
 
@@ -153,57 +175,124 @@ fn granted_by(detail: &KeyDetail, until: Option<NaiveDateTime>) -> Grant<'_> {
     }
 }
 
+/// The API reads lists as sent: at most `max` entries before duplicates
+/// are dropped, so the document's `maxItems` is the rule.
+fn at_most(list: &[String], max: usize) -> Result<(), String> {
+    if list.len() > max {
+        Err(format!("send at most {max} entries, not {}.", list.len()))
+    } else {
+        Ok(())
+    }
+}
+
 fn parse_scopes(problems: &mut Problems, list: &[String]) -> Option<ScopeSet> {
+    problems.check("scopes", at_most(list, ScopeSet::MAX))?;
     let parsed = problems.check(
         "scopes",
-        list.iter().map(|s| Scope::parse_pair(s)).collect::<Result<Vec<_>, _>>(),
+        list.iter()
+            .map(|s| Scope::parse_exact(s))
+            .collect::<Result<Vec<_>, _>>(),
     )?;
     problems.check("scopes", ScopeSet::new(parsed))
 }
 
+/// Each entry one network, as written (the backoffice's text box splits
+/// lines and commas and trims them; an API entry holding a newline used to
+/// become two networks).
 fn parse_networks(problems: &mut Problems, list: &[String]) -> Option<NetworkList> {
-    problems.check("allowed_networks", NetworkList::parse_lines(&list.join("\n")))
+    problems.check("allowed_networks", at_most(list, NetworkList::MAX))?;
+    let parsed = problems.check(
+        "allowed_networks",
+        list.iter()
+            .map(|n| as_written(n).and_then(Network::parse))
+            .collect::<Result<Vec<_>, _>>(),
+    )?;
+    problems.check("allowed_networks", NetworkList::new(parsed))
 }
+
+/// A key name as sent: 1–100 characters, no surrounding white space.
+fn parse_name(raw: &str) -> Result<KeyName, crate::domain::ValidationError> {
+    as_written(raw).and_then(KeyName::parse)
+}
+
+/// An expiry as sent: null is never, a string an RFC 3339 date or date-time.
+fn parse_expiry(raw: Option<&str>) -> Result<Option<Expiry>, crate::domain::ValidationError> {
+    raw.map(|raw| Expiry::parse_rfc3339(raw, chrono::Utc::now()))
+        .transpose()
+}
+
+/// The list's status filter.
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StatusFilter {
+    All,
+    Active,
+    Disabled,
+    Expired,
+    Revoked,
+}
+
+impl StatusFilter {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::Active => "active",
+            Self::Disabled => "disabled",
+            Self::Expired => "expired",
+            Self::Revoked => "revoked",
+        }
+    }
+}
+
+/// The last page the list answers: past the keys it is empty.
+const LAST_PAGE: i64 = 1_000_000;
 
 /// `?q=&status=&page=` of the API's list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct KeyListQuery {
-    /// Matches the name or the key id.
+    /// Matches the name (any case) or a key id prefix; a key pasted here is
+    /// searched by its key id. Surrounding white space is ignored, and only
+    /// the first 200 characters count.
     pub q: Option<String>,
-    /// `all` (the default when left out), `active`, `disabled`, `expired` or
-    /// `revoked`. The backoffice page starts at `active`; the API lists
-    /// every key unless asked otherwise.
-    pub status: Option<String>,
-    /// From 1.
+    /// Left out: every status. The backoffice page starts at `active`; the
+    /// API lists every key unless asked otherwise.
+    #[param(inline)]
+    pub status: Option<StatusFilter>,
+    /// From 1 (the default).
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<i64>,
 }
 
 impl KeyListQuery {
-    fn as_list_query(&self) -> ListQuery {
-        ListQuery {
+    fn as_list_query(&self) -> Result<ListQuery, AppError> {
+        let mut problems = Problems::default();
+        let page = problems.check(
+            "page",
+            match self.page {
+                Some(page) if !(1..=LAST_PAGE).contains(&page) => Err(format!("use a page from 1 to {LAST_PAGE}")),
+                page => Ok(page),
+            },
+        );
+        problems.into_result()?;
+        Ok(ListQuery {
             q: self.q.clone(),
-            status: Some(
-                self.status
-                    .clone()
-                    .filter(|s| !s.trim().is_empty())
-                    .unwrap_or_else(|| "all".to_owned()),
-            ),
-            page: self.page,
-        }
+            status: Some(self.status.unwrap_or(StatusFilter::All).as_str().to_owned()),
+            page: page.flatten(),
+        })
     }
 }
 
 /// `GET /api/v1/api-keys?q=&status=&page=`
-#[utoipa::path(get, path = "/api/v1/api-keys", tag = "api-keys", params(KeyListQuery), responses((status = 200, body = KeyPage), responses::NotAuthenticated, responses::NotAllowed, (status = 400, description = "Unknown status filter", body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/api/v1/api-keys", tag = "api-keys", params(KeyListQuery), responses((status = 200, body = KeyPage, description = "One page of the organization's keys, newest first"), responses::BadQuery, responses::KeyRefusals, responses::NotAllowed, responses::InvalidFields))]
 pub async fn list_keys(
     db: web::Data<Db>,
     principal: KeyPrincipal,
     query: web::Query<KeyListQuery>,
 ) -> Result<web::Json<KeyPage>, AppError> {
-    let query = query.as_list_query();
+    let query = query.as_list_query()?;
     let filter = query.filter()?;
-    let page = query.page.unwrap_or(1).clamp(1, 1_000_000);
+    let page = query.page.unwrap_or(1);
     let org_id = principal.record.org_id.clone();
     let (items, total) = db
         .run(move |conn| {
@@ -227,7 +316,7 @@ pub async fn list_keys(
 }
 
 /// `GET /api/v1/api-keys/{id}`
-#[utoipa::path(get, path = "/api/v1/api-keys/{id}", tag = "api-keys", params(("id" = String, Path)), responses((status = 200, body = KeyJson), responses::NotAuthenticated, responses::NotAllowed, (status = 404, description = "No such key in this organization", body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/api/v1/api-keys/{id}", tag = "api-keys", params(("id" = String, Path, description = "The key's `id`")), responses((status = 200, body = KeyJson, description = "The key"), responses::ConflictingKeys, responses::KeyRefusals, responses::NotAllowed, responses::NoSuchKey))]
 pub async fn get_key(
     db: web::Data<Db>,
     principal: KeyPrincipal,
@@ -239,38 +328,45 @@ pub async fn get_key(
     Ok(web::Json(KeyJson::of(&detail)))
 }
 
+/// A new key. Fields the schema does not name are refused (400).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Flight sync", "scopes": ["read:flights"], "allowed_networks": ["10.0.0.0/8"], "expires_at": "2099-01-31"}))]
 pub struct CreateKey {
+    #[schema(value_type = KeyNameText)]
     pub name: String,
-    /// RFC 3339, `YYYY-MM-DD` (00:00 UTC) or absent/null for never.
+    /// Left out or null: never expires.
     #[serde(default)]
+    #[schema(value_type = Option<ExpiryText>)]
     pub expires_at: Option<String>,
-    /// `ACTION:FILTER` each (`*:*` is full access); required: a key gets no
-    /// scopes by default. Only scopes the calling key's own scopes cover.
+    /// 1–100 scopes (duplicates count, then are dropped); `["*:*"]` is full
+    /// access. Required: a key gets no scopes by default. Only scopes the
+    /// calling key's own scopes cover (403 `scope_escalation` otherwise).
     #[serde(default)]
+    #[schema(value_type = Vec<ScopeText>, required = true, min_items = 1, max_items = 100)]
     pub scopes: Option<Vec<String>>,
-    /// CIDRs inside the calling key's own networks; absent = the calling
-    /// key's networks.
+    /// 1–100 networks inside the calling key's own (403
+    /// `network_escalation` otherwise). Left out or null: the calling key's
+    /// networks, not "any address".
     #[serde(default)]
+    #[schema(value_type = Option<Vec<NetworkText>>, min_items = 1, max_items = 100)]
     pub allowed_networks: Option<Vec<String>>,
+    /// Let the key be sent as `?api_key=` (only by a caller whose own key
+    /// allows it: 403 `query_key_escalation`). Default false.
     #[serde(default)]
     pub allow_query_key: bool,
 }
 
 /// `POST /api/v1/api-keys`
-#[utoipa::path(post, path = "/api/v1/api-keys", tag = "api-keys", request_body = CreateKey, responses((status = 201, body = KeyWithSecret, description = "Created; `secret` is in this response only"), responses::NotAuthenticated, responses::NotAllowedOrMoreThanHeld, (status = 400, description = "The body could not be read", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "The name is taken, or keys are not set up", body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Fields that are not valid, each named", body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/api/v1/api-keys", tag = "api-keys", request_body = CreateKey, responses((status = 201, body = KeyWithSecret, description = "Created; `secret` is in this response only", headers(("Cache-Control" = String, description = "`no-store`"))), responses::BadBody, responses::KeyRefusals, responses::NotAllowedOrMoreThanHeld, responses::NameTaken, responses::InvalidFields))]
 pub async fn create_key(
     key_service: web::Data<KeyService>,
     principal: KeyPrincipal,
-    web::Json(body): web::Json<CreateKey>,
+    JsonObject(body): JsonObject<CreateKey>,
 ) -> Result<HttpResponse, AppError> {
     let mut problems = Problems::default();
-    let name = problems.check("name", KeyName::parse(&body.name));
-    let expiry = problems.check(
-        "expires_at",
-        Expiry::parse(body.expires_at.as_deref().unwrap_or(""), chrono::Utc::now()),
-    );
+    let name = problems.check("name", parse_name(&body.name));
+    let expiry = problems.check("expires_at", parse_expiry(body.expires_at.as_deref()));
     // Least privilege: no scopes unless asked for (never `*:*` by default),
     // and no network beyond the caller's own.
     let scopes = match body.scopes.as_deref() {
@@ -318,18 +414,29 @@ pub async fn create_key(
         }))
 }
 
+/// The settings to change; each field left out (or null, but for
+/// `expires_at`) stays as it is. The key as it will be must be within the
+/// calling key's own (403 otherwise), so a key cannot widen itself. Fields
+/// the schema does not name are refused (400).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Flight sync v2", "expires_at": null}))]
 pub struct UpdateKey {
     #[serde(default)]
+    #[schema(value_type = Option<KeyNameText>)]
     pub name: Option<String>,
-    /// Absent: unchanged; null: never expires; a date: that expiry.
+    /// Left out: unchanged; null: never expires; a date: that expiry. An
+    /// expired key's expiry cannot be changed (409 `expired_key`): rotate it.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<ExpiryText>)]
     pub expires_at: Option<Option<String>>,
+    /// 1–100 scopes, replacing the key's.
     #[serde(default)]
+    #[schema(value_type = Option<Vec<ScopeText>>, min_items = 1, max_items = 100)]
     pub scopes: Option<Vec<String>>,
+    /// 1–100 networks, replacing the key's.
     #[serde(default)]
+    #[schema(value_type = Option<Vec<NetworkText>>, min_items = 1, max_items = 100)]
     pub allowed_networks: Option<Vec<String>>,
 }
 
@@ -339,12 +446,12 @@ fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<O
 }
 
 /// `PATCH /api/v1/api-keys/{id}`
-#[utoipa::path(patch, path = "/api/v1/api-keys/{id}", tag = "api-keys", params(("id" = String, Path)), request_body = UpdateKey, responses((status = 200, body = KeyJson), responses::NotAuthenticated, responses::NotAllowedOrMoreThanHeld, (status = 404, description = "No such key", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Revoked, or the name is taken", body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Fields that are not valid", body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(patch, path = "/api/v1/api-keys/{id}", tag = "api-keys", params(("id" = String, Path, description = "The key's `id`; the calling key's own included")), request_body = UpdateKey, responses((status = 200, body = KeyJson, description = "The key as it is now"), responses::BadBody, responses::KeyRefusals, responses::NotAllowedOrMoreThanHeld, responses::NoSuchKey, responses::RevokedOrNameTaken, responses::InvalidFields))]
 pub async fn update_key(
     key_service: web::Data<KeyService>,
     principal: KeyPrincipal,
     id: web::Path<String>,
-    web::Json(body): web::Json<UpdateKey>,
+    JsonObject(body): JsonObject<UpdateKey>,
 ) -> Result<web::Json<KeyJson>, AppError> {
     let org_id = principal.record.org_id.clone();
     let id = id.into_inner();
@@ -374,14 +481,11 @@ pub async fn update_key(
 fn merged_changes(body: &UpdateKey, current: &KeyDetail) -> Result<KeyChanges, AppError> {
     let mut problems = Problems::default();
     let name = match &body.name {
-        Some(name) => problems.check("name", KeyName::parse(name)),
+        Some(name) => problems.check("name", parse_name(name)),
         None => problems.check("name", KeyName::parse(&current.key.name)),
     };
     let expiry = match &body.expires_at {
-        Some(value) => problems.check(
-            "expires_at",
-            Expiry::parse(value.as_deref().unwrap_or(""), chrono::Utc::now()),
-        ),
+        Some(value) => problems.check("expires_at", parse_expiry(value.as_deref())),
         None => Some(current.key.expires_at.map(|t| Expiry::at_instant(t.and_utc()))),
     };
     let scopes = match &body.scopes {
@@ -426,7 +530,7 @@ async fn toggle(
 }
 
 /// `POST /api/v1/api-keys/{id}/enable`
-#[utoipa::path(post, path = "/api/v1/api-keys/{id}/enable", tag = "api-keys", params(("id" = String, Path)), responses((status = 200, body = KeyJson), responses::NotAuthenticated, responses::NotAllowedOrMoreThanHeld, (status = 404, description = "No such key", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Revoked", body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/api/v1/api-keys/{id}/enable", tag = "api-keys", params(("id" = String, Path, description = "The key's `id`")), responses((status = 200, body = KeyJson, description = "The key, enabled (already enabled: unchanged)"), responses::ConflictingKeys, responses::KeyRefusals, responses::NotAllowedOrMoreThanHeld, responses::NoSuchKey, responses::Revoked))]
 pub async fn enable_key(
     key_service: web::Data<KeyService>,
     principal: KeyPrincipal,
@@ -436,7 +540,7 @@ pub async fn enable_key(
 }
 
 /// `POST /api/v1/api-keys/{id}/disable`
-#[utoipa::path(post, path = "/api/v1/api-keys/{id}/disable", tag = "api-keys", params(("id" = String, Path)), responses((status = 200, body = KeyJson), responses::NotAuthenticated, responses::NotAllowed, (status = 404, description = "No such key", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Revoked", body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/api/v1/api-keys/{id}/disable", tag = "api-keys", params(("id" = String, Path, description = "The key's `id`; the calling key may disable itself, and its requests are then refused (`key_disabled`)")), responses((status = 200, body = KeyJson, description = "The key, disabled (already disabled: unchanged)"), responses::ConflictingKeys, responses::KeyRefusals, responses::NotAllowed, responses::NoSuchKey, responses::Revoked))]
 pub async fn disable_key(
     key_service: web::Data<KeyService>,
     principal: KeyPrincipal,
@@ -445,45 +549,67 @@ pub async fn disable_key(
     toggle(key_service, principal, id.into_inner(), false).await
 }
 
+/// When the old secrets stop working after a rotation (the document's
+/// enum; the handler reads the string and names a wrong one with 422).
+#[derive(utoipa::ToSchema)]
+pub enum GracePeriodName {
+    #[schema(rename = "now")]
+    Now,
+    #[schema(rename = "1h")]
+    OneHour,
+    #[schema(rename = "24h")]
+    OneDay,
+    #[schema(rename = "7d")]
+    SevenDays,
+}
+
+/// How to rotate; the body may be left out (24 hours' grace, same expiry).
+/// Fields the schema does not name are refused (400).
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"grace_period": "1h"}))]
 pub struct RotateKey {
-    /// now, 1h, 24h (default) or 7d.
+    /// When the old secrets stop working; left out or null: `24h`. An
+    /// expired key's old secrets end at once whatever is chosen.
     #[serde(default)]
+    #[schema(value_type = Option<GracePeriodName>)]
     pub grace_period: Option<String>,
-    /// Needed for an expired key: its new expiry (null for never).
+    /// The key's new expiry (null for never); left out: unchanged. Needed
+    /// for an expired key (409 `expired_key` without it).
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<ExpiryText>)]
     pub expires_at: Option<Option<String>>,
 }
 
 /// `POST /api/v1/api-keys/{id}/rotate`
-#[utoipa::path(post, path = "/api/v1/api-keys/{id}/rotate", tag = "api-keys", params(("id" = String, Path)), request_body(content = Option<RotateKey>), responses((status = 200, body = KeyWithSecret, description = "The new `secret`, in this response only"), responses::NotAuthenticated, responses::NotAllowedOrMoreThanHeld, (status = 404, description = "No such key", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Revoked", body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Fields that are not valid", body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/api/v1/api-keys/{id}/rotate", tag = "api-keys", params(("id" = String, Path, description = "The key's `id`; the calling key may rotate itself (the new secret is in the answer; with `now` its old one stops at once)")), request_body(content = Option<RotateKey>, description = "Optional: empty or null means 24 hours' grace and the same expiry"), responses((status = 200, body = KeyWithSecret, description = "The new `secret`, in this response only", headers(("Cache-Control" = String, description = "`no-store`"))), responses::BadBody, responses::KeyRefusals, responses::NotAllowedOrMoreThanHeld, responses::NoSuchKey, responses::RevokedOrExpired, responses::InvalidFields))]
 pub async fn rotate_key(
     key_service: web::Data<KeyService>,
     principal: KeyPrincipal,
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    // The body is optional: an empty one means "24 h grace, same expiry".
+    // The body is optional: an empty one, or JSON's `null`, means "24 h
+    // grace, same expiry".
     let body: RotateKey = if body.iter().all(u8::is_ascii_whitespace) {
         RotateKey::default()
     } else {
-        serde_json::from_slice(&body)
+        match serde_json::from_slice(&body)
             .map_err(|e| AppError::Validation(format!("The JSON body could not be read: {e}")))?
+        {
+            serde_json::Value::Null => RotateKey::default(),
+            value => object(value)?,
+        }
     };
     let mut problems = Problems::default();
     let grace = problems.check(
         "grace_period",
-        GracePeriod::parse(body.grace_period.as_deref().unwrap_or("24h")),
+        body.grace_period.as_deref().map_or(Ok(GracePeriod::OneDay), |raw| {
+            as_written(raw).and_then(GracePeriod::parse)
+        }),
     );
     let new_expiry = match &body.expires_at {
-        Some(value) => problems
-            .check(
-                "expires_at",
-                Expiry::parse(value.as_deref().unwrap_or(""), chrono::Utc::now()),
-            )
-            .map(Some),
+        Some(value) => problems.check("expires_at", parse_expiry(value.as_deref())).map(Some),
         None => Some(None),
     };
     problems.into_result()?;
@@ -524,7 +650,7 @@ pub async fn rotate_key(
 }
 
 /// `POST /api/v1/api-keys/{id}/revoke`
-#[utoipa::path(post, path = "/api/v1/api-keys/{id}/revoke", tag = "api-keys", params(("id" = String, Path)), responses((status = 200, body = KeyJson), responses::NotAuthenticated, responses::NotAllowed, (status = 404, description = "No such key", body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Already revoked", body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/api/v1/api-keys/{id}/revoke", tag = "api-keys", params(("id" = String, Path, description = "The key's `id`; the calling key may revoke itself, and its requests are then refused (`key_revoked`)")), responses((status = 200, body = KeyJson, description = "The key, revoked for good"), responses::ConflictingKeys, responses::KeyRefusals, responses::NotAllowed, responses::NoSuchKey, responses::AlreadyRevoked))]
 pub async fn revoke_key(
     key_service: web::Data<KeyService>,
     principal: KeyPrincipal,
@@ -543,7 +669,7 @@ pub async fn revoke_key(
 }
 
 /// `DELETE /api/v1/api-keys/{id}`
-#[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "api-keys", params(("id" = String, Path)), responses((status = 204, description = "Deleted"), responses::NotAuthenticated, responses::NotAllowed, (status = 404, description = "No such key", body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "api-keys", params(("id" = String, Path, description = "The key's `id`; the calling key may delete itself, and its requests are then refused (`invalid_key`)")), responses((status = 204, description = "Deleted: gone from every list, it cannot authenticate; its history stays"), responses::ConflictingKeys, responses::KeyRefusals, responses::NotAllowed, responses::NoSuchKey))]
 pub async fn delete_key(
     key_service: web::Data<KeyService>,
     principal: KeyPrincipal,
@@ -575,7 +701,7 @@ mod tests {
                     id: "k1".into(),
                     name: "Flight sync".into(),
                     key_id: secret.key_id().as_str().to_owned(),
-                    status: "active",
+                    status: StatusJson::Active,
                     scopes: vec!["read:flights".into()],
                     allowed_networks: vec![],
                     allow_query_key: false,

@@ -24,10 +24,11 @@ pub struct Me {
     pub allowed_networks: Vec<String>,
     /// RFC 3339, UTC; absent when the key never expires.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     pub expires_at: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/me", tag = "keys", responses((status = 200, body = Me), responses::NotAuthenticated, responses::NotAllowed))]
+#[utoipa::path(get, path = "/api/v1/me", tag = "keys", responses((status = 200, body = Me, description = "The calling key"), responses::ConflictingKeys, responses::KeyRefusals, responses::NotFromHere))]
 pub async fn show_me(principal: KeyPrincipal) -> Json<Me> {
     let record = &principal.record;
     Json(Me {
@@ -45,7 +46,7 @@ pub async fn show_me(principal: KeyPrincipal) -> Json<Me> {
 }
 
 /// `GET /api/v1/ping`: the cheapest way for an integration to check its key.
-#[utoipa::path(get, path = "/api/v1/ping", tag = "keys", responses((status = 200, body = String, description = "pong"), responses::NotAuthenticated, responses::NotAllowed))]
+#[utoipa::path(get, path = "/api/v1/ping", tag = "keys", responses((status = 200, body = String, description = "`pong`", content_type = "text/plain"), responses::ConflictingKeys, responses::KeyRefusals, responses::NotFromHere))]
 pub async fn ping() -> &'static str {
     "pong"
 }

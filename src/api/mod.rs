@@ -2,11 +2,13 @@
 //! Every route states here, once, what it needs of the caller's key.
 
 pub mod check;
+pub mod input;
 pub mod keys;
 pub mod me;
 pub mod openapi;
 pub mod reports;
 pub mod responses;
+pub mod schemas;
 pub mod verify;
 
 use actix_web::http::Method;
@@ -15,15 +17,7 @@ use actix_web::web;
 
 use crate::auth::key_auth::{self, Need};
 use crate::domain::scope::Action;
-use crate::error::AppError;
 use crate::routing::{Listed, RouteTable};
-
-/// JSON bodies that cannot be read answer problem+json, naming the problem.
-fn json_config() -> web::JsonConfig {
-    web::JsonConfig::default()
-        .limit(64 * 1024)
-        .error_handler(|error, _| AppError::Validation(format!("The JSON body could not be read: {error}")).into())
-}
 
 /// Every route of the API under `/api/v1`, each path with what it needs of
 /// the caller's key.
@@ -79,7 +73,8 @@ pub fn route_listing() -> Vec<Listed> {
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let mut v1 = web::scope("/api/v1")
-        .app_data(json_config())
+        .app_data(input::json_config())
+        .app_data(input::query_config())
         .route("/openapi.json", web::get().to(openapi::openapi_json));
     for (need, resource) in v1_table().into_resources() {
         v1 = v1.service(resource.wrap(from_fn(move |req, next| key_auth::require(need, req, next))));

@@ -13,13 +13,16 @@ use crate::service::usage_report::{self, UsageReport};
 use crate::store::{self, Db, audit, usage};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UsageQuery {
     /// Days back from today (UTC), 1–90; default 30.
+    #[param(minimum = 1, maximum = 90)]
     pub days: Option<i64>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UsageDay {
+    #[schema(format = Date)]
     pub date: String,
     pub allowed: i64,
     /// Rejected requests by code.
@@ -40,7 +43,7 @@ pub struct KeyUsage {
 }
 
 /// `GET /api/v1/usage?days=30`
-#[utoipa::path(get, path = "/api/v1/usage", tag = "reports", params(UsageQuery), responses((status = 200, body = Usage), responses::NotAuthenticated, responses::NotAllowed, (status = 422, description = "days out of range", body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/api/v1/usage", tag = "reports", params(UsageQuery), responses((status = 200, body = Usage, description = "Requests per day (UTC) and per key"), responses::BadQuery, responses::KeyRefusals, responses::NotAllowed, responses::InvalidFields))]
 pub async fn show_usage(
     db: web::Data<Db>,
     principal: KeyPrincipal,
@@ -81,14 +84,17 @@ pub async fn show_usage(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// 1–500; default 100.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuditEventJson {
     pub id: String,
+    #[schema(format = DateTime)]
     pub at: String,
     pub actor_kind: String,
     pub actor: String,
@@ -102,7 +108,7 @@ pub struct AuditEventJson {
 }
 
 /// `GET /api/v1/audit-events?limit=100`: newest first.
-#[utoipa::path(get, path = "/api/v1/audit-events", tag = "reports", params(AuditQuery), responses((status = 200, body = Vec<AuditEventJson>), responses::NotAuthenticated, responses::NotAllowed, (status = 422, description = "limit out of range", body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/api/v1/audit-events", tag = "reports", params(AuditQuery), responses((status = 200, body = Vec<AuditEventJson>, description = "The organization's audit events, newest first"), responses::BadQuery, responses::KeyRefusals, responses::NotAllowed, responses::InvalidFields))]
 pub async fn list_audit_events(
     db: web::Data<Db>,
     principal: KeyPrincipal,

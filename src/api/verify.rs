@@ -6,21 +6,44 @@ use std::net::IpAddr;
 use actix_web::web::{self, Json};
 use serde::{Deserialize, Serialize};
 
+use super::input::{JsonObject, Problems};
 use super::responses;
+use super::schemas::{IpText, ResourceText};
 use crate::auth::key_auth::{self, Authenticator, KeyPrincipal, KeySource, Need};
+use crate::domain::as_written;
 use crate::domain::scope::{Action, ResourceFilter};
 use crate::error::AppError;
 
+/// An action as the document names it (the handler reads the string and
+/// names a wrong one with 422).
+#[derive(utoipa::ToSchema)]
+pub enum ActionName {
+    #[schema(rename = "read")]
+    Read,
+    #[schema(rename = "write")]
+    Write,
+    #[schema(rename = "admin")]
+    Admin,
+    #[schema(rename = "*")]
+    Any,
+}
+
+/// What a service asks about a key. Fields the schema does not name are
+/// refused (400).
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"key": "ask_0000000000000000000000000000000000000000000000000000000000000000", "action": "read", "resource": "registries/private/items/42", "client_ip": "203.0.113.7"}))]
 pub struct VerifyRequest {
-    /// The key the service was given.
+    /// The key the service was given: any text (one that is not a valid key
+    /// is a verdict, `invalid_key`, not a refusal).
     pub key: String,
-    /// read, write, admin or *.
+    /// The action the request needs.
+    #[schema(value_type = ActionName)]
     pub action: String,
-    /// The resource path the request is about, e.g. `registries/private/items/42`.
+    #[schema(value_type = ResourceText)]
     pub resource: String,
     /// The address of the client that presented the key.
+    #[schema(value_type = IpText)]
     pub client_ip: String,
 }
 
@@ -36,12 +59,15 @@ impl std::fmt::Debug for VerifyRequest {
     }
 }
 
+/// The verdict: whether the key may do the action on the resource from the
+/// client address, and otherwise the refusal the API itself would answer.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Verdict {
     pub allowed: bool,
     /// `ok`, or the refusal's code (as the API itself would answer).
     pub code: &'static str,
     /// The HTTP status the API itself would answer.
+    #[schema(minimum = 200, maximum = 599)]
     pub status: u16,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -50,27 +76,28 @@ pub struct Verdict {
     pub organization_id: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/verify", tag = "verify", request_body = VerifyRequest, responses((status = 200, body = Verdict, description = "The verdict, allowed or not"), (status = 400, description = "The body could not be read", body = crate::error::Problem, content_type = "application/problem+json"), responses::NotAuthenticated, responses::NotAllowed))]
+#[utoipa::path(post, path = "/api/v1/verify", tag = "verify", request_body = VerifyRequest, responses((status = 200, body = Verdict, description = "The verdict, allowed or not"), responses::BadBody, responses::KeyRefusals, responses::NotAllowed, responses::InvalidFields))]
 pub async fn verify_key(
     authenticator: web::Data<Authenticator>,
     caller: KeyPrincipal,
-    Json(request): Json<VerifyRequest>,
+    JsonObject(request): JsonObject<VerifyRequest>,
 ) -> Result<Json<Verdict>, AppError> {
-    let mut problems = Vec::new();
-    let action = Action::parse(&request.action)
-        .map_err(|e| problems.push(format!("action: {e}")))
-        .ok();
-    let resource = ResourceFilter::parse(&request.resource)
-        .map_err(|e| problems.push(format!("resource: {e}")))
-        .ok();
-    let client_ip = request
-        .client_ip
-        .trim()
-        .parse::<IpAddr>()
-        .map_err(|_| problems.push(format!("client_ip: \"{}\" is not an IP address", request.client_ip)))
-        .ok();
+    let mut problems = Problems::default();
+    let action = problems.check("action", as_written(&request.action).and_then(Action::parse));
+    let resource = problems.check(
+        "resource",
+        as_written(&request.resource).and_then(ResourceFilter::parse),
+    );
+    let client_ip = problems.check(
+        "client_ip",
+        request
+            .client_ip
+            .parse::<IpAddr>()
+            .map_err(|_| format!("{:?} is not an IP address", request.client_ip)),
+    );
+    problems.into_result()?;
     let (Some(action), Some(resource), Some(client_ip)) = (action, resource, client_ip) else {
-        return Err(AppError::Validation(problems.join("; ")));
+        return Err(AppError::Validation("The request could not be read.".into()));
     };
     // A service sees only keys of its own organization: another's is
     // unknown, and nothing about it is checked or recorded.

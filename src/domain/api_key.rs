@@ -91,6 +91,11 @@ impl Expiry {
                 "\"{raw}\" is not a date: use YYYY-MM-DD (e.g. 2027-01-31) or YYYY-MM-DDTHH:MM in UTC."
             )));
         };
+        Self::checked(instant, now).map(Some)
+    }
+
+    /// `instant` as an expiry: before the year 10000 and after `now`.
+    fn checked(instant: DateTime<Utc>, now: DateTime<Utc>) -> Result<Self, ValidationError> {
         if instant.format("%Y").to_string().len() > 4 {
             return Err(ValidationError::new("Choose a date before the year 10000."));
         }
@@ -100,7 +105,42 @@ impl Expiry {
                 instant.format("%Y-%m-%d %H:%M")
             )));
         }
-        Ok(Some(Self(instant)))
+        Ok(Self(instant))
+    }
+
+    /// The API's reading: exactly an RFC 3339 `full-date` (00:00:00 UTC of
+    /// that date) or `date-time` (`T` between date and time, an offset or
+    /// `Z`), in the future; nothing else, blank included (JSON's `null` is
+    /// "never").
+    pub fn parse_rfc3339(raw: &str, now: DateTime<Utc>) -> Result<Self, ValidationError> {
+        let bytes = raw.as_bytes();
+        let full_date = bytes.len() == 10
+            && bytes.iter().enumerate().all(|(i, b)| {
+                if i == 4 || i == 7 {
+                    *b == b'-'
+                } else {
+                    b.is_ascii_digit()
+                }
+            });
+        // chrono also reads a space between date and time; RFC 3339's
+        // `date-time` (and JSON Schema's format) has a `T`.
+        let date_time = bytes.len() > 10 && matches!(bytes[10], b'T' | b't');
+        let instant = if full_date {
+            NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+                .ok()
+                .and_then(|date| date.and_hms_opt(0, 0, 0))
+                .map(|t| t.and_utc())
+        } else if date_time {
+            DateTime::parse_from_rfc3339(raw).ok().map(|at| at.with_timezone(&Utc))
+        } else {
+            None
+        };
+        let Some(instant) = instant else {
+            return Err(ValidationError::new(format!(
+                "{raw:?} is not an RFC 3339 date or date-time: use e.g. 2027-01-31 or 2027-01-31T12:00:00Z, or null for never."
+            )));
+        };
+        Self::checked(instant, now)
     }
 
     pub fn at(self) -> DateTime<Utc> {
@@ -205,6 +245,26 @@ mod tests {
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 23, 10, 30, 0).single().expect("valid")
+    }
+
+    #[test]
+    fn the_api_reads_exactly_an_rfc_3339_date_or_date_time() {
+        let at = |raw| Expiry::parse_rfc3339(raw, now()).map(|e| e.at().to_rfc3339());
+        assert_eq!(at("2027-01-31"), Ok("2027-01-31T00:00:00+00:00".into()));
+        assert_eq!(at("2027-01-31T12:00:00+01:00"), Ok("2027-01-31T11:00:00+00:00".into()));
+        assert_eq!(at("2027-01-31t12:00:00z"), Ok("2027-01-31T12:00:00+00:00".into()));
+        for refused in [
+            "",
+            " 2027-01-31",
+            "2027-1-31",
+            "2027-01-31 12:00:00Z",
+            "2027-01-31T12:00",
+            "2027-01-31T12:00:00",
+            "2001-01-01",
+            "9999-12-31T23:00:00-05:00",
+        ] {
+            assert!(at(refused).is_err(), "{refused:?}");
+        }
     }
 
     #[test]

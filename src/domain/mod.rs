@@ -29,3 +29,16 @@ impl ValidationError {
         Self(message.into())
     }
 }
+
+/// `raw` as it was written, refused when it begins or ends with white space.
+/// The forms and the CLI trim what people type; the API reads exactly what
+/// a program sent, as its OpenAPI document describes it.
+pub fn as_written(raw: &str) -> Result<&str, ValidationError> {
+    if raw.trim() == raw {
+        Ok(raw)
+    } else {
+        Err(ValidationError::new(format!(
+            "{raw:?} begins or ends with white space: send it without."
+        )))
+    }
+}

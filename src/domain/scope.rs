@@ -181,6 +181,18 @@ impl Scope {
         })
     }
 
+    /// The API's reading: `ACTION:FILTER` exactly as `to_pair` writes it,
+    /// with no white space anywhere (the forms trim each part).
+    pub fn parse_exact(raw: &str) -> Result<Self, ValidationError> {
+        let scope = Self::parse_pair(raw)?;
+        if scope.to_pair() != raw {
+            return Err(ValidationError::new(format!(
+                "{raw:?} is not written as ACTION:FILTER: send it without white space, e.g. read:assets."
+            )));
+        }
+        Ok(scope)
+    }
+
     pub fn allows(&self, action: Action, resource: &str) -> bool {
         self.action.allows(action, resource) && self.filter.covers(resource)
     }
@@ -399,6 +411,17 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[test]
+    fn the_api_reads_scopes_exactly_as_written() {
+        for good in ["read:assets", "*:*", "admin:api-keys", "write:a/*/b.c"] {
+            assert_eq!(Scope::parse_exact(good).map(|s| s.to_pair()), Ok(good.to_owned()));
+        }
+        for spaced in [" read:assets", "read :assets", "read: assets", "read:assets\t"] {
+            assert!(Scope::parse_pair(spaced).is_ok(), "the forms trim {spaced:?}");
+            assert!(Scope::parse_exact(spaced).is_err(), "the API refuses {spaced:?}");
+        }
+    }
 
     #[test]
     fn bad_filters_say_what_is_wrong() {

@@ -310,7 +310,7 @@ pub fn update(
     // A new expiry would bring an expired key's old secrets back; rotating
     // gives it one and ends them.
     if before.key.status(now) == KeyStatus::Expired && changes.expiry.map(Expiry::naive_utc) != before.key.expires_at {
-        return Err(AppError::Validation(format!(
+        return Err(AppError::ExpiredKey(format!(
             "\"{}\" has expired: rotate it to give it a new expiry (its old secrets then stay ended).",
             before.key.name
         )));
@@ -448,7 +448,7 @@ pub fn rotate(
     let now = store::now();
     let expired = before.key.status(now) == KeyStatus::Expired;
     if expired && new_expiry.is_none() {
-        return Err(AppError::Validation(format!(
+        return Err(AppError::ExpiredKey(format!(
             "\"{}\" has expired: give it a new expiry date (or none) to rotate it.",
             before.key.name
         )));

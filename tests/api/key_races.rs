@@ -163,7 +163,11 @@ async fn renewing_an_expired_key_by_editing_is_refused_so_its_old_secret_stays_e
         Some(json!({ "expires_at": "2099-01-31" })),
     )
     .await;
-    assert_eq!(status, 400, "{problem}");
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("expired_key")),
+        "{problem}"
+    );
     assert!(
         problem["detail"].as_str().is_some_and(|d| d.contains("rotate it")),
         "{problem}"

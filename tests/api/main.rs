@@ -6,6 +6,7 @@ mod support;
 
 mod access;
 mod api_keys;
+mod contract;
 mod csrf;
 mod faults;
 mod gateway;

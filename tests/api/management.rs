@@ -361,7 +361,12 @@ async fn listing_keys_over_the_api_without_a_status_lists_every_status(app: Test
         status["description"]
             .as_str()
             .unwrap_or_default()
-            .contains("`all` (the default"),
+            .contains("Left out: every status"),
         "the OpenAPI document says so: {status}"
+    );
+    assert_eq!(
+        status["schema"]["enum"],
+        json!(["all", "active", "disabled", "expired", "revoked"]),
+        "{status}"
     );
 }

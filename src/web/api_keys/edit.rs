@@ -74,7 +74,7 @@ pub async fn update_api_key(
         Err(AppError::Conflict(message)) => again(KeyFormErrors::name_taken(message)),
         // The one refusal the form cannot see for itself: a new expiry for a
         // key that has already expired (rotating it is the way).
-        Err(AppError::Validation(message)) => again(KeyFormErrors {
+        Err(AppError::ExpiredKey(message)) => again(KeyFormErrors {
             expires_at: Some(message),
             ..KeyFormErrors::default()
         }),

@@ -120,7 +120,7 @@ pub async fn rotate_api_key(
         .await
     {
         Ok((rotated, token)) => secret_response(hx, layout, &rotated, &token, true),
-        Err(AppError::Validation(message)) => again(layout, message),
+        Err(AppError::ExpiredKey(message)) => again(layout, message),
         Err(other) => Err(other),
     }
 }
