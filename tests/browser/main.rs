@@ -14,6 +14,7 @@ mod support;
 mod api_keys;
 mod find;
 mod harness;
+mod new_keys;
 mod page_health;
 mod sign_in;
 
