@@ -194,7 +194,8 @@ pub struct CreateKeyArgs {
     pub org: String,
     #[arg(long, env = "KEYWARD_KEY_NAME")]
     pub name: String,
-    /// ACTION:FILTER, repeatable (e.g. read:assets); default *:* (full access).
+    /// ACTION:FILTER, repeatable (e.g. read:assets; *:* is full access). At
+    /// least one: a key gets no scopes by default.
     #[arg(long = "scope", env = "KEYWARD_KEY_SCOPES", value_delimiter = ',')]
     pub scopes: Vec<String>,
     /// Allowed network CIDR, repeatable; default 0.0.0.0/0 and ::/0.

@@ -264,17 +264,20 @@ pub async fn create_key(args: CreateKeyArgs, database: DatabaseArgs) -> CommandR
     let name = KeyName::parse(&args.name).map_err(|e| format!("--name: {e}"))?;
     let expiry = Expiry::parse(args.expires.as_deref().unwrap_or(""), chrono::Utc::now())
         .map_err(|e| format!("--expires: {e}"))?;
-    let scopes = if args.scopes.is_empty() {
-        ScopeSet::full_access()
-    } else {
-        let parsed = args
-            .scopes
-            .iter()
-            .map(|s| Scope::parse_pair(s))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| format!("--scope: {e}"))?;
-        ScopeSet::new(parsed).map_err(|e| format!("--scope: {e}"))?
-    };
+    // Least privilege, as the page and the API: a key gets no scopes unless
+    // asked for, never Full access by leaving --scope out.
+    if args.scopes.is_empty() {
+        return Err(
+            "--scope: choose the key's scopes, e.g. --scope read:assets (--scope '*:*' is full access): a key gets no scopes by default".to_owned(),
+        );
+    }
+    let parsed = args
+        .scopes
+        .iter()
+        .map(|s| Scope::parse_pair(s))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("--scope: {e}"))?;
+    let scopes = ScopeSet::new(parsed).map_err(|e| format!("--scope: {e}"))?;
     let networks = if args.networks.is_empty() {
         NetworkList::allow_all()
     } else {

@@ -21,7 +21,7 @@ use crate::auth::usage::{Flusher, UsageBuffer, spawn_flusher};
 use crate::config::{DatabaseSettings, Settings};
 use crate::error::AppError;
 use crate::service::keys::KeyService;
-use crate::store::{self, Db, DbPool, key_changes, migrations, sessions, users};
+use crate::store::{self, Db, DbPool, form_submissions, key_changes, migrations, sessions, users};
 use crate::telemetry::RequestSpan;
 
 #[derive(Debug, thiserror::Error)]
@@ -248,12 +248,14 @@ fn spawn_housekeeping(db: Db) {
                     // Instances read the log twice a second; one that falls
                     // further behind than this drops its whole cache.
                     let changes = key_changes::delete_before(conn, now - KEY_CHANGE_RETENTION)?;
-                    Ok::<_, AppError>((sessions, failures, changes))
+                    // A form reloaded a week later is a new request.
+                    let forms = form_submissions::delete_before(conn, now - chrono::TimeDelta::days(7))?;
+                    Ok::<_, AppError>((sessions, failures, changes, forms))
                 })
                 .await;
             match result {
-                Ok((sessions, failures, changes)) => {
-                    tracing::debug!(sessions, failures, changes, "housekeeping removed expired rows");
+                Ok((sessions, failures, changes, forms)) => {
+                    tracing::debug!(sessions, failures, changes, forms, "housekeeping removed expired rows");
                 }
                 Err(error) => tracing::warn!(%error, "housekeeping failed; will retry"),
             }

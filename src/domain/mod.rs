@@ -4,6 +4,7 @@
 pub mod api_key;
 pub mod audit;
 pub mod filter;
+pub mod form_token;
 pub mod grant;
 pub mod network;
 pub mod organization;

@@ -29,6 +29,27 @@ impl Network {
     /// kept as IPv6 it could never match.
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         let raw = raw.trim();
+        let net = Self::parse_with_host_bits(raw)?;
+        if net.trunc() != net {
+            return Err(ValidationError::new(format!(
+                "\"{raw}\" has host bits set: did you mean {}?",
+                net.trunc()
+            )));
+        }
+        Ok(Self(ipv4_if_mapped(net)))
+    }
+
+    /// The network an entry with host bits set was meant to be
+    /// (`10.1.2.3/8` → `10.0.0.0/8`); `None` for anything else, valid or not.
+    pub fn meant(raw: &str) -> Option<Self> {
+        Self::parse_with_host_bits(raw.trim())
+            .ok()
+            .filter(|net| net.trunc() != *net)
+            .map(|net| Self(ipv4_if_mapped(net.trunc())))
+    }
+
+    /// Every check of `parse` but the one for host bits.
+    fn parse_with_host_bits(raw: &str) -> Result<IpNet, ValidationError> {
         let (address, prefix) = match raw.split_once('/') {
             Some((address, prefix)) => (address, Some(prefix)),
             None => (raw, None),
@@ -72,15 +93,7 @@ impl Network {
                 }
             },
         };
-        let net =
-            IpNet::new(ip, prefix).map_err(|_| ValidationError::new(format!("\"{raw}\" is not a valid network.")))?;
-        if net.trunc() != net {
-            return Err(ValidationError::new(format!(
-                "\"{raw}\" has host bits set: did you mean {}?",
-                net.trunc()
-            )));
-        }
-        Ok(Self(ipv4_if_mapped(net)))
+        IpNet::new(ip, prefix).map_err(|_| ValidationError::new(format!("\"{raw}\" is not a valid network.")))
     }
 
     /// `0.0.0.0/0` or `::/0`: every address of that family.
@@ -177,6 +190,15 @@ impl NetworkList {
         Self::new(networks)
     }
 
+    /// The entries of `text` (as `parse_lines` splits it) that have host
+    /// bits set, each with the network it was meant to be.
+    pub fn host_bit_fixes(text: &str) -> Vec<(String, Network)> {
+        text.split(['\n', ','])
+            .map(str::trim)
+            .filter_map(|entry| Network::meant(entry).map(|net| (entry.to_owned(), net)))
+            .collect()
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &Network> {
         self.0.iter()
     }
@@ -258,6 +280,25 @@ mod tests {
             );
         }
         assert!(message("::ffff:10.0.0.1/104").contains("did you mean ::ffff:10.0.0.0/104?"));
+    }
+
+    #[test]
+    fn an_entry_with_host_bits_names_the_network_it_meant() {
+        let meant = |raw| Network::meant(raw).map(|n| n.to_string());
+        assert_eq!(meant(" 10.1.2.3/8 ").as_deref(), Some("10.0.0.0/8"));
+        assert_eq!(meant("2001:db8::1/32").as_deref(), Some("2001:db8::/32"));
+        for not_host_bits in ["10.0.0.0/8", "10.0.0.1/33", "garbage", "010.1.2.3/8", ""] {
+            assert_eq!(meant(not_host_bits), None, "{not_host_bits}");
+        }
+        let fixes = NetworkList::host_bit_fixes("10.0.0.0/8\n 192.168.1.9/24,172.16.5.5/12\nnope");
+        let fixes: Vec<(String, String)> = fixes.into_iter().map(|(raw, n)| (raw, n.to_string())).collect();
+        assert_eq!(
+            fixes,
+            [
+                ("192.168.1.9/24".to_owned(), "192.168.1.0/24".to_owned()),
+                ("172.16.5.5/12".to_owned(), "172.16.0.0/12".to_owned())
+            ]
+        );
     }
 
     #[test]

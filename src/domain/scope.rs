@@ -271,10 +271,12 @@ impl ScopeSet {
 }
 
 /// The scope part of a key form as submitted: the choice (`full`, `read`
-/// or `custom`, blank meaning `full`), the custom rows and the ticked
-/// catalogue permissions (`ACTION:FILTER`). Whatever was filled in is either
-/// taken or refused, never dropped: a key must not get more than the form
-/// showed, nor less than it asked for.
+/// or `custom`), the custom rows and the ticked catalogue permissions
+/// (`ACTION:FILTER`). Least privilege: nothing chosen gives nothing, never
+/// Full access; rows filled in or permissions ticked with no choice made are
+/// the choice (custom). Whatever was filled in is either taken or refused,
+/// never dropped: a key must not get more than the form showed, nor less
+/// than it asked for.
 #[derive(Debug, Clone, Copy)]
 pub struct ScopeChoice<'a> {
     pub mode: &'a str,
@@ -299,26 +301,28 @@ impl<'a> ScopeChoice<'a> {
 
     /// The scopes chosen, or every problem found, in one message.
     pub fn scopes(&self) -> Result<ScopeSet, ValidationError> {
-        let mode = self.mode;
-        if matches!(mode, "" | "full" | "read") {
-            let rows = self.filled_rows().next().is_some();
-            let ticked = !self.permissions.is_empty();
-            if rows || ticked {
-                let what = match (rows, ticked) {
-                    (true, false) => "You filled in custom scope rows",
-                    (true, true) => "You filled in custom scope rows and ticked permissions from the list",
-                    _ => "You ticked permissions from the list",
-                };
-                let chosen = if mode == "read" { "Read only" } else { "Full access" };
-                return Err(ValidationError::new(format!(
-                    "{what}, but “{chosen}” is selected: choose “Custom scopes” to give the key exactly those, or clear them to keep “{chosen}”."
-                )));
-            }
+        let mode = self.mode.trim();
+        let rows = self.filled_rows().next().is_some();
+        let ticked = !self.permissions.is_empty();
+        if matches!(mode, "full" | "read") && (rows || ticked) {
+            let what = match (rows, ticked) {
+                (true, false) => "You filled in custom scope rows",
+                (true, true) => "You filled in custom scope rows and ticked permissions from the list",
+                _ => "You ticked permissions from the list",
+            };
+            let chosen = if mode == "read" { "Read only" } else { "Full access" };
+            return Err(ValidationError::new(format!(
+                "{what}, but “{chosen}” is selected: choose “Custom scopes” to give the key exactly those, or clear them to keep “{chosen}”."
+            )));
         }
         match mode {
-            "" | "full" => Ok(ScopeSet::full_access()),
+            "full" => Ok(ScopeSet::full_access()),
             "read" => Ok(ScopeSet::read_only()),
             "custom" => self.custom(),
+            "" if rows || ticked => self.custom(),
+            "" => Err(ValidationError::new(
+                "Choose what the key may do: “Full access”, “Read only”, or “Custom scopes” (rows or permissions from the list). A new key has no scopes until you choose.",
+            )),
             other => Err(ValidationError::new(format!(
                 "\"{other}\" is not a scope choice: use full, read or custom."
             ))),
@@ -636,7 +640,15 @@ mod covering_tests {
             resources: &none,
             permissions: &none,
         };
-        assert_eq!(blank.scopes().expect("blank"), ScopeSet::full_access());
+        let refused = blank
+            .scopes()
+            .expect_err("nothing chosen is no scope, never Full access");
+        assert!(refused.0.contains("Choose what the key may do"), "{}", refused.0);
+        let rows_alone = choice("", &["read:logs"]).expect("rows and ticks with no choice are the choice");
+        assert_eq!(
+            rows_alone.iter().map(Scope::to_pair).collect::<Vec<_>>(),
+            ["read:logs", "write:assets"]
+        );
         assert!(choice("everything", &[]).is_err());
     }
 

@@ -11,6 +11,7 @@ use serde_json::json;
 use crate::auth::cache::KeyCache;
 use crate::domain::api_key::{Expiry, KeyName, KeyStatus};
 use crate::domain::audit::{Actor, AuditAction, Target};
+use crate::domain::form_token::FormToken;
 use crate::domain::network::NetworkList;
 use crate::domain::scope::ScopeSet;
 use crate::domain::secret::ServerSecret;
@@ -19,7 +20,7 @@ use crate::domain::token::{ApiKeyToken, OrgSigningKey, shown_key_id};
 use crate::error::AppError;
 use crate::store::api_keys::{self, ApiKey, KeySecret, NewApiKey, NewKeySecret};
 use crate::store::organizations::{self, Organization};
-use crate::store::{self, Db, DbConnection, audit};
+use crate::store::{self, Db, DbConnection, audit, form_submissions};
 
 /// Runs changes to keys for the handlers of both faces; one `web::Data`,
 /// built at startup with the authenticator's cache.
@@ -529,4 +530,49 @@ pub fn delete(
         ip,
     )?;
     Ok(before)
+}
+
+/// What a backoffice form that shows a secret (create, rotate) did: its
+/// change now, with the secret to show once, or nothing because the same
+/// form had already made it (a reload, a double click), with the key it made.
+pub enum Submitted {
+    Now(KeyDetail, ApiKeyToken),
+    Before(KeyDetail),
+}
+
+/// Runs `change` (a create or rotate that returns the key and its new
+/// secret) unless this organization's form `token` already ran one, and
+/// records the token in the same transaction. Without a token (a script
+/// posting the form) the change simply runs. Two submissions racing with one
+/// token cannot both commit: the second breaks the token's unique key and
+/// its whole transaction is rolled back.
+pub fn once(
+    conn: &mut DbConnection,
+    org_id: &str,
+    token: Option<&FormToken>,
+    change: impl FnOnce(&mut DbConnection) -> Result<(KeyDetail, ApiKeyToken), AppError>,
+) -> Result<Submitted, AppError> {
+    let Some(token) = token else {
+        let (detail, secret) = change(conn)?;
+        return Ok(Submitted::Now(detail, secret));
+    };
+    if let Some(api_key_id) = form_submissions::find(conn, org_id, token)? {
+        return Ok(Submitted::Before(detail(conn, org_id, &api_key_id)?));
+    }
+    let (detail, secret) = change(conn)?;
+    form_submissions::record(conn, org_id, token, &detail.key.id, store::now())?;
+    Ok(Submitted::Now(detail, secret))
+}
+
+/// The key an earlier submission of the form `token` made, if one did
+/// (asked again after a submission lost a race to it).
+pub fn submitted_before(
+    conn: &mut DbConnection,
+    org_id: &str,
+    token: &FormToken,
+) -> Result<Option<KeyDetail>, AppError> {
+    match form_submissions::find(conn, org_id, token)? {
+        Some(api_key_id) => Ok(Some(detail(conn, org_id, &api_key_id)?)),
+        None => Ok(None),
+    }
 }

@@ -4,6 +4,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod form_submissions;
 pub mod key_changes;
 pub mod migrations;
 pub mod organizations;

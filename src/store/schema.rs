@@ -173,3 +173,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     key_change_counter,
     key_changes,
 );
+
+diesel::table! {
+    form_submissions (org_id, token) {
+        org_id -> Text,
+        token -> Text,
+        api_key_id -> Text,
+        created_at -> Timestamp,
+    }
+}

@@ -5,7 +5,7 @@ use keyward::domain::role::Role;
 use keyward::store::schema::{api_keys, audit_events, key_secrets, organizations};
 
 use crate::on_both_backends;
-use crate::support::TestApp;
+use crate::support::{TestApp, secret_in};
 
 const BASE: &str = "/backoffice/settings/api-keys";
 
@@ -43,11 +43,6 @@ async fn create(app: &TestApp, fields: &[(&str, &str)]) -> reqwest::Response {
     let mut form = vec![("csrf_token", token.as_str())];
     form.extend_from_slice(fields);
     app.post_form(&app.client, BASE, &form).await
-}
-
-fn secret_in(body: &str) -> String {
-    let start = body.find("value=\"ask_").expect("the secret is shown") + 7;
-    body[start..start + 68].to_owned()
 }
 
 async fn key_id_named(app: &TestApp, name: &str) -> String {
@@ -181,6 +176,11 @@ async fn bad_key_forms_are_refused_beside_their_fields_and_write_nothing(app: Te
         ),
         (vec![("name", "k"), ("expires_at", "10000-01-01")], "YYYY-MM-DD"),
         (vec![("name", "k"), ("expires_at", "31/12/2027")], "is not a date"),
+        (vec![("name", "k")], "Choose what the key may do"),
+        (
+            vec![("name", "k"), ("scope_mode", "full"), ("networks", "")],
+            "choose “Any address”",
+        ),
         (vec![("name", "k"), ("scope_mode", "custom")], "at least one scope"),
         (
             vec![
@@ -237,7 +237,11 @@ async fn bad_key_forms_are_refused_beside_their_fields_and_write_nothing(app: Te
 async fn the_list_searches_filters_and_counts(app: TestApp) {
     ready(&app).await;
     for name in ["Flight sync", "Crew roster", "Parts feed"] {
-        let response = create(&app, &[("name", name), ("networks", "0.0.0.0/0")]).await;
+        let response = create(
+            &app,
+            &[("name", name), ("scope_mode", "full"), ("networks", "0.0.0.0/0")],
+        )
+        .await;
         assert_eq!(response.status().as_u16(), 200);
     }
     let roster = key_id_named(&app, "Crew roster").await;
@@ -289,7 +293,15 @@ async fn the_list_searches_filters_and_counts(app: TestApp) {
 
 async fn disabling_enabling_editing_and_rotating_a_key(app: TestApp) {
     ready(&app).await;
-    create(&app, &[("name", "Flight sync"), ("networks", "0.0.0.0/0")]).await;
+    create(
+        &app,
+        &[
+            ("name", "Flight sync"),
+            ("scope_mode", "full"),
+            ("networks", "0.0.0.0/0"),
+        ],
+    )
+    .await;
     let id = key_id_named(&app, "Flight sync").await;
     let csrf = app.csrf_token(&app.client, BASE).await;
 
@@ -363,7 +375,15 @@ async fn disabling_enabling_editing_and_rotating_a_key(app: TestApp) {
 
 async fn a_revoked_key_cannot_be_changed_any_more(app: TestApp) {
     ready(&app).await;
-    create(&app, &[("name", "Flight sync"), ("networks", "0.0.0.0/0")]).await;
+    create(
+        &app,
+        &[
+            ("name", "Flight sync"),
+            ("scope_mode", "full"),
+            ("networks", "0.0.0.0/0"),
+        ],
+    )
+    .await;
     let id = key_id_named(&app, "Flight sync").await;
     let (status, confirm) = page(&app, &format!("{BASE}/{id}/revoke")).await;
     assert_eq!(status, 200);
@@ -396,7 +416,15 @@ async fn a_revoked_key_cannot_be_changed_any_more(app: TestApp) {
 
 async fn a_deleted_key_leaves_the_lists_and_loses_its_digests(app: TestApp) {
     ready(&app).await;
-    create(&app, &[("name", "Flight sync"), ("networks", "0.0.0.0/0")]).await;
+    create(
+        &app,
+        &[
+            ("name", "Flight sync"),
+            ("scope_mode", "full"),
+            ("networks", "0.0.0.0/0"),
+        ],
+    )
+    .await;
     let id = key_id_named(&app, "Flight sync").await;
     let (_, confirm) = page(&app, &format!("{BASE}/{id}/delete")).await;
     assert!(confirm.contains("Delete API key") && confirm.contains("Flight sync"));
@@ -432,17 +460,28 @@ async fn a_deleted_key_leaves_the_lists_and_loses_its_digests(app: TestApp) {
     assert_eq!(audited, 2, "created and deleted");
     // The name is free again.
     assert_eq!(
-        create(&app, &[("name", "Flight sync"), ("networks", "0.0.0.0/0")])
-            .await
-            .status()
-            .as_u16(),
+        create(
+            &app,
+            &[
+                ("name", "Flight sync"),
+                ("scope_mode", "full"),
+                ("networks", "0.0.0.0/0")
+            ]
+        )
+        .await
+        .status()
+        .as_u16(),
         200
     );
 }
 
 async fn another_organizations_key_is_not_found_on_every_route(app: TestApp) {
     ready(&app).await;
-    create(&app, &[("name", "Acme key"), ("networks", "0.0.0.0/0")]).await;
+    create(
+        &app,
+        &[("name", "Acme key"), ("scope_mode", "full"), ("networks", "0.0.0.0/0")],
+    )
+    .await;
     let id = key_id_named(&app, "Acme key").await;
 
     let globex = app.create_org("Globex Airways").await;
@@ -485,7 +524,11 @@ async fn key_names_are_shown_as_text(app: TestApp) {
     ready(&app).await;
     let created = create(
         &app,
-        &[("name", "<script>alert(1)</script>"), ("networks", "0.0.0.0/0")],
+        &[
+            ("name", "<script>alert(1)</script>"),
+            ("scope_mode", "full"),
+            ("networks", "0.0.0.0/0"),
+        ],
     )
     .await;
     assert_eq!(created.status().as_u16(), 200);
@@ -499,8 +542,24 @@ async fn key_names_are_shown_as_text(app: TestApp) {
 
 async fn the_csv_export_follows_the_filter_and_defuses_formulas(app: TestApp) {
     ready(&app).await;
-    create(&app, &[("name", "=HYPERLINK(\"http://x\")"), ("networks", "0.0.0.0/0")]).await;
-    create(&app, &[("name", "Crew roster"), ("networks", "0.0.0.0/0")]).await;
+    create(
+        &app,
+        &[
+            ("name", "=HYPERLINK(\"http://x\")"),
+            ("scope_mode", "full"),
+            ("networks", "0.0.0.0/0"),
+        ],
+    )
+    .await;
+    create(
+        &app,
+        &[
+            ("name", "Crew roster"),
+            ("scope_mode", "full"),
+            ("networks", "0.0.0.0/0"),
+        ],
+    )
+    .await;
     let response = app
         .client
         .get(app.url(&format!("{BASE}/export.csv?status=all")))
@@ -613,6 +672,7 @@ async fn a_double_submitted_create_makes_one_key(app: TestApp) {
     let form = [
         ("csrf_token", token.as_str()),
         ("name", "Flight sync"),
+        ("scope_mode", "full"),
         ("networks", "0.0.0.0/0"),
     ];
     let (first, second) = tokio::join!(

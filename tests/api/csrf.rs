@@ -200,7 +200,7 @@ async fn a_token_planted_with_its_cookie_in_another_session_is_refused(app: Test
     assert_eq!(own, 303);
 }
 
-fn with_public_url(settings: &mut keyward::config::Settings) {
+pub fn with_public_url(settings: &mut keyward::config::Settings) {
     settings.public_url = Some("https://keys.example".parse().expect("a valid public URL"));
 }
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use keyward::store::Backend;
 use reqwest::cookie::CookieStore as _;
 
-use crate::support::{Part, csrf_token_in, test_database};
+use crate::support::{Part, csrf_token_in, secret_in, test_database};
 
 crate::tests!(the_server_logs_no_secret_at_debug_level_on_sqlite);
 crate::tests!(needs Part::Postgres; the_server_logs_no_secret_at_debug_level_on_postgres);
@@ -158,12 +158,6 @@ async fn csrf_token(browser: &Browser, url: &str, secrets: &mut Secrets) -> Stri
     token
 }
 
-/// The one-time secret a create or rotate page shows.
-fn secret_on(page: &str) -> String {
-    let start = page.find("value=\"ask_").expect("the secret is shown") + 7;
-    page[start..start + 68].to_owned()
-}
-
 const GATEWAY_ROUTES: &str = r#"
 [[route]]
 path = "/cargo/**"
@@ -293,7 +287,7 @@ async fn the_server_logs_no_secret_at_debug_level(backend: Backend) {
         .await
         .expect("request");
     assert_eq!(page.status().as_u16(), 200);
-    let query_key = secret_on(&page.text().await.expect("body"));
+    let query_key = secret_in(&page.text().await.expect("body"));
     secrets.add_key("the query key", &query_key);
     let custom = [
         ("scope_mode", "custom"),
@@ -303,7 +297,7 @@ async fn the_server_logs_no_secret_at_debug_level(backend: Backend) {
         ("scope_resource", "*"),
     ];
     let page = create("Admin key", &custom).await.expect("request");
-    let admin_key = secret_on(&page.text().await.expect("body"));
+    let admin_key = secret_in(&page.text().await.expect("body"));
     secrets.add_key("the admin key", &admin_key);
 
     // Rotated in the backoffice; the key's id from the API.
@@ -325,7 +319,7 @@ async fn the_server_logs_no_secret_at_debug_level(backend: Backend) {
     .await
     .expect("request");
     assert_eq!(rotated.status().as_u16(), 200);
-    let rotated_key = secret_on(&rotated.text().await.expect("body"));
+    let rotated_key = secret_in(&rotated.text().await.expect("body"));
     secrets.add_key("the rotated query key", &rotated_key);
 
     // Created and rotated over the API.

@@ -23,6 +23,7 @@ mod logs;
 mod management;
 mod matrix;
 mod migrations;
+mod new_keys;
 mod openapi;
 mod reports;
 mod sessions;

@@ -110,6 +110,7 @@ async fn the_audit_log_filters_pages_and_exports_as_csv(app: TestApp) {
             &[
                 ("csrf_token", &csrf),
                 ("name", "=HYPERLINK(\"x\")"),
+                ("scope_mode", "full"),
                 ("networks", "0.0.0.0/0"),
             ],
         )

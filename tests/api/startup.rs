@@ -269,7 +269,26 @@ fn the_cli_provisions_keys_once_the_organization_is_set_up() {
             .success()
     );
 
-    let early = run(&["keys", "create", "--org", "acme", "--name", "Sync"]);
+    // Least privilege: no --scope is refused, never Full access by default.
+    let unscoped = run(&["keys", "create", "--org", "acme", "--name", "Sync"]);
+    assert!(!unscoped.status.success());
+    assert!(unscoped.stdout.is_empty(), "no key is printed");
+    assert!(
+        String::from_utf8_lossy(&unscoped.stderr).contains("--scope '*:*' is full access"),
+        "{}",
+        String::from_utf8_lossy(&unscoped.stderr)
+    );
+
+    let early = run(&[
+        "keys",
+        "create",
+        "--org",
+        "acme",
+        "--name",
+        "Sync",
+        "--scope",
+        "read:assets",
+    ]);
     assert!(!early.status.success());
     assert!(String::from_utf8_lossy(&early.stderr).contains("keyward orgs bootstrap-keys --org acme"));
 
@@ -312,7 +331,7 @@ fn the_cli_provisions_keys_once_the_organization_is_set_up() {
         (vec!["--name", "Other", "--expires", "2001-01-01"], "not in the future"),
         (vec!["--name", " "], "Enter a name"),
     ] {
-        let mut full = vec!["keys", "create", "--org", "acme"];
+        let mut full = vec!["keys", "create", "--org", "acme", "--scope", "read:assets"];
         full.extend(args);
         let output = run(&full);
         assert!(!output.status.success(), "{full:?}");
@@ -340,7 +359,7 @@ fn keys_create_without_the_server_secret_is_refused_and_creates_no_secret() {
             .status
             .success()
     );
-    let output = run(&["keys", "create", "--org", "acme", "--name", "Sync"]);
+    let output = run(&["keys", "create", "--org", "acme", "--name", "Sync", "--scope", "*:*"]);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(

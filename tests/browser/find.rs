@@ -39,9 +39,12 @@ fn named(name: &str) -> String {
 const BUTTONS: &str = "*[self::button or @role='button' \
      or self::input[@type='submit' or @type='button' or @type='reset']]";
 
-/// The first visible element matching `xpath`, waiting up to [`WAIT`].
+/// The first visible element matching `xpath`, waiting up to [`WAIT`],
+/// scrolled to the middle of its scroll box: chromedriver clicks an element
+/// the window shows without scrolling, even when a dialog's sticky footer
+/// covers it, where a person (or Playwright, which retries) scrolls first.
 pub async fn visible(driver: &WebDriver, xpath: String, what: &str) -> WebElement {
-    driver
+    let element = driver
         .query(By::XPath(xpath))
         .desc(what)
         .wait(WAIT, POLL)
@@ -50,7 +53,10 @@ pub async fn visible(driver: &WebDriver, xpath: String, what: &str) -> WebElemen
         .and_displayed()
         .first()
         .await
-        .unwrap_or_else(|error| panic!("no visible {what} within {WAIT:?}: {error}"))
+        .unwrap_or_else(|error| panic!("no visible {what} within {WAIT:?}: {error}"));
+    // Best effort: the element may be swapped out in the meantime.
+    let _ = element.scroll_into_view().await;
+    element
 }
 
 /// A button (`<button>`, `role="button"`, submit input) by its name.

@@ -662,6 +662,13 @@ fn password_hash() -> &'static str {
     HASH.get_or_init(|| keyward::auth::password::hash_blocking(PASSWORD).expect("hash"))
 }
 
+/// The one-time secret a create or rotate answer shows (in its "API key" field).
+pub fn secret_in(html: &str) -> String {
+    let field = html.find("id=\"new-secret\"").expect("the secret is shown");
+    let start = html[field..].find("ask_").expect("a key in the field") + field;
+    html[start..start + 68].to_owned()
+}
+
 /// The CSRF token a page embeds.
 pub fn csrf_token_in(html: &str) -> Option<String> {
     let marker = "name=\"csrf_token\" value=\"";
@@ -774,14 +781,18 @@ impl TestApp {
             .post_form(
                 &self.client,
                 base,
-                &[("csrf_token", &csrf), ("name", name), ("networks", "0.0.0.0/0")],
+                &[
+                    ("csrf_token", &csrf),
+                    ("name", name),
+                    ("scope_mode", "full"),
+                    ("networks", "0.0.0.0/0"),
+                ],
             )
             .await
             .text()
             .await
             .expect("body");
-        let start = body.find("value=\"ask_").expect("the secret is shown") + 7;
-        body[start..start + 68].to_owned()
+        secret_in(&body)
     }
 
     /// GET `path` with the key in `X-API-Key`.

@@ -1,15 +1,19 @@
-//! Create a key: the blank form, then the one-time secret.
+//! Create a key: the blank form, then the one-time secret. The form carries
+//! a one-time token, so that sending it again (reloading the page that showed
+//! the secret, a double click) makes no second key: the secret was shown
+//! once, is stored nowhere, and the answer says so instead.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 
-use super::dialog::secret_response;
+use super::dialog::{ApiBase, already_done_response, secret_response};
 use super::key_form::{self, KeyForm, KeyFormDialog, KeyFormErrors, KeyFormView};
 use crate::auth::client_ip::ClientIp;
 use crate::auth::guard::CurrentUser;
+use crate::domain::form_token::FormToken;
 use crate::domain::permissions::Catalogue;
 use crate::error::AppError;
-use crate::service::keys::{self, KeyService, NewKey};
+use crate::service::keys::{self, KeyService, NewKey, Submitted};
 use crate::web::Layout;
 use crate::web::forms::HtmlForm;
 use crate::web::htmx::HxRequest;
@@ -25,15 +29,23 @@ pub async fn new_api_key_form(
 }
 
 /// `POST …` (create)
+#[expect(
+    clippy::too_many_arguments,
+    reason = "an actix handler: each argument is an extractor, and the signature lists the parts it touches"
+)]
 pub async fn create_api_key(
     ClientIp(ip): ClientIp,
     catalogue: web::Data<Catalogue>,
     key_service: web::Data<KeyService>,
     layout: Layout,
+    base: ApiBase,
     current: CurrentUser,
     hx: HxRequest,
     HtmlForm(form): HtmlForm<KeyForm>,
 ) -> Result<HttpResponse, AppError> {
+    if let Some(adjusted) = form.adjusted() {
+        return KeyFormDialog::adjusted(layout, None, &adjusted, &catalogue, hx);
+    }
     let parsed = match key_form::parse(&form, None) {
         Ok(parsed) => parsed,
         Err(errors) => return KeyFormDialog::again(layout, None, &form, errors, &catalogue, hx),
@@ -45,17 +57,36 @@ pub async fn create_api_key(
         networks: parsed.networks,
         allow_query_key: form.allow_query_key.is_some(),
     };
-    let (actor, org_id, secret) = (
+    let token = FormToken::parse(&form.form_token);
+    let (actor, org_id, secret, once_token) = (
         current.actor(),
         current.org.id.clone(),
         key_service.server_secret.clone(),
+        token.clone(),
     );
-    match key_service
-        .change(move |conn| keys::create(conn, &secret, &org_id, &new, &actor, Some(ip)))
-        .await
-    {
-        Ok((detail, token)) => secret_response(hx, layout, &detail, &token, false),
+    let submitted = key_service
+        .change(move |conn| {
+            keys::once(conn, &org_id, once_token.as_ref(), |conn| {
+                keys::create(conn, &secret, &org_id, &new, &actor, Some(ip))
+            })
+        })
+        .await;
+    match submitted {
+        Ok(Submitted::Now(detail, token)) => secret_response(hx, layout, &base, &detail, &token, false),
+        Ok(Submitted::Before(detail)) => already_done_response(hx, layout, &detail, false),
         Err(AppError::Conflict(message)) => {
+            // A second submission that raced the first one to the same
+            // name: the first one's key, not a clash with another.
+            if let Some(token) = token {
+                let org_id = current.org.id.clone();
+                let before = key_service
+                    .db
+                    .run(move |conn| keys::submitted_before(conn, &org_id, &token))
+                    .await?;
+                if let Some(detail) = before {
+                    return already_done_response(hx, layout, &detail, false);
+                }
+            }
             KeyFormDialog::again(layout, None, &form, KeyFormErrors::name_taken(message), &catalogue, hx)
         }
         Err(other) => Err(other),

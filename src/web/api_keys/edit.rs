@@ -54,6 +54,9 @@ pub async fn update_api_key(
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let stored = load(&key_service.db, &current, id.clone()).await?;
+    if let Some(adjusted) = form.adjusted() {
+        return KeyFormDialog::adjusted(layout, Some(id), &adjusted, &catalogue, hx);
+    }
     let again = |errors| KeyFormDialog::again(layout, Some(id.clone()), &form, errors, &catalogue, hx);
     let parsed = match key_form::parse(&form, Some(&stored)) {
         Ok(parsed) => parsed,

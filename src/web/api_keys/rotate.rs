@@ -1,17 +1,20 @@
 //! Rotate a key: choose how long the old secret keeps working (and, for an
-//! expired key, its new expiry), then the new secret, shown once.
+//! expired key, its new expiry), then the new secret, shown once. Like the
+//! create form, the dialog carries a one-time token: sending it again
+//! rotates nothing, so the secret just shown stays the key's newest.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::Utc;
 
-use super::dialog::{dialog_response, load, secret_response};
+use super::dialog::{ApiBase, already_done_response, dialog_response, load, secret_response};
 use crate::auth::client_ip::ClientIp;
 use crate::auth::guard::CurrentUser;
 use crate::domain::api_key::{Expiry, KeyStatus};
+use crate::domain::form_token::FormToken;
 use crate::error::AppError;
-use crate::service::keys::{self, GracePeriod, KeyDetail, KeyService, Rotation};
+use crate::service::keys::{self, GracePeriod, KeyDetail, KeyService, Rotation, Submitted};
 use crate::store::{self, Db};
 use crate::web::Layout;
 use crate::web::forms::HtmlForm;
@@ -28,11 +31,13 @@ pub struct RotateDialog {
     pub grace: String,
     pub expires_at: String,
     pub error: Option<String>,
+    pub form_token: String,
 }
 
 impl RotateDialog {
     fn new(layout: Layout, detail: &KeyDetail, grace: String, expires_at: String, error: Option<String>) -> Self {
         Self {
+            form_token: FormToken::generate().as_str().to_owned(),
             layout,
             key_id: detail.key.id.clone(),
             key_name: detail.key.name.clone(),
@@ -78,22 +83,34 @@ pub struct RotateForm {
     /// Present when the dialog asked for a new expiry (the key had expired).
     #[serde(default)]
     set_expiry: Option<String>,
+    /// The dialog's one-time token (see `service::keys::once`).
+    #[serde(default)]
+    form_token: String,
 }
 
 /// `POST …/{id}/rotate`
+#[expect(
+    clippy::too_many_arguments,
+    reason = "an actix handler: each argument is an extractor, and the signature lists the parts it touches"
+)]
 pub async fn rotate_api_key(
     ClientIp(ip): ClientIp,
     key_service: web::Data<KeyService>,
     layout: Layout,
+    base: ApiBase,
     current: CurrentUser,
     hx: HxRequest,
     id: web::Path<String>,
     HtmlForm(form): HtmlForm<RotateForm>,
 ) -> Result<HttpResponse, AppError> {
     let detail = load(&key_service.db, &current, id.into_inner()).await?;
+    let token = FormToken::parse(&form.form_token);
     let again = |layout: Layout, error: String| {
         let expires_at = form.expires_at.chars().take(100).collect();
-        let dialog = RotateDialog::new(layout, &detail, form.grace.clone(), expires_at, Some(error));
+        let mut dialog = RotateDialog::new(layout, &detail, form.grace.clone(), expires_at, Some(error));
+        if let Some(token) = &token {
+            dialog.form_token = token.as_str().to_owned();
+        }
         dialog_response!(hx, StatusCode::UNPROCESSABLE_ENTITY, dialog)
     };
     let grace = match GracePeriod::parse(&form.grace) {
@@ -115,12 +132,33 @@ pub async fn rotate_api_key(
         detail.key.id.clone(),
     );
     let rotation = Rotation { grace, new_expiry };
-    match key_service
-        .change(move |conn| keys::rotate(conn, &secret, &org_id, &key_id, rotation, &actor, Some(ip)))
-        .await
-    {
-        Ok((rotated, token)) => secret_response(hx, layout, &rotated, &token, true),
-        Err(AppError::ExpiredKey(message)) => again(layout, message),
+    let once_token = token.clone();
+    let submitted = key_service
+        .change(move |conn| {
+            keys::once(conn, &org_id, once_token.as_ref(), |conn| {
+                keys::rotate(conn, &secret, &org_id, &key_id, rotation, &actor, Some(ip))
+            })
+        })
+        .await;
+    match submitted {
+        Ok(Submitted::Now(rotated, secret)) => secret_response(hx, layout, &base, &rotated, &secret, true),
+        Ok(Submitted::Before(rotated)) => already_done_response(hx, layout, &rotated, true),
+        // A second submission that lost the race to record the same token.
+        Err(AppError::Conflict(message)) => {
+            let Some(token) = token else {
+                return Err(AppError::Conflict(message));
+            };
+            let org_id = current.org.id.clone();
+            let before = key_service
+                .db
+                .run(move |conn| keys::submitted_before(conn, &org_id, &token))
+                .await?;
+            match before {
+                Some(rotated) => already_done_response(hx, layout, &rotated, true),
+                None => Err(AppError::Conflict(message)),
+            }
+        }
+        Err(AppError::ExpiredKey(message) | AppError::Validation(message)) => again(layout, message),
         Err(other) => Err(other),
     }
 }
