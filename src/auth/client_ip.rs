@@ -7,7 +7,7 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use ipnet::IpNet;
 
-use crate::domain::network::canonical;
+use crate::domain::network::{canonical, canonical_net};
 
 /// The networks of the proxies whose `X-Forwarded-For` is believed; one
 /// `web::Data` for the handlers and middleware that resolve client addresses.
@@ -35,9 +35,12 @@ pub fn client_block(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// Whether `ip` is inside one of the trusted proxies' networks.
+/// Whether `ip` (canonical) is inside one of the trusted proxies' networks.
+/// A network written as IPv4-mapped IPv6 (`::ffff:10.0.0.0/104`) is the IPv4
+/// network it maps, as in key network rules: addresses are compared in
+/// their IPv4 form, so kept as IPv6 it could never match.
 pub fn is_trusted(ip: IpAddr, trusted: &[IpNet]) -> bool {
-    trusted.iter().any(|net| net.contains(&ip))
+    trusted.iter().any(|&net| canonical_net(net).contains(&ip))
 }
 
 /// Resolves the client address from the peer and the `X-Forwarded-For`
@@ -141,6 +144,29 @@ mod tests {
             resolve(ip("10.0.0.2"), [flood.as_str()].into_iter(), &trusted),
             ip("10.1.1.1")
         );
+    }
+
+    /// Found by the `client_ip` fuzz target: a proxy network written as
+    /// IPv4-mapped IPv6 (the way a dual-stack socket shows IPv4 peers) never
+    /// matched, since peers are compared in their IPv4 form.
+    #[test]
+    fn a_proxy_network_written_as_ipv4_mapped_ipv6_is_trusted() {
+        let trusted = nets(&["::ffff:10.0.0.0/104"]);
+        for peer in ["10.0.0.2", "::ffff:10.0.0.2"] {
+            assert!(is_trusted(canonical(ip(peer)), &trusted), "{peer}");
+            assert_eq!(
+                resolve(ip(peer), ["203.0.113.5"].into_iter(), &trusted),
+                ip("203.0.113.5"),
+                "{peer}"
+            );
+        }
+        assert_eq!(
+            resolve(ip("10.0.0.2"), ["::ffff:10.0.0.3, 203.0.113.5"].into_iter(), &trusted),
+            ip("203.0.113.5")
+        );
+        assert!(!is_trusted(ip("11.0.0.1"), &trusted));
+        // an IPv6 network shorter than /96 is IPv6 only, as in key network rules
+        assert!(!is_trusted(ip("10.0.0.2"), &nets(&["::/8"])));
     }
 
     #[test]

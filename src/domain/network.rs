@@ -36,7 +36,7 @@ impl Network {
                 net.trunc()
             )));
         }
-        Ok(Self(ipv4_if_mapped(net)))
+        Ok(Self(canonical_net(net)))
     }
 
     /// The network an entry with host bits set was meant to be
@@ -45,7 +45,7 @@ impl Network {
         Self::parse_with_host_bits(raw.trim())
             .ok()
             .filter(|net| net.trunc() != *net)
-            .map(|net| Self(ipv4_if_mapped(net.trunc())))
+            .map(|net| Self(canonical_net(net.trunc())))
     }
 
     /// Every check of `parse` but the one for host bits.
@@ -110,9 +110,10 @@ impl Network {
     }
 }
 
-/// `::ffff:a.b.c.d/(96 + n)` → `a.b.c.d/n`; anything else as it is. (A
+/// A network as it is matched against `canonical` addresses:
+/// `::ffff:a.b.c.d/(96 + n)` is `a.b.c.d/n`; anything else as it is. (A
 /// shorter prefix cannot hold only mapped addresses without host bits.)
-fn ipv4_if_mapped(net: IpNet) -> IpNet {
+pub fn canonical_net(net: IpNet) -> IpNet {
     match net {
         IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.addr().to_ipv4_mapped() {
             Some(v4) => ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96).map_or(net, IpNet::V4),

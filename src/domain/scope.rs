@@ -287,16 +287,18 @@ pub struct ScopeChoice<'a> {
 }
 
 impl<'a> ScopeChoice<'a> {
-    /// The custom rows that were filled in, as typed: (row number from 1, action, resource).
+    /// The custom rows that were filled in, as typed: (row number from 1,
+    /// action, resource). Rows run to the longer of the two field lists: a
+    /// request may send more of one than of the other, and a field without
+    /// its partner is still filled in.
     pub fn filled_rows(&self) -> impl Iterator<Item = (usize, &'a str, &'a str)> + use<'a> {
-        let resources = self.resources.iter().map(String::as_str).chain(std::iter::repeat(""));
-        self.actions
-            .iter()
-            .map(String::as_str)
-            .zip(resources)
-            .enumerate()
-            .filter(|(_, (action, resource))| !action.trim().is_empty() || !resource.trim().is_empty())
-            .map(|(i, (action, resource))| (i + 1, action, resource))
+        fn field(list: &[String], i: usize) -> &str {
+            list.get(i).map_or("", String::as_str)
+        }
+        let (actions, resources) = (self.actions, self.resources);
+        (0..actions.len().max(resources.len()))
+            .map(move |i| (i + 1, field(actions, i), field(resources, i)))
+            .filter(|(_, action, resource)| !action.trim().is_empty() || !resource.trim().is_empty())
     }
 
     /// The scopes chosen, or every problem found, in one message.
@@ -650,6 +652,35 @@ mod covering_tests {
             ["read:logs", "write:assets"]
         );
         assert!(choice("everything", &[]).is_err());
+    }
+
+    /// Found by the `scope` fuzz target: a resource field beyond the last
+    /// action field (a hand-made request) was dropped, so Full access was
+    /// granted beside it and a custom choice lost the row.
+    #[test]
+    fn a_resource_without_an_action_field_is_not_dropped() {
+        let (no_actions, resources, none) = (strings(&[]), strings(&["flights"]), strings(&[]));
+        let choice = |mode, permissions: &[String]| {
+            ScopeChoice {
+                mode,
+                actions: &no_actions,
+                resources: &resources,
+                permissions,
+            }
+            .scopes()
+        };
+        assert!(
+            choice("", &none).is_err(),
+            "a filled row beside the default Full access"
+        );
+        assert!(choice("full", &none).is_err());
+        let message = choice("custom", &strings(&["read:logs"]))
+            .expect_err("a row without an action")
+            .0;
+        assert!(
+            message.contains("Scope 1: choose an action for \"flights\""),
+            "{message}"
+        );
     }
 
     #[test]

@@ -12,6 +12,15 @@ const LIMIT: usize = 256 * 1024;
 
 pub struct HtmlForm<T>(pub T);
 
+/// A form body decoded into `T`: what the `HtmlForm` extractor does once it
+/// has the bytes (public so that the fuzz targets decode as it does).
+pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    if body.len() > LIMIT {
+        return Err(AppError::Validation("The form is too large.".to_owned()));
+    }
+    serde_html_form::from_bytes(body).map_err(|e| AppError::Validation(format!("The form could not be read: {e}")))
+}
+
 impl<T: DeserializeOwned + 'static> FromRequest for HtmlForm<T> {
     type Error = actix_web::Error;
     type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
@@ -20,12 +29,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for HtmlForm<T> {
         let bytes = web::Bytes::from_request(req, payload);
         Box::pin(async move {
             let body = bytes.await?;
-            if body.len() > LIMIT {
-                return Err(AppError::Validation("The form is too large.".to_owned()).into());
-            }
-            serde_html_form::from_bytes(&body)
-                .map(HtmlForm)
-                .map_err(|e| AppError::Validation(format!("The form could not be read: {e}")).into())
+            decode(&body).map(HtmlForm).map_err(Into::into)
         })
     }
 }
