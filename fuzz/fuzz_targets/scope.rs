@@ -43,23 +43,28 @@ fn expected(mode: &str, actions: &[String], resources: &[String], permissions: &
         .map(|i| (field(actions, i), field(resources, i)))
         .filter(|(a, r)| !a.trim().is_empty() || !r.trim().is_empty())
         .collect();
-    match mode {
-        "" | "full" | "read" if !filled.is_empty() || !permissions.is_empty() => None,
-        "" | "full" => Some(ScopeSet::full_access()),
-        "read" => Some(ScopeSet::read_only()),
-        "custom" => {
-            let mut scopes = Vec::new();
-            for (action, resource) in &filled {
-                scopes.push(Scope {
-                    action: Action::parse(action).ok()?,
-                    filter: ResourceFilter::parse(resource).ok()?,
-                });
-            }
-            for pair in permissions {
-                scopes.push(Scope::parse_pair(pair).ok()?);
-            }
-            ScopeSet::new(scopes).ok()
+    let custom = || {
+        let mut scopes = Vec::new();
+        for (action, resource) in &filled {
+            scopes.push(Scope {
+                action: Action::parse(action).ok()?,
+                filter: ResourceFilter::parse(resource).ok()?,
+            });
         }
+        for pair in permissions {
+            scopes.push(Scope::parse_pair(pair).ok()?);
+        }
+        ScopeSet::new(scopes).ok()
+    };
+    let anything = !filled.is_empty() || !permissions.is_empty();
+    match mode.trim() {
+        "full" | "read" if anything => None,
+        "full" => Some(ScopeSet::full_access()),
+        "read" => Some(ScopeSet::read_only()),
+        // Least privilege: no choice is no scope, unless rows were filled in
+        // or permissions ticked, which are then the key's exact scopes.
+        "custom" => custom(),
+        "" if anything => custom(),
         _ => None,
     }
 }
