@@ -466,7 +466,12 @@ async fn requests_under_lock(app: &TestApp, admin: &str, reader: &str, csrf: &st
     let body = json!({ "name": format!("{name} (API)"), "scopes": ["read:flights"] });
     let form_name = format!("{name} (form)");
     let page_url = app.url("/backoffice/settings/api-keys");
-    let form = [("csrf_token", csrf), ("name", &form_name), ("networks", "0.0.0.0/0")];
+    let form = [
+        ("csrf_token", csrf),
+        ("name", &form_name),
+        ("scope_mode", "full"),
+        ("networks", "0.0.0.0/0"),
+    ];
     let (api_create, api_read, page, form_create) = tokio::join!(
         timed(crate::management::call(
             app,
@@ -526,7 +531,10 @@ async fn sqlite_locked_by_another_writer_makes_requests_wait_then_succeed_or_ans
     assert_eq!(short.api_read.0, 200);
     assert_eq!(short.page.0, 200);
     assert_eq!(short.form_create.0, 200);
-    assert!(short.form_create.1.contains("value=\"ask_"), "the form made the key");
+    assert!(
+        short.form_create.1.contains("Your new API key") && short.form_create.1.contains("ask_"),
+        "the form made the key"
+    );
 
     // Longer than the busy timeout: writes give up with 503, never 500;
     // reads still answer.
