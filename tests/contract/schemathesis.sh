@@ -109,11 +109,11 @@ sed -E 's/[0-9a-f-]{36}//g' "$work/reissues.log" | cut -c1-120 | sort | uniq -c 
 # parse, e.g. schemathesis's NUL-in-header probe, at ERROR and answers 400:
 # not a server error.)
 sed 's/\x1b\[[0-9;]*m//g' "$work/server.log" >"$work/server.txt"
-if grep -qE 'status=5[0-9]{2}|panicked' "$work/server.txt"; then
+if grep -aqE 'status=5[0-9]{2}|panicked' "$work/server.txt"; then
   echo "the server answered 5xx or panicked:"
-  grep -E 'status=5[0-9]{2}|panicked' "$work/server.txt" | head -20
+  grep -aE 'status=5[0-9]{2}|panicked' "$work/server.txt" | head -20
   status=1
 fi
-echo "server answers by status: $(grep -oE 'status=[0-9]{3}' "$work/server.txt" | sort | uniq -c | awk '{printf "%s %s, ", $2, $1}')"
+echo "server answers by status: $(grep -aoE 'status=[0-9]{3}' "$work/server.txt" | sort | uniq -c | awk '{printf "%s %s, ", $2, $1}')"
 echo "took $(($(date +%s) - started)) s; exit $status"
 exit "$status"
