@@ -3,6 +3,7 @@
 
 pub mod api_key;
 pub mod audit;
+pub mod audit_change;
 pub mod filter;
 pub mod form_token;
 pub mod grant;

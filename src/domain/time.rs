@@ -1,12 +1,16 @@
 //! How instants are written for programs and auditors: RFC 3339 in UTC, to
-//! the second (`2027-01-31T13:45:00Z`). The pages write dates for people
-//! their own way.
+//! the second (`2027-01-31T13:45:00Z`), and for people: `2027-01-31 13:45 UTC`.
 
 use chrono::{NaiveDateTime, SecondsFormat};
 
 /// `at` (UTC) as RFC 3339, to the second, with `Z`.
 pub fn rfc3339(at: NaiveDateTime) -> String {
     at.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// `at` (UTC) as the pages write it, to the minute: `2027-01-31 13:45 UTC`.
+pub fn for_people(at: NaiveDateTime) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 #[cfg(test)]

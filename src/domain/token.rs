@@ -132,6 +132,15 @@ pub fn key_id_if_key_shaped(text: &str) -> Option<KeyId> {
     shaped.then(|| KeyId(body[..KEY_ID_LEN].to_owned()))
 }
 
+/// The key id, or the start of one, that a search `text` spells: with or
+/// without `ask_` and the pages' trailing "…", letters and digits only, at
+/// most a key id long. `ask_` or `…` alone spell none, so that they look
+/// for names rather than for every key.
+pub fn key_id_prefix(text: &str) -> Option<&str> {
+    let id = text.strip_prefix(PREFIX).unwrap_or(text).trim_end_matches('…');
+    (!id.is_empty() && id.len() <= KEY_ID_LEN && id.bytes().all(|b| b.is_ascii_alphanumeric())).then_some(id)
+}
+
 /// The 12-character public key id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct KeyId(String);

@@ -116,6 +116,14 @@ pub fn detail(conn: &mut DbConnection, org_id: &str, id: &str) -> Result<KeyDeta
     details(conn, vec![key])?.pop().ok_or(AppError::NotFound)
 }
 
+/// One key of `org_id` as it is, or as it was when it was deleted, for the
+/// key's page; NotFound for other organizations' keys. Never the start of a
+/// change: those take `detail`, which refuses deleted keys.
+pub fn detail_including_deleted(conn: &mut DbConnection, org_id: &str, id: &str) -> Result<KeyDetail, AppError> {
+    let key = api_keys::find_including_deleted(conn, org_id, id)?.ok_or(AppError::NotFound)?;
+    details(conn, vec![key])?.pop().ok_or(AppError::NotFound)
+}
+
 /// Like `detail`, with the key's row locked until the transaction ends: every
 /// step that reads a key, checks it and writes it starts here, so two steps on
 /// one key run one after the other on PostgreSQL too.

@@ -148,6 +148,16 @@ pub fn find(conn: &mut DbConnection, org_id: &str, id: &str) -> QueryResult<Opti
         .unique_row(conn)
 }
 
+/// A key of `org_id`, deleted or not: a deleted key's page still shows what
+/// it was. Every change goes through `find` (live keys) instead.
+pub fn find_including_deleted(conn: &mut DbConnection, org_id: &str, id: &str) -> QueryResult<Option<ApiKey>> {
+    api_keys::table
+        .filter(api_keys::org_id.eq(org_id))
+        .filter(api_keys::id.eq(id))
+        .select(ApiKey::as_select())
+        .unique_row(conn)
+}
+
 /// Whether a live key of `org_id` already has `name`, in any case (other
 /// than `except`).
 pub fn name_taken(conn: &mut DbConnection, org_id: &str, name: &str, except: Option<&str>) -> QueryResult<bool> {
@@ -233,6 +243,18 @@ pub fn secrets_of(conn: &mut DbConnection, api_key_ids: &[String]) -> QueryResul
 
 type Backend = <DbConnection as diesel::Connection>::Backend;
 
+/// The ids of `org_id`'s keys, deleted ones included, with a secret whose key
+/// id starts with `prefix` (case-sensitive): a subquery for `eq_any`.
+#[diesel::dsl::auto_type(no_type_alias)]
+pub fn with_key_id_prefix<'a>(org_id: &'a str, prefix: &'a str) -> _ {
+    let length: i32 = i32::try_from(prefix.len()).unwrap_or(i32::MAX);
+    let start: i32 = 1;
+    key_secrets::table
+        .filter(key_secrets::org_id.eq(org_id))
+        .filter(substr(key_secrets::key_id, start, length).eq(prefix))
+        .select(key_secrets::api_key_id)
+}
+
 /// The live keys of `org_id` that match `filter`, as a query to refine.
 fn filtered<'a>(org_id: &'a str, filter: &'a KeyListFilter, now: NaiveDateTime) -> api_keys::BoxedQuery<'a, Backend> {
     let mut query = api_keys::table
@@ -245,26 +267,9 @@ fn filtered<'a>(org_id: &'a str, filter: &'a KeyListFilter, now: NaiveDateTime) 
         let by_name = lower(api_keys::name)
             .like(format!("%{}%", escape_like(&text.to_lowercase())))
             .escape('\\');
-        // Key ids: a case-sensitive prefix, with or without `ask_` and the
-        // list's trailing "…". Only text that can start a key id counts, so
-        // `ask_` or `…` alone look for names, not for every key.
-        let id_text = text
-            .strip_prefix(crate::domain::token::PREFIX)
-            .unwrap_or(text)
-            .trim_end_matches('…');
-        let id_prefix = (!id_text.is_empty()
-            && id_text.len() <= crate::domain::token::KEY_ID_LEN
-            && id_text.bytes().all(|b| b.is_ascii_alphanumeric()))
-        .then_some(id_text);
-        query = match id_prefix {
-            Some(prefix) => {
-                let length = i32::try_from(prefix.len()).unwrap_or(i32::MAX);
-                let by_key_id = key_secrets::table
-                    .filter(key_secrets::org_id.eq(org_id))
-                    .filter(substr(key_secrets::key_id, 1, length).eq(prefix.to_owned()))
-                    .select(key_secrets::api_key_id);
-                query.filter(by_name.or(api_keys::id.eq_any(by_key_id)))
-            }
+        // Key ids: a case-sensitive prefix.
+        query = match crate::domain::token::key_id_prefix(text) {
+            Some(prefix) => query.filter(by_name.or(api_keys::id.eq_any(with_key_id_prefix(org_id, prefix)))),
             None => query.filter(by_name),
         };
     }

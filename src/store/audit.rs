@@ -7,7 +7,9 @@ use std::net::IpAddr;
 
 use super::DbConnection;
 use super::schema::audit_events;
-use crate::domain::audit::{Actor, AuditAction, Target};
+use diesel::sql_types::{Bool, Nullable};
+
+use crate::domain::audit::{Actor, AuditAction, AuditFilter, Target};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = audit_events)]
@@ -106,35 +108,47 @@ pub fn list_for_target(
         .load(conn)
 }
 
-/// What the audit log page and its export show.
-#[derive(Debug, Clone, Default)]
-pub struct AuditFilter {
-    pub action: Option<AuditAction>,
-    /// Matches who acted or what the event is about (case-insensitive).
-    pub text: Option<String>,
-    /// From this time on.
-    pub since: Option<NaiveDateTime>,
-    /// Before this time.
-    pub until: Option<NaiveDateTime>,
-}
-
 type Backend = <DbConnection as diesel::Connection>::Backend;
 
 fn filtered<'a>(org_id: &'a str, filter: &'a AuditFilter) -> audit_events::BoxedQuery<'a, Backend> {
     let mut query = audit_events::table.filter(audit_events::org_id.eq(org_id)).into_boxed();
-    if let Some(action) = filter.action {
-        query = query.filter(audit_events::action.eq(action.as_str()));
+    if !filter.actions.is_empty() {
+        query = query.filter(audit_events::action.eq_any(filter.actions.iter().map(|a| a.as_str())));
     }
-    if let Some(text) = &filter.text {
-        let pattern = format!("%{}%", super::escape_like(&text.to_lowercase()));
-        query = query.filter(
+    if let Some(search) = &filter.search {
+        let like = |text: &str| format!("%{}%", super::escape_like(text));
+        let pattern = like(&search.text);
+        // Who acted, what it is about, from where: case-insensitive.
+        let mut matches: Box<dyn BoxableExpression<audit_events::table, Backend, SqlType = Nullable<Bool>>> = Box::new(
             super::lower(audit_events::actor_label)
                 .like(pattern.clone())
                 .escape('\\')
+                .nullable()
                 .or(super::lower(audit_events::target_label.assume_not_null())
+                    .like(pattern.clone())
+                    .escape('\\'))
+                .or(super::lower(audit_events::client_ip.assume_not_null())
                     .like(pattern)
                     .escape('\\')),
         );
+        // A key id: the events about that key, or made with it.
+        if let Some(prefix) = &search.key_id_prefix {
+            matches = Box::new(
+                matches
+                    .or(audit_events::target_id
+                        .assume_not_null()
+                        .eq_any(super::api_keys::with_key_id_prefix(org_id, prefix)))
+                    .or(audit_events::actor_id
+                        .assume_not_null()
+                        .eq_any(super::api_keys::with_key_id_prefix(org_id, prefix))),
+            );
+        }
+        // A scope: the events whose settings name it, as a whole entry of a
+        // list of scopes ("read on assets" is not "read on assets/42").
+        if let Some(scope) = &search.scope {
+            matches = Box::new(matches.or(audit_events::details.like(like(&format!("\"{scope}\""))).escape('\\')));
+        }
+        query = query.filter(matches);
     }
     if let Some(since) = filter.since {
         query = query.filter(audit_events::created_at.ge(since));

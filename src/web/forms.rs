@@ -1,5 +1,6 @@
-//! `HtmlForm<T>`: an urlencoded form that may repeat fields (scope rows,
-//! permission checkboxes), which actix's own `Form` cannot read.
+//! `HtmlForm<T>` and `HtmlQuery<T>`: an urlencoded form body or query string
+//! that may repeat fields (scope rows, permission checkboxes, the audit
+//! log's actions), which actix's own `Form` and `Query` cannot read.
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
@@ -31,5 +32,22 @@ impl<T: DeserializeOwned + 'static> FromRequest for HtmlForm<T> {
             let body = bytes.await?;
             decode(&body).map(HtmlForm).map_err(Into::into)
         })
+    }
+}
+
+/// A query string decoded into `T`, fields repeated or not
+/// (`?action=a&action=b`). One it cannot read is a 400 that says why.
+pub struct HtmlQuery<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest for HtmlQuery<T> {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(
+            serde_html_form::from_str(req.query_string())
+                .map(HtmlQuery)
+                .map_err(|e| AppError::Validation(format!("The address's query could not be read: {e}")).into()),
+        )
     }
 }

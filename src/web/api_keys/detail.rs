@@ -1,18 +1,22 @@
-//! One key's page: its settings, secrets, 30 days of usage and history.
+//! One key's page: its settings, secrets, 30 days of usage and history. A
+//! deleted key keeps it, read-only and marked deleted.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
+use super::BASE;
 use super::chart::{RejectionLine, UsageChart, rejection_lines};
+use super::reports::AuditEntry;
 use super::view::{KeyRow, rows_for, utc};
 use crate::auth::guard::CurrentUser;
-use crate::domain::token::shown_key_id;
+use crate::domain::audit::AuditAction;
+use crate::domain::token::{PREFIX, shown_key_id};
 use crate::error::AppError;
 use crate::service::keys;
 use crate::service::usage_report::{self, UsageReport};
 use crate::store::{self, Db, audit, usage};
-use crate::web::{Layout, render};
+use crate::web::{Layout, percent_encode, render};
 
 pub struct SecretLine {
     pub key_id: String,
@@ -21,12 +25,10 @@ pub struct SecretLine {
     pub state: &'static str,
 }
 
-pub struct AuditLine {
+/// When a deleted key was deleted, and by whom (from its history).
+pub struct Deletion {
     pub at: String,
-    pub actor: String,
-    pub action: String,
-    pub details: String,
-    pub client_ip: String,
+    pub by: Option<String>,
 }
 
 #[derive(Template)]
@@ -38,7 +40,11 @@ struct KeyDetailPage {
     scopes: Vec<String>,
     networks: Vec<String>,
     secrets: Vec<SecretLine>,
-    history: Vec<AuditLine>,
+    history: Vec<AuditEntry>,
+    /// Set for a deleted key: the page is then read-only.
+    deleted: Option<Deletion>,
+    /// The Audit log searched for this key's id.
+    audit_href: String,
     chart: UsageChart,
     rejections: Vec<RejectionLine>,
 }
@@ -55,7 +61,8 @@ pub async fn show_api_key(
     let (detail, row, history, buckets, now) = db
         .run(move |conn| {
             let now = store::now();
-            let detail = keys::detail(conn, &org_id, &id)?;
+            // A deleted key keeps its page, read-only, for auditors.
+            let detail = keys::detail_including_deleted(conn, &org_id, &id)?;
             let row = rows_for(conn, &org_id, std::slice::from_ref(&detail), now)?.remove(0);
             let history = audit::list_for_target(conn, &org_id, &id, 200)?;
             let (_, since) = usage_report::period_start(now, 30);
@@ -66,6 +73,26 @@ pub async fn show_api_key(
 
     let (first_day, _) = usage_report::period_start(now, 30);
     let report = UsageReport::from_buckets(first_day, 30, buckets);
+
+    let deleted = detail.key.deleted_at.map(|at| Deletion {
+        at: utc(at),
+        by: history
+            .iter()
+            .find(|e| e.action == AuditAction::ApiKeyDeleted.as_str())
+            .map(|e| e.actor_label.clone()),
+    });
+    let audit_href = match detail.secrets.first() {
+        Some(secret) => format!(
+            "{BASE}/audit?q={}",
+            percent_encode(&format!("{PREFIX}{}", secret.key_id))
+        ),
+        None => format!("{BASE}/audit"),
+    };
+    // A revoked or deleted key's secrets stopped working when it was.
+    let ended = match (detail.key.revoked_at, detail.key.deleted_at) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
 
     let page = KeyDetailPage {
         layout,
@@ -78,10 +105,9 @@ pub async fn show_api_key(
             .map(|s| SecretLine {
                 key_id: shown_key_id(&s.key_id),
                 created: utc(s.created_at),
-                // A revoked key's secrets stopped working when it was revoked.
-                not_after: match (s.not_after, detail.key.revoked_at) {
-                    (Some(at), Some(revoked)) => utc(at.min(revoked)),
-                    (None, Some(revoked)) => utc(revoked),
+                not_after: match (s.not_after, ended) {
+                    (Some(at), Some(ended)) => utc(at.min(ended)),
+                    (None, Some(ended)) => utc(ended),
                     (at, None) => at.map_or_else(|| "—".to_owned(), utc),
                 },
                 state: match (s.digest.is_some(), s.not_after) {
@@ -94,16 +120,9 @@ pub async fn show_api_key(
                 },
             })
             .collect(),
-        history: history
-            .into_iter()
-            .map(|e| AuditLine {
-                at: utc(e.created_at),
-                actor: e.actor_label,
-                action: e.action.replace('_', " "),
-                details: e.details,
-                client_ip: e.client_ip.unwrap_or_default(),
-            })
-            .collect(),
+        history: history.into_iter().map(AuditEntry::of).collect(),
+        deleted,
+        audit_href,
         chart: UsageChart::of(&report.days),
         rejections: rejection_lines(&report.rejections),
         row,

@@ -1,11 +1,10 @@
 //! The organization-wide Usage page, and the Audit log with its CSV export.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use chrono::{NaiveDate, NaiveTime};
 
 use super::BASE;
 use super::chart::{RejectionLine, UsageChart, rejection_lines};
@@ -13,11 +12,13 @@ use super::csv_export::{csv_download, iso, keyset_csv};
 use super::pagination::Pagination;
 use super::view::utc;
 use crate::auth::guard::CurrentUser;
-use crate::domain::audit::AuditAction;
+use crate::domain::audit::{ActionGroup, AuditAction, AuditFilter, AuditQuery};
+use crate::domain::audit_change::ChangeWords;
 use crate::error::AppError;
 use crate::service::usage_report::{self, UsageReport};
-use crate::store::audit::{self, AuditEvent, AuditFilter};
+use crate::store::audit::{self, AuditEvent};
 use crate::store::{self, Db, api_keys, usage};
+use crate::web::forms::HtmlQuery;
 use crate::web::{Layout, render};
 
 /// The periods the Usage page offers, in days.
@@ -99,13 +100,11 @@ pub async fn show_usage(
         .iter()
         .take(TOP_KEYS)
         .map(|key| {
-            let (name, deleted) = names
-                .get(&key.api_key_id)
-                .cloned()
-                .unwrap_or_else(|| ("(unknown key)".to_owned(), true));
+            let known = names.get(&key.api_key_id).cloned();
+            let (name, deleted) = known.clone().unwrap_or_else(|| ("(unknown key)".to_owned(), true));
             TopKey {
-                // Deleted keys have no page any more.
-                href: (!deleted).then(|| format!("{BASE}/{}", key.api_key_id)),
+                // Deleted keys keep their page, read-only.
+                href: known.map(|_| format!("{BASE}/{}", key.api_key_id)),
                 name: if deleted { format!("{name} (deleted)") } else { name },
                 allowed: key.allowed,
                 rejected: key.rejected,
@@ -132,139 +131,102 @@ pub async fn show_usage(
     render(StatusCode::OK, &page)
 }
 
-/// `?action=…&q=…&from=YYYY-MM-DD&to=YYYY-MM-DD&page=…`
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-pub struct AuditQuery {
-    pub action: Option<String>,
-    pub q: Option<String>,
-    pub from: Option<String>,
-    pub to: Option<String>,
-    pub page: Option<i64>,
-}
-
-fn non_empty(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
-}
-
-/// The dates a filter accepts: four-digit years, as the page shows them.
-/// (`%Y` also reads `+262142-12-31`, the last date chrono knows, whose next
-/// day does not exist.)
-const FIRST_DATE: NaiveDate = NaiveDate::from_ymd_opt(1, 1, 1).expect("a valid date");
-const LAST_DATE: NaiveDate = NaiveDate::from_ymd_opt(9999, 12, 31).expect("a valid date");
-
-fn parse_date(text: &str) -> Result<NaiveDate, String> {
-    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| format!("\"{text}\" is not a date: enter it as YYYY-MM-DD, e.g. 2026-11-23."))?;
-    if !(FIRST_DATE..=LAST_DATE).contains(&date) {
-        return Err(format!(
-            "\"{text}\" is out of range: enter a date from 0001-01-01 to 9999-12-31."
-        ));
+/// The audit log (or its export, `path`) with the filters of `query` but
+/// the actions `actions`, at `page`: pagination, the export and the presets
+/// keep every filter.
+fn audit_url<'a>(path: &str, query: &'a AuditQuery, actions: impl IntoIterator<Item = &'a str>, page: i64) -> String {
+    let mut params: Vec<String> = actions
+        .into_iter()
+        .map(|action| format!("action={}", crate::web::percent_encode(action)))
+        .collect();
+    for (name, value) in [("q", &query.q), ("from", &query.from), ("to", &query.to)] {
+        if let Some(value) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            params.push(format!("{name}={}", crate::web::percent_encode(value)));
+        }
     }
-    Ok(date)
-}
-
-impl AuditQuery {
-    /// The filter, or the message for each field that is wrong.
-    fn filter(&self) -> Result<AuditFilter, Vec<(&'static str, String)>> {
-        let mut errors = Vec::new();
-        let action = non_empty(&self.action).and_then(|text| {
-            AuditAction::parse(text).or_else(|| {
-                errors.push((
-                    "action",
-                    format!("\"{text}\" is not an action: choose one from the list."),
-                ));
-                None
-            })
-        });
-        let mut date = |field: &'static str, value: &Option<String>| {
-            non_empty(value).and_then(|text| parse_date(text).map_err(|e| errors.push((field, e))).ok())
-        };
-        let from = date("from", &self.from);
-        let to = date("to", &self.to);
-        if let (Some(from), Some(to)) = (from, to)
-            && to < from
-        {
-            errors.push((
-                "to",
-                "This date is before “From”: choose a later one, or swap them.".to_owned(),
-            ));
-        }
-        if !errors.is_empty() {
-            return Err(errors);
-        }
-        Ok(AuditFilter {
-            action,
-            text: non_empty(&self.q).map(|q| q.chars().take(200).collect()),
-            since: from.map(|d| d.and_time(NaiveTime::MIN)),
-            // "To" is inclusive: everything before the next day.
-            // Checked although parse_date bounds the year: no date from a URL may panic.
-            until: to.map(|d| d.succ_opt().unwrap_or(d).and_time(NaiveTime::MIN)),
-        })
+    if page > 1 {
+        params.push(format!("page={page}"));
     }
-
-    fn page(&self) -> i64 {
-        // Bounded like the key list's: an absurd page is an empty one, not an overflow.
-        self.page.unwrap_or(1).clamp(1, 1_000_000)
-    }
-
-    /// The audit log (or its export, `path`) with these filters, at `page`.
-    fn url(&self, path: &str, page: i64) -> String {
-        let mut params = Vec::new();
-        for (name, value) in [
-            ("action", &self.action),
-            ("q", &self.q),
-            ("from", &self.from),
-            ("to", &self.to),
-        ] {
-            if let Some(value) = non_empty(value) {
-                params.push(format!("{name}={}", crate::web::percent_encode(value)));
-            }
-        }
-        if page > 1 {
-            params.push(format!("page={page}"));
-        }
-        if params.is_empty() {
-            path.to_owned()
-        } else {
-            format!("{path}?{}", params.join("&"))
-        }
+    if params.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", params.join("&"))
     }
 }
 
+/// One tickable action of the Action filter.
 pub struct ActionOption {
     pub value: &'static str,
-    pub label: String,
-    pub selected: bool,
+    pub label: &'static str,
+    pub checked: bool,
 }
 
-pub struct AuditRow {
+/// The Action filter's actions of one group.
+pub struct ActionGroupOptions {
+    pub label: &'static str,
+    pub options: Vec<ActionOption>,
+}
+
+/// A link that sets the Action filter to a group of actions (or to none:
+/// every action), keeping the other filters.
+pub struct Preset {
+    pub label: &'static str,
+    pub href: String,
+    /// The filter shows exactly these actions now.
+    pub current: bool,
+}
+
+/// One audit event as the Audit log and a key's History show it: the
+/// action by its label, the change in words, the raw details beside them.
+pub struct AuditEntry {
     pub at: String,
     pub actor: String,
     pub action: String,
     pub target: String,
+    /// A key's page (deleted keys keep theirs).
     pub target_href: Option<String>,
     pub client_ip: String,
-    pub details: String,
+    pub change: Vec<String>,
+    /// The details as recorded, indented; empty when there are none.
+    pub raw: String,
 }
 
-impl AuditRow {
-    fn of(event: AuditEvent) -> Self {
+/// An event's details as JSON (`Null` if the stored text is not JSON).
+fn details_of(event: &AuditEvent) -> serde_json::Value {
+    serde_json::from_str(&event.details).unwrap_or(serde_json::Value::Null)
+}
+
+/// What `event` changed, in words: the one reading every page and export uses.
+fn change_of(event: &AuditEvent) -> ChangeWords {
+    ChangeWords::of(AuditAction::parse(&event.action), &details_of(event))
+}
+
+/// The label of a stored action; one the table does not know yet, spaced.
+fn action_label(stored: &str) -> String {
+    AuditAction::parse(stored).map_or_else(|| stored.replace('_', " "), |action| action.label().to_owned())
+}
+
+impl AuditEntry {
+    pub fn of(event: AuditEvent) -> Self {
         let target_href = match (event.target_kind.as_deref(), &event.target_id) {
             (Some("api_key"), Some(id)) => Some(format!("{BASE}/{id}")),
             _ => None,
         };
+        let details = details_of(&event);
+        let raw = match &details {
+            serde_json::Value::Object(fields) if fields.is_empty() => String::new(),
+            serde_json::Value::Null => event.details.clone(),
+            value => serde_json::to_string_pretty(value).unwrap_or_else(|_| event.details.clone()),
+        };
         Self {
             at: utc(event.created_at),
+            action: action_label(&event.action),
+            change: change_of(&event).lines().to_vec(),
+            raw,
             actor: event.actor_label,
-            action: event.action.replace('_', " "),
             target: event.target_label.unwrap_or_default(),
             target_href,
             client_ip: event.client_ip.unwrap_or_default(),
-            details: if event.details == "{}" {
-                String::new()
-            } else {
-                event.details
-            },
         }
     }
 }
@@ -273,12 +235,13 @@ impl AuditRow {
 #[template(path = "api_keys/audit.html")]
 struct AuditLogPage {
     layout: Layout,
-    actions: Vec<ActionOption>,
+    action_groups: Vec<ActionGroupOptions>,
+    presets: Vec<Preset>,
     q: String,
     from: String,
     to: String,
     errors: HashMap<&'static str, String>,
-    rows: Vec<AuditRow>,
+    rows: Vec<AuditEntry>,
     pagination: Pagination,
     export_url: String,
     filtered: bool,
@@ -289,36 +252,53 @@ pub async fn show_audit_log(
     db: web::Data<Db>,
     layout: Layout,
     current: CurrentUser,
-    query: web::Query<AuditQuery>,
+    HtmlQuery(query): HtmlQuery<AuditQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let query = query.into_inner();
     let path = format!("{BASE}/audit");
     let page = query.page();
-    let selected = non_empty(&query.action);
-    let actions = AuditAction::ALL
+    let chosen: Vec<&str> = query.action_values().collect();
+    let action_groups = ActionGroup::ALL
         .into_iter()
-        .map(|action| ActionOption {
-            value: action.as_str(),
-            label: action.label(),
-            selected: selected == Some(action.as_str()),
+        .map(|group| ActionGroupOptions {
+            label: group.label(),
+            options: group
+                .actions()
+                .map(|action| ActionOption {
+                    value: action.as_str(),
+                    label: action.label(),
+                    checked: chosen.contains(&action.as_str()),
+                })
+                .collect(),
+        })
+        .collect();
+    let chosen_set: HashSet<&str> = chosen.iter().copied().collect();
+    let presets = std::iter::once(("All actions", Vec::new()))
+        .chain(
+            ActionGroup::ALL
+                .into_iter()
+                .map(|group| (group.label(), group.actions().map(AuditAction::as_str).collect())),
+        )
+        .map(|(label, actions): (&'static str, Vec<&'static str>)| Preset {
+            label,
+            current: actions.iter().copied().collect::<HashSet<_>>() == chosen_set,
+            href: audit_url(&path, &query, actions, 1),
         })
         .collect();
     let text = |value: &Option<String>| value.clone().unwrap_or_default();
     let mut page_view = AuditLogPage {
         layout,
-        actions,
+        action_groups,
+        presets,
         q: text(&query.q),
         from: text(&query.from),
         to: text(&query.to),
         errors: HashMap::new(),
         rows: Vec::new(),
         pagination: Pagination::new(1, EVENTS_PER_PAGE, 0, 0, |_| String::new()),
-        export_url: query.url(&format!("{BASE}/audit.csv"), 1),
-        filtered: [&query.action, &query.q, &query.from, &query.to]
-            .iter()
-            .any(|v| non_empty(v).is_some()),
+        export_url: audit_url(&format!("{BASE}/audit.csv"), &query, chosen.iter().copied(), 1),
+        filtered: query.is_filtered(),
     };
-    let filter = match query.filter() {
+    let filter: AuditFilter = match query.filter() {
         Ok(filter) => filter,
         Err(errors) => {
             page_view.errors = errors.into_iter().collect();
@@ -333,8 +313,10 @@ pub async fn show_audit_log(
             Ok::<_, AppError>((events, total))
         })
         .await?;
-    page_view.pagination = Pagination::new(page, EVENTS_PER_PAGE, events.len(), total, |p| query.url(&path, p));
-    page_view.rows = events.into_iter().map(AuditRow::of).collect();
+    page_view.pagination = Pagination::new(page, EVENTS_PER_PAGE, events.len(), total, |p| {
+        audit_url(&path, &query, query.action_values(), p)
+    });
+    page_view.rows = events.into_iter().map(AuditEntry::of).collect();
     render(StatusCode::OK, &page_view)
 }
 
@@ -342,7 +324,7 @@ pub async fn show_audit_log(
 pub async fn export_audit_log(
     db: web::Data<Db>,
     current: CurrentUser,
-    query: web::Query<AuditQuery>,
+    HtmlQuery(query): HtmlQuery<AuditQuery>,
 ) -> Result<HttpResponse, AppError> {
     let filter = query.filter().map_err(|errors| {
         AppError::Validation(
@@ -366,6 +348,7 @@ pub async fn export_audit_log(
                 "target",
                 "client_ip",
                 "details",
+                "change",
             ];
             keyset_csv(header, |after, limit| {
                 let events = audit::search_after(conn, &org_id, &filter, after, limit)?;
@@ -373,6 +356,7 @@ pub async fn export_audit_log(
                 let records = events
                     .into_iter()
                     .map(|event| {
+                        let change = change_of(&event).to_string();
                         [
                             iso(Some(event.created_at)),
                             event.actor_kind,
@@ -383,6 +367,7 @@ pub async fn export_audit_log(
                             event.target_label.unwrap_or_default(),
                             event.client_ip.unwrap_or_default(),
                             event.details,
+                            change,
                         ]
                     })
                     .collect();

@@ -10,7 +10,7 @@ use crate::store::{DbConnection, usage};
 
 /// `2026-11-23 14:05 UTC`
 pub fn utc(at: NaiveDateTime) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
+    crate::domain::time::for_people(at)
 }
 
 /// "3 minutes ago", "2 days ago".
