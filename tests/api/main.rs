@@ -8,6 +8,7 @@ mod access;
 mod api_keys;
 mod contract;
 mod csrf;
+mod deleted_keys;
 mod faults;
 mod gateway;
 mod health;
