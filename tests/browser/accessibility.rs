@@ -457,7 +457,7 @@ async fn the_key_list_and_its_dialogs_have_no_serious_axe_violations() {
 async fn the_key_page_usage_and_audit_log_have_no_serious_axe_violations() {
     with_browser(|driver, app| async move {
         let mut axe = Axe::load();
-        signed_in_to_the_demo(&driver, &app).await;
+        let org_id = signed_in_to_the_demo(&driver, &app).await;
         let id = key_id(&app, "Flight sync integration").await;
         record_usage(&app, &id, 90).await;
 
@@ -495,6 +495,53 @@ async fn the_key_page_usage_and_audit_log_have_no_serious_axe_violations() {
             .expect("the audit log opens");
         heading(&driver, 1, "Audit log").await;
         axe.check(&driver, "audit log").await;
+
+        // Filtered by two actions and dates, a raw change open (issue 12, item 11).
+        let today = keyward::store::now().date();
+        driver
+            .goto(app.url(&format!(
+                "{BASE}/audit?action=api_key_created&action=api_key_revoked&from={}&to={today}",
+                today - chrono::TimeDelta::days(30)
+            )))
+            .await
+            .expect("the filtered audit log opens");
+        driver
+            .find(By::XPath("//summary[normalize-space(.)='Raw change']"))
+            .await
+            .expect("a raw change")
+            .click()
+            .await
+            .expect("it opens");
+        driver
+            .query(By::XPath("//details[@open]//pre"))
+            .and_displayed()
+            .first()
+            .await
+            .expect("the raw change is shown");
+        axe.check(&driver, "audit log, filtered, raw change open").await;
+
+        driver
+            .goto(app.url(&format!("{BASE}/audit?action=api_key.disable&from=2026-13-01")))
+            .await
+            .expect("the audit log answers");
+        sees(&driver, "is not an action").await;
+        axe.check(&driver, "audit log with errors").await;
+
+        // A deleted key's page, read-only (issue 12, item 12).
+        let deleted = key_id(&app, "Leaked test key").await;
+        let (org, key) = (org_id.clone(), deleted.clone());
+        app.db
+            .transaction(move |conn| {
+                keyward::service::keys::delete(conn, &org, &key, &keyward::domain::audit::Actor::Cli, None).map(drop)
+            })
+            .await
+            .expect("deleted");
+        driver
+            .goto(app.url(&format!("{BASE}/{deleted}")))
+            .await
+            .expect("the deleted key's page opens");
+        sees(&driver, "Deleted on").await;
+        axe.check(&driver, "deleted key page").await;
 
         axe.finish();
     })

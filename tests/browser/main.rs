@@ -13,6 +13,7 @@ mod support;
 
 mod accessibility;
 mod api_keys;
+mod audit_log;
 mod find;
 mod harness;
 mod new_keys;
