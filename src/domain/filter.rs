@@ -44,13 +44,8 @@ impl ListQuery {
     /// one: a secret pasted into Search finds its key and goes no further
     /// (no page, URL or history).
     pub fn without_secret(mut self) -> (Self, bool) {
-        match self.q.as_deref().map(str::trim).and_then(key_id_if_key_shaped) {
-            Some(id) => {
-                self.q = Some(id.hint());
-                (self, true)
-            }
-            None => (self, false),
-        }
+        let had_secret = super::token::cut_secret_from_search(&mut self.q);
+        (self, had_secret)
     }
 
     pub fn filter(&self) -> Result<KeyListFilter, ValidationError> {

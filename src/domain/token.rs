@@ -132,6 +132,19 @@ pub fn key_id_if_key_shaped(text: &str) -> Option<KeyId> {
     shaped.then(|| KeyId(body[..KEY_ID_LEN].to_owned()))
 }
 
+/// Cuts a key (or more of one than its key id) in a search field `q` to its
+/// key id, so that no secret goes on into a page, an address or history;
+/// true if it did.
+pub fn cut_secret_from_search(q: &mut Option<String>) -> bool {
+    match q.as_deref().map(str::trim).and_then(key_id_if_key_shaped) {
+        Some(id) => {
+            *q = Some(id.hint());
+            true
+        }
+        None => false,
+    }
+}
+
 /// The key id, or the start of one, that a search `text` spells: with or
 /// without `ask_` and the pages' trailing "…", letters and digits only, at
 /// most a key id long. `ask_` or `…` alone spell none, so that they look
@@ -202,6 +215,21 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[test]
+    fn searches_spell_a_key_id_prefix_and_a_pasted_key_is_cut_to_its_id() {
+        assert_eq!(key_id_prefix("ask_AbCd12"), Some("AbCd12"));
+        assert_eq!(key_id_prefix("AbCd12345678…"), Some("AbCd12345678"));
+        assert_eq!(key_id_prefix("ask_"), None);
+        assert_eq!(key_id_prefix("…"), None);
+        assert_eq!(key_id_prefix("AbCd123456789"), None, "longer than a key id");
+        assert_eq!(key_id_prefix("10.0.0.1"), None);
+        let key = ApiKeyToken::generate();
+        let mut q = Some(format!(" {} ", key.expose()));
+        assert!(cut_secret_from_search(&mut q));
+        assert_eq!(q, Some(key.key_id().hint()));
+        assert!(!cut_secret_from_search(&mut q), "a key id alone is no secret");
+    }
 
     #[test]
     fn whole_keys_are_recognised_by_their_shape_alone() {

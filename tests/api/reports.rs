@@ -17,7 +17,8 @@ on_both_backends!(
     audit_entries_say_what_changed_in_words_on_the_log_the_key_page_and_the_export,
     the_audit_search_matches_client_addresses_key_ids_and_scopes,
     several_actions_and_the_key_changes_preset_filter_the_log_its_pages_and_its_export,
-    bad_audit_filters_are_refused_beside_their_field_and_keep_what_was_chosen
+    bad_audit_filters_are_refused_beside_their_field_and_keep_what_was_chosen,
+    a_key_pasted_into_the_audit_search_goes_no_further_than_its_key_id
 );
 
 async fn page(app: &TestApp, path: &str) -> (u16, String) {
@@ -705,4 +706,30 @@ async fn bad_audit_filters_are_refused_beside_their_field_and_keep_what_was_chos
     assert_eq!(status, 400, "the export refuses it too");
     let (status, _) = page(&app, &format!("{BASE}/audit?page=abc")).await;
     assert_eq!(status, 400, "a page that is no number");
+}
+
+async fn a_key_pasted_into_the_audit_search_goes_no_further_than_its_key_id(app: TestApp) {
+    let (org, _) = app.signed_in_as(Role::SystemAdministrator).await;
+    let setup_org = org.clone();
+    app.query(move |conn| keyward::service::keys::bootstrap(conn, &setup_org, &Actor::Cli, None).map(drop))
+        .await;
+    let (_, secret) = app.add_api_key(&org, TestKey::default()).await;
+    let key_id = &secret[..16];
+    for (path, sent_on) in [
+        (
+            format!("{BASE}/audit?action=api_key_created&q={secret}&to=2099-01-01"),
+            format!("{BASE}/audit?action=api_key_created&q={key_id}&to=2099-01-01"),
+        ),
+        (
+            format!("{BASE}/audit.csv?q=%20{secret}%20"),
+            format!("{BASE}/audit.csv?q={key_id}"),
+        ),
+    ] {
+        let response = app.client.get(app.url(&path)).send().await.expect("request");
+        assert_eq!(response.status().as_u16(), 303, "{path}");
+        assert_eq!(response.headers()["location"], sent_on.as_str());
+        assert!(!response.text().await.expect("body").contains(&secret[16..]), "{path}");
+    }
+    let (_, body) = page(&app, &format!("{BASE}/audit?q={key_id}")).await;
+    assert_eq!(rows_of(&body, "Key created"), 1, "the key id finds the key: {body}");
 }

@@ -14,12 +14,13 @@ use super::view::utc;
 use crate::auth::guard::CurrentUser;
 use crate::domain::audit::{ActionGroup, AuditAction, AuditFilter, AuditQuery};
 use crate::domain::audit_change::ChangeWords;
+use crate::domain::token::cut_secret_from_search;
 use crate::error::AppError;
 use crate::service::usage_report::{self, UsageReport};
 use crate::store::audit::{self, AuditEvent};
 use crate::store::{self, Db, api_keys, usage};
 use crate::web::forms::HtmlQuery;
-use crate::web::{Layout, render};
+use crate::web::{Layout, render, see_other};
 
 /// The periods the Usage page offers, in days.
 const PERIODS: [i64; 3] = [7, 30, 90];
@@ -252,10 +253,15 @@ pub async fn show_audit_log(
     db: web::Data<Db>,
     layout: Layout,
     current: CurrentUser,
-    HtmlQuery(query): HtmlQuery<AuditQuery>,
+    HtmlQuery(mut query): HtmlQuery<AuditQuery>,
 ) -> Result<HttpResponse, AppError> {
     let path = format!("{BASE}/audit");
     let page = query.page();
+    if cut_secret_from_search(&mut query.q) {
+        // A key pasted into Search (app.js cuts it first): the browser keeps
+        // only the address it is sent on to, with the key id.
+        return Ok(see_other(&audit_url(&path, &query, query.action_values(), page)));
+    }
     let chosen: Vec<&str> = query.action_values().collect();
     let action_groups = ActionGroup::ALL
         .into_iter()
@@ -324,8 +330,12 @@ pub async fn show_audit_log(
 pub async fn export_audit_log(
     db: web::Data<Db>,
     current: CurrentUser,
-    HtmlQuery(query): HtmlQuery<AuditQuery>,
+    HtmlQuery(mut query): HtmlQuery<AuditQuery>,
 ) -> Result<HttpResponse, AppError> {
+    if cut_secret_from_search(&mut query.q) {
+        let path = format!("{BASE}/audit.csv");
+        return Ok(see_other(&audit_url(&path, &query, query.action_values(), 1)));
+    }
     let filter = query.filter().map_err(|errors| {
         AppError::Validation(
             errors
