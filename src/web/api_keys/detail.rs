@@ -1,16 +1,21 @@
-//! One key's page: its settings, secrets, 30 days of usage and history.
+//! One key's page: its actions, settings, secrets, 30 days of usage and
+//! history. An action started here comes back here (after a Delete, to the
+//! list), and htmx refreshes the page in place.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use super::chart::{RejectionLine, UsageChart, rejection_lines};
+use super::feedback::{FlashQuery, ReturnTo, flash_message};
 use super::view::{KeyRow, rows_for, utc};
 use crate::auth::guard::CurrentUser;
-use crate::domain::token::shown_key_id;
+use crate::domain::audit::AuditAction;
+use crate::domain::token::{PREFIX, shown_key_id};
 use crate::error::AppError;
-use crate::service::keys;
+use crate::service::keys::{self, KeyDetail};
 use crate::service::usage_report::{self, UsageReport};
+use crate::store::audit::AuditEvent;
 use crate::store::{self, Db, audit, usage};
 use crate::web::{Layout, render};
 
@@ -41,6 +46,35 @@ struct KeyDetailPage {
     history: Vec<AuditLine>,
     chart: UsageChart,
     rejections: Vec<RejectionLine>,
+    /// The key's actions come back to this page.
+    back: ReturnTo,
+    /// The whole public key id, to read or copy (`ask_` and 12 characters).
+    key_id: String,
+    last_used_ip: Option<String>,
+    revoked: Option<Revocation>,
+    /// The message of the change that sent a browser here (no JavaScript).
+    flash: Option<String>,
+}
+
+/// "Revoked at 2026-11-23 14:05 UTC by sam@acme.test"
+struct Revocation {
+    at: String,
+    /// Who revoked it, from the audit history; `None` if it has none.
+    by: Option<String>,
+}
+
+impl Revocation {
+    fn of(detail: &KeyDetail, history: &[AuditEvent]) -> Option<Self> {
+        let at = detail.key.revoked_at?;
+        let revoked = AuditAction::ApiKeyRevoked.as_str();
+        Some(Self {
+            at: utc(at),
+            by: history
+                .iter()
+                .find(|event| event.action == revoked)
+                .map(|event| event.actor_label.clone()),
+        })
+    }
 }
 
 /// `GET /backoffice/settings/api-keys/{id}`
@@ -49,9 +83,11 @@ pub async fn show_api_key(
     layout: Layout,
     current: CurrentUser,
     id: web::Path<String>,
+    flash: web::Query<FlashQuery>,
 ) -> Result<HttpResponse, AppError> {
     let org_id = current.org.id.clone();
     let id = id.into_inner();
+    let flash = flash_message(&db, &current, flash.into_inner(), Some(&id)).await?;
     let (detail, row, history, buckets, now) = db
         .run(move |conn| {
             let now = store::now();
@@ -67,7 +103,17 @@ pub async fn show_api_key(
     let (first_day, _) = usage_report::period_start(now, 30);
     let report = UsageReport::from_buckets(first_day, 30, buckets);
 
+    let revoked = Revocation::of(&detail, &history);
     let page = KeyDetailPage {
+        back: ReturnTo::key_page(&detail.key.id),
+        key_id: detail
+            .secrets
+            .first()
+            .map(|s| format!("{PREFIX}{}", s.key_id))
+            .unwrap_or_default(),
+        last_used_ip: detail.key.last_used_ip.clone(),
+        revoked,
+        flash,
         layout,
         allow_query_key: detail.key.allow_query_key,
         scopes: detail.scopes.iter().map(ToString::to_string).collect(),
