@@ -164,7 +164,10 @@ async fn disabling_from_the_row_refreshes_the_list_and_its_counts(app: TestApp) 
     assert_eq!(response.status().as_u16(), 200);
     let trigger = response.headers()["hx-trigger"].to_str().expect("ascii").to_owned();
     let events: serde_json::Value = serde_json::from_str(&trigger).expect("JSON events");
-    assert_eq!(events["api-keys-changed"], true, "the list refreshes (counts, filter): {trigger}");
+    assert_eq!(
+        events["api-keys-changed"]["target"], "body",
+        "the list refreshes (counts, filter): {trigger}"
+    );
     // What the refresh shows under the Active filter: no row, fresh counts.
     let body = get(&app, &format!("{BASE}?status=active"), true)
         .await

@@ -194,7 +194,7 @@ async fn every_change_tells_htmx_what_was_done_and_where_focus_goes(app: TestApp
     let response = post_htmx(&app, &format!("{BASE}/{id}/disable"), &[("return_to", &list)]).await;
     assert_eq!(response.status().as_u16(), 200);
     let done = events(&response);
-    assert_eq!(done["api-keys-changed"], true);
+    assert_eq!(done["api-keys-changed"]["target"], "body");
     assert_eq!(done["keyward-done"]["message"], "Übersicht disabled.");
     assert_eq!(
         done["keyward-done"]["focus"],
@@ -223,7 +223,7 @@ async fn every_change_tells_htmx_what_was_done_and_where_focus_goes(app: TestApp
     )
     .await;
     let done = events(&response);
-    assert_eq!(done["close-modal"], true);
+    assert_eq!(done["close-modal"]["target"], "body");
     assert_eq!(done["keyward-done"]["message"], "Changes to Übersicht v2 saved.");
 
     // Rotate: the secret dialog stays; the message waits for it to close.

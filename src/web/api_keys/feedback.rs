@@ -278,18 +278,23 @@ impl Feedback<'_> {
     /// other character is written as a JSON `\u` escape (JSON's structure
     /// is ASCII, so only strings hold such characters).
     pub fn trigger(&self, close_dialog: bool) -> HeaderValue {
+        // Each event is fired on <body> (htmx's `target`), not on the form
+        // that asked: closing the dialog takes that form out of the page,
+        // and events fired on it after that would reach no listener.
+        let on_body = || serde_json::json!({ "target": "body" });
         let mut events = serde_json::Map::new();
-        if close_dialog {
-            events.insert("close-modal".to_owned(), true.into());
-        }
-        events.insert("api-keys-changed".to_owned(), true.into());
+        events.insert("api-keys-changed".to_owned(), on_body());
         events.insert(
             DONE_EVENT.to_owned(),
             serde_json::json!({
+                "target": "body",
                 "message": self.done.message(self.key_name),
                 "focus": self.back.focus(self.done, self.key_id),
             }),
         );
+        if close_dialog {
+            events.insert("close-modal".to_owned(), on_body());
+        }
         let json = serde_json::Value::Object(events).to_string();
         let mut ascii = String::with_capacity(json.len());
         for c in json.chars() {
