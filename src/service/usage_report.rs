@@ -179,9 +179,8 @@ mod tests {
                 ("k2".into(), at("2026-11-23 00:00"), "allowed".into(), 9),
             ],
         );
-        let apart = |key: &str| -> Vec<(i64, i64)> {
-            totals[key].iter().map(|d| (d.allowed, d.rejected_total())).collect()
-        };
+        let apart =
+            |key: &str| -> Vec<(i64, i64)> { totals[key].iter().map(|d| (d.allowed, d.rejected_total())).collect() };
         assert_eq!(apart("k1"), [(5, 0), (0, 3)]);
         assert_eq!(apart("k2"), [(0, 0), (1, 0)], "the day after the period is left out");
     }

@@ -94,7 +94,12 @@ async fn return_to_brings_a_browser_back_to_the_list_it_left_and_nowhere_else(ap
     let response = post(&app, &format!("{BASE}/{id}/disable"), &[("return_to", &kept)]).await;
     assert_eq!(location(&response), format!("{kept}&done=disabled&key={id}"));
     // A key's page is a place to come back to too.
-    let response = post(&app, &format!("{BASE}/{id}/enable"), &[("return_to", &format!("{BASE}/{id}"))]).await;
+    let response = post(
+        &app,
+        &format!("{BASE}/{id}/enable"),
+        &[("return_to", &format!("{BASE}/{id}"))],
+    )
+    .await;
     assert_eq!(location(&response), format!("{BASE}/{id}?done=enabled&key={id}"));
     // An old flash is not carried on.
     let stale = format!("{BASE}?status=all&done=revoked&key={id}");
@@ -124,13 +129,19 @@ async fn return_to_brings_a_browser_back_to_the_list_it_left_and_nowhere_else(ap
         let place = location(&response);
         assert_eq!(place, format!("{BASE}?done=enabled&key={id}"), "{hostile:?}");
         let response = post(&app, &format!("{BASE}/{id}/disable"), &[("return_to", hostile)]).await;
-        assert!(location(&response).starts_with(&format!("{BASE}?done=disabled")), "{hostile:?}");
+        assert!(
+            location(&response).starts_with(&format!("{BASE}?done=disabled")),
+            "{hostile:?}"
+        );
     }
 
     // The dialogs read it from their GET and hold the list to it as well.
     let (status, edit) = page(
         &app,
-        &format!("{BASE}/{id}/edit?return_to={}", keyward::web::percent_encode("//evil.example")),
+        &format!(
+            "{BASE}/{id}/edit?return_to={}",
+            keyward::web::percent_encode("//evil.example")
+        ),
     )
     .await;
     assert_eq!(status, 200);
@@ -208,7 +219,10 @@ async fn every_change_tells_htmx_what_was_done_and_where_focus_goes(app: TestApp
     let response = post_htmx(&app, &format!("{BASE}/{id}/enable"), &[("return_to", &key_page)]).await;
     let done = events(&response);
     assert_eq!(done["keyward-done"]["message"], "Übersicht enabled.");
-    assert_eq!(done["keyward-done"]["focus"], serde_json::json!(["key-toggle", "key-heading"]));
+    assert_eq!(
+        done["keyward-done"]["focus"],
+        serde_json::json!(["key-toggle", "key-heading"])
+    );
 
     // Save closes its dialog.
     let response = post_htmx(
@@ -227,10 +241,18 @@ async fn every_change_tells_htmx_what_was_done_and_where_focus_goes(app: TestApp
     assert_eq!(done["keyward-done"]["message"], "Changes to Übersicht v2 saved.");
 
     // Rotate: the secret dialog stays; the message waits for it to close.
-    let response = post_htmx(&app, &format!("{BASE}/{id}/rotate"), &[("grace", "1h"), ("return_to", &list)]).await;
+    let response = post_htmx(
+        &app,
+        &format!("{BASE}/{id}/rotate"),
+        &[("grace", "1h"), ("return_to", &list)],
+    )
+    .await;
     let done = events(&response);
     assert!(done.get("close-modal").is_none(), "the secret stays on screen");
-    assert_eq!(done["keyward-done"]["message"], "Übersicht v2 rotated: it has a new secret.");
+    assert_eq!(
+        done["keyward-done"]["message"],
+        "Übersicht v2 rotated: it has a new secret."
+    );
 
     let response = post_htmx(&app, &format!("{BASE}/{id}/revoke"), &[("return_to", &key_page)]).await;
     let done = events(&response);
@@ -321,7 +343,12 @@ async fn the_dialogs_carry_return_to_through_cancel_and_done(app: TestApp) {
     let response = post(
         &app,
         &format!("{BASE}/{id}"),
-        &[("name", ""), ("scope_mode", "read"), ("networks", "10.0.0.0/8"), ("return_to", &list)],
+        &[
+            ("name", ""),
+            ("scope_mode", "read"),
+            ("networks", "10.0.0.0/8"),
+            ("return_to", &list),
+        ],
     )
     .await;
     assert_eq!(response.status().as_u16(), 422);
@@ -364,7 +391,10 @@ async fn a_page_past_the_end_says_so_and_links_the_last_page(app: TestApp) {
         past.contains(&format!("href=\"{BASE}?status=all\" ")) && past.contains(">Go to page 1</a>"),
         "{past}"
     );
-    assert!(!past.contains("No active keys") && !past.contains("Previous page"), "{past}");
+    assert!(
+        !past.contains("No active keys") && !past.contains("Previous page"),
+        "{past}"
+    );
 
     // 30 keys: two pages, and page 2 is not past the end.
     let (secret, org_id) = (app.secret.clone(), org.id.clone());
@@ -385,7 +415,10 @@ async fn a_page_past_the_end_says_so_and_links_the_last_page(app: TestApp) {
         .await
         .expect("keys created");
     let (_, second) = page(&app, &format!("{BASE}?status=active&page=2")).await;
-    assert!(second.contains("Showing 26–30 of 30") && !second.contains("past the end"), "{second}");
+    assert!(
+        second.contains("Showing 26–30 of 30") && !second.contains("past the end"),
+        "{second}"
+    );
     let (_, third) = page(&app, &format!("{BASE}?status=active&page=3")).await;
     assert!(
         third.contains("Page 3 is past the end: there are 30 keys on 2 pages.")
@@ -395,7 +428,10 @@ async fn a_page_past_the_end_says_so_and_links_the_last_page(app: TestApp) {
     );
     // No keys at all is still the empty state, on any page.
     let (_, none) = page(&app, &format!("{BASE}?status=disabled&page=4")).await;
-    assert!(none.contains("No disabled keys") && !none.contains("past the end"), "{none}");
+    assert!(
+        none.contains("No disabled keys") && !none.contains("past the end"),
+        "{none}"
+    );
 }
 
 async fn the_key_page_has_its_actions_who_revoked_it_and_the_last_address(app: TestApp) {
@@ -405,14 +441,19 @@ async fn the_key_page_has_its_actions_who_revoked_it_and_the_last_address(app: T
     let (_, fresh) = page(&app, &format!("{BASE}/{id}")).await;
     for action in ["Edit", "Disable", "Rotate", "Revoke", "Delete"] {
         assert!(
-            fresh.contains(&format!(">{action}<span class=\"visually-hidden\"> Flight sync</span></button>")),
+            fresh.contains(&format!(
+                ">{action}<span class=\"visually-hidden\"> Flight sync</span></button>"
+            )),
             "{action} Flight sync: {fresh}"
         );
     }
     assert!(fresh.contains(&format!("name=\"return_to\" value=\"{BASE}/{id}\"")));
     // The whole key id, to copy (the button needs JavaScript; the text is
     // selectable without it).
-    assert!(fresh.contains(&format!("<code id=\"key-id-value\" class=\"key-id\">{}</code>", &secret[..16])));
+    assert!(fresh.contains(&format!(
+        "<code id=\"key-id-value\" class=\"key-id\">{}</code>",
+        &secret[..16]
+    )));
     assert!(fresh.contains("data-copy-target=\"key-id-value\" data-js-only>Copy key id</button>"));
     assert!(!fresh.contains(&secret[16..]), "never the secret part");
     assert!(fresh.contains("Last used from</dt><dd>—</dd>"), "{fresh}");
@@ -420,16 +461,35 @@ async fn the_key_page_has_its_actions_who_revoked_it_and_the_last_address(app: T
     // A request from an address: the flush records it with the time.
     let used_at = keyward::store::now();
     let used = id.clone();
-    app.query(move |conn| Ok(keyward::store::usage::touch_last_used(conn, &used, used_at, "203.0.113.7")?))
-        .await;
+    app.query(move |conn| {
+        Ok(keyward::store::usage::touch_last_used(
+            conn,
+            &used,
+            used_at,
+            "203.0.113.7",
+        )?)
+    })
+    .await;
     let (_, used) = page(&app, &format!("{BASE}/{id}")).await;
-    assert!(used.contains("Last used from</dt><dd><code>203.0.113.7</code></dd>"), "{used}");
+    assert!(
+        used.contains("Last used from</dt><dd><code>203.0.113.7</code></dd>"),
+        "{used}"
+    );
 
     // Revoked: by whom and when, and only Delete is left.
     let email = format!("{}@acme.test", Role::SystemAdministrator.as_str());
-    let response = post(&app, &format!("{BASE}/{id}/revoke"), &[("return_to", &format!("{BASE}/{id}"))]).await;
+    let response = post(
+        &app,
+        &format!("{BASE}/{id}/revoke"),
+        &[("return_to", &format!("{BASE}/{id}"))],
+    )
+    .await;
     let next = location(&response);
-    assert_eq!(next, format!("{BASE}/{id}?done=revoked&key={id}"), "the key's page again");
+    assert_eq!(
+        next,
+        format!("{BASE}/{id}?done=revoked&key={id}"),
+        "the key's page again"
+    );
     let (_, revoked) = page(&app, &next).await;
     assert_eq!(status_message(&revoked), "Flight sync revoked.");
     let line = revoked
@@ -443,7 +503,8 @@ async fn the_key_page_has_its_actions_who_revoked_it_and_the_last_address(app: T
 
     // Another organization's administrator sees none of it.
     let globex = app.create_org("Globex Airways").await;
-    app.create_user(&globex, Role::SystemAdministrator, "gil@globex.test").await;
+    app.create_user(&globex, Role::SystemAdministrator, "gil@globex.test")
+        .await;
     let intruder = app.new_client();
     app.sign_in_with(&intruder, "gil@globex.test", PASSWORD).await;
     let status = intruder
@@ -500,9 +561,15 @@ async fn a_key_whose_every_request_was_refused_says_so_beside_its_sparkline(app:
     assert!(both_row.contains("just now"), "{both_row}");
     let quiet_row = row(&quiet);
     assert!(quiet_row.contains("aria-label=\"No requests in the last 7 days\""));
-    assert!(quiet_row.contains(">Never</td>") && !quiet_row.contains("spark-refused"), "{quiet_row}");
+    assert!(
+        quiet_row.contains(">Never</td>") && !quiet_row.contains("spark-refused"),
+        "{quiet_row}"
+    );
 
     // The key's page says the same.
     let (_, key_page) = page(&app, &format!("{BASE}/{refused_only}")).await;
-    assert!(key_page.contains("Never allowed (8 refused in the last 7 days)"), "{key_page}");
+    assert!(
+        key_page.contains("Never allowed (8 refused in the last 7 days)"),
+        "{key_page}"
+    );
 }

@@ -157,7 +157,11 @@ async fn an_administrator_creates_a_key_copies_its_secret_and_toggles_it() {
         assert!(row_text(&driver, "Flight sync").await.contains("Disabled"));
         row_action(&driver, "Flight sync", "Enable").await;
         sees(&driver, "Flight sync enabled.").await;
-        assert!(row_actions_offered(&driver, "Flight sync").await.contains(&"Disable Flight sync".to_owned()));
+        assert!(
+            row_actions_offered(&driver, "Flight sync")
+                .await
+                .contains(&"Disable Flight sync".to_owned())
+        );
 
         review_screenshot(&driver, "list-active").await;
 
@@ -536,7 +540,7 @@ pub async fn org_with_keys(app: &crate::support::TestApp, names: &'static [&'sta
         .expect("keys created")
 }
 
-async fn press_escape(driver: &WebDriver) {
+pub async fn press_escape(driver: &WebDriver) {
     driver
         .active_element()
         .await

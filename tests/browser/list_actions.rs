@@ -165,7 +165,10 @@ async fn record_requests(app: &TestApp, name: &'static str, allowed: i64, refuse
 async fn without_javascript(driver: &WebDriver) {
     driver
         .cdp()
-        .send_raw("Emulation.setScriptExecutionDisabled", serde_json::json!({ "value": true }))
+        .send_raw(
+            "Emulation.setScriptExecutionDisabled",
+            serde_json::json!({ "value": true }),
+        )
         .await
         .expect("scripts turned off");
 }
@@ -274,10 +277,19 @@ async fn the_actions_menu_works_by_keyboard_alone() {
         // Newest first: Flight sync's row, then Crew roster's.
         org_with_keys(&app, &["Crew roster", "Flight sync"]).await;
         sign_in(&driver, &app, "sam@acme.test").await;
-        driver.goto(app.url(&format!("{BASE}?status=all"))).await.expect("the list opens");
+        driver
+            .goto(app.url(&format!("{BASE}?status=all")))
+            .await
+            .expect("the list opens");
         let opener = button(&driver, "Actions for Flight sync").await;
-        assert_eq!(opener.attr("aria-haspopup").await.expect("attr").as_deref(), Some("menu"));
-        assert_eq!(opener.attr("aria-expanded").await.expect("attr").as_deref(), Some("false"));
+        assert_eq!(
+            opener.attr("aria-haspopup").await.expect("attr").as_deref(),
+            Some("menu")
+        );
+        assert_eq!(
+            opener.attr("aria-expanded").await.expect("attr").as_deref(),
+            Some("false")
+        );
 
         // Tab to it, as a keyboard does (the rows are newest first).
         field(&driver, "Search").await.focus().await.expect("focus");
@@ -342,7 +354,16 @@ async fn the_actions_menu_works_by_keyboard_alone() {
         focus_is_on(&driver, "Actions for Flight sync").await;
         counts_become(&driver, "active", "Active (1)").await;
         counts_become(&driver, "disabled", "Disabled (1)").await;
-        assert!(driver.find(By::XPath(key_row("Flight sync"))).await.expect("row").text().await.expect("text").contains("Disabled"));
+        assert!(
+            driver
+                .find(By::XPath(key_row("Flight sync")))
+                .await
+                .expect("row")
+                .text()
+                .await
+                .expect("text")
+                .contains("Disabled")
+        );
 
         // Space on a link item acts as Enter does: Edit opens its dialog.
         press(&driver, Key::Enter).await;
@@ -354,8 +375,15 @@ async fn the_actions_menu_works_by_keyboard_alone() {
         focus_is_on(&driver, "Actions for Flight sync").await;
 
         // Under Active a disabled row leaves: focus goes to the heading.
-        driver.goto(app.url(&format!("{BASE}?status=active"))).await.expect("the list opens");
-        button(&driver, "Actions for Crew roster").await.focus().await.expect("focus");
+        driver
+            .goto(app.url(&format!("{BASE}?status=active")))
+            .await
+            .expect("the list opens");
+        button(&driver, "Actions for Crew roster")
+            .await
+            .focus()
+            .await
+            .expect("focus");
         press(&driver, Key::Enter).await;
         focus_is_on(&driver, "Edit Crew roster").await;
         press(&driver, Key::Down).await;
@@ -374,7 +402,10 @@ async fn every_action_ends_with_a_message_focus_in_a_sensible_place_and_counts_t
     with_browser(|driver, app| async move {
         org_with_keys(&app, &["Crew roster", "Flight sync"]).await;
         sign_in(&driver, &app, "sam@acme.test").await;
-        driver.goto(app.url(&format!("{BASE}?status=active"))).await.expect("the list opens");
+        driver
+            .goto(app.url(&format!("{BASE}?status=active")))
+            .await
+            .expect("the list opens");
 
         // Save.
         row_action(&driver, "Flight sync", "Edit").await;
@@ -391,13 +422,20 @@ async fn every_action_ends_with_a_message_focus_in_a_sensible_place_and_counts_t
         dialog(&driver, "Rotate API key").await;
         button(&driver, "Rotate").await.click().await.expect("click");
         dialog(&driver, "Your new API key").await;
-        field(&driver, "I have copied this key").await.click().await.expect("tick");
+        field(&driver, "I have copied this key")
+            .await
+            .click()
+            .await
+            .expect("tick");
         button(&driver, "Done").await.click().await.expect("click");
         status_says(&driver, "Flight sync v2 rotated: it has a new secret.").await;
         focus_is_on(&driver, "Actions for Flight sync v2").await;
 
         // Enable (after a Disable under All).
-        driver.goto(app.url(&format!("{BASE}?status=all"))).await.expect("the list opens");
+        driver
+            .goto(app.url(&format!("{BASE}?status=all")))
+            .await
+            .expect("the list opens");
         row_action(&driver, "Crew roster", "Disable").await;
         status_says(&driver, "Crew roster disabled.").await;
         row_action(&driver, "Crew roster", "Enable").await;
@@ -406,7 +444,10 @@ async fn every_action_ends_with_a_message_focus_in_a_sensible_place_and_counts_t
         counts_become(&driver, "active", "Active (2)").await;
 
         // Revoke: under Active the row leaves, focus goes to the heading.
-        driver.goto(app.url(&format!("{BASE}?status=active"))).await.expect("the list opens");
+        driver
+            .goto(app.url(&format!("{BASE}?status=active")))
+            .await
+            .expect("the list opens");
         row_action(&driver, "Flight sync v2", "Revoke").await;
         dialog(&driver, "Revoke API key").await;
         button(&driver, "Revoke").await.click().await.expect("click");
@@ -417,7 +458,10 @@ async fn every_action_ends_with_a_message_focus_in_a_sensible_place_and_counts_t
         counts_become(&driver, "revoked", "Revoked (1)").await;
 
         // Delete.
-        driver.goto(app.url(&format!("{BASE}?status=revoked"))).await.expect("the list opens");
+        driver
+            .goto(app.url(&format!("{BASE}?status=revoked")))
+            .await
+            .expect("the list opens");
         row_action(&driver, "Flight sync v2", "Delete").await;
         dialog(&driver, "Delete API key").await;
         button(&driver, "Delete").await.click().await.expect("click");
@@ -440,36 +484,82 @@ async fn without_javascript_an_action_keeps_the_filters_and_shows_its_message() 
         let kept = |url: &str| url.contains("q=flight") && url.contains("status=all");
 
         // The disclosure holds the row's links and buttons, named with the key.
-        disclosure(&driver, "Actions for Flight sync").await.click().await.expect("open");
+        disclosure(&driver, "Actions for Flight sync")
+            .await
+            .click()
+            .await
+            .expect("open");
         review_at_both_widths_and_modes(&driver, "list-actions-without-javascript").await;
-        button(&driver, "Disable Flight sync").await.click().await.expect("click");
+        button(&driver, "Disable Flight sync")
+            .await
+            .click()
+            .await
+            .expect("click");
         status_says(&driver, "Flight sync disabled.").await;
         let url = driver.current_url().await.expect("url").to_string();
         assert!(kept(&url) && url.contains("done=disabled"), "{url}");
-        assert_eq!(field(&driver, "Search").await.value().await.expect("value").as_deref(), Some("flight"));
-        assert_eq!(field(&driver, "Status").await.value().await.expect("value").as_deref(), Some("all"));
-        assert!(driver.find(By::XPath(key_row("Flight sync"))).await.expect("row").text().await.expect("text").contains("Disabled"));
-        assert!(driver.find_all(By::XPath(key_row("Crew roster"))).await.expect("rows").is_empty(), "still searched");
+        assert_eq!(
+            field(&driver, "Search").await.value().await.expect("value").as_deref(),
+            Some("flight")
+        );
+        assert_eq!(
+            field(&driver, "Status").await.value().await.expect("value").as_deref(),
+            Some("all")
+        );
+        assert!(
+            driver
+                .find(By::XPath(key_row("Flight sync")))
+                .await
+                .expect("row")
+                .text()
+                .await
+                .expect("text")
+                .contains("Disabled")
+        );
+        assert!(
+            driver
+                .find_all(By::XPath(key_row("Crew roster")))
+                .await
+                .expect("rows")
+                .is_empty(),
+            "still searched"
+        );
 
         // Rotate: its page, the secret's page, Done: back to the same list.
-        disclosure(&driver, "Actions for Flight sync").await.click().await.expect("open");
+        disclosure(&driver, "Actions for Flight sync")
+            .await
+            .click()
+            .await
+            .expect("open");
         link(&driver, "Rotate Flight sync").await.click().await.expect("click");
         dialog(&driver, "Rotate API key").await;
         button(&driver, "Rotate").await.click().await.expect("click");
         dialog(&driver, "Your new API key").await;
-        field(&driver, "I have copied this key").await.click().await.expect("tick");
+        field(&driver, "I have copied this key")
+            .await
+            .click()
+            .await
+            .expect("tick");
         button(&driver, "Done").await.click().await.expect("click");
         status_says(&driver, "Flight sync rotated: it has a new secret.").await;
         assert!(kept(driver.current_url().await.expect("url").as_str()));
 
         // Revoke: Cancel comes back to the same list; Revoke too, with its message.
-        disclosure(&driver, "Actions for Flight sync").await.click().await.expect("open");
+        disclosure(&driver, "Actions for Flight sync")
+            .await
+            .click()
+            .await
+            .expect("open");
         link(&driver, "Revoke Flight sync").await.click().await.expect("click");
         dialog(&driver, "Revoke API key").await;
         button(&driver, "Cancel").await.click().await.expect("click");
         heading(&driver, 1, "API Keys").await;
         assert!(kept(driver.current_url().await.expect("url").as_str()));
-        disclosure(&driver, "Actions for Flight sync").await.click().await.expect("open");
+        disclosure(&driver, "Actions for Flight sync")
+            .await
+            .click()
+            .await
+            .expect("open");
         link(&driver, "Revoke Flight sync").await.click().await.expect("click");
         button(&driver, "Revoke").await.click().await.expect("click");
         status_says(&driver, "Flight sync revoked.").await;
@@ -486,7 +576,11 @@ async fn the_key_page_is_where_you_act() {
         record_requests(&app, "Flight sync", 5, 2).await;
         sign_in(&driver, &app, "sam@acme.test").await;
         driver.goto(app.url(BASE)).await.expect("the list opens");
-        link(&driver, "Flight sync").await.click().await.expect("the key's page opens");
+        link(&driver, "Flight sync")
+            .await
+            .click()
+            .await
+            .expect("the key's page opens");
         heading(&driver, 1, "Flight sync").await;
         let page = driver.current_url().await.expect("url").to_string();
         for action in ["Edit", "Disable", "Rotate", "Revoke", "Delete"] {
@@ -495,7 +589,13 @@ async fn the_key_page_is_where_you_act() {
         sees(&driver, "203.0.113.7").await;
 
         // The key id, copied.
-        let key_id = driver.find(By::Id("key-id-value")).await.expect("the key id").text().await.expect("text");
+        let key_id = driver
+            .find(By::Id("key-id-value"))
+            .await
+            .expect("the key id")
+            .text()
+            .await
+            .expect("text");
         assert!(key_id.starts_with("ask_") && key_id.len() == 16, "{key_id}");
         button(&driver, "Copy key id").await.click().await.expect("click");
         let copied = driver
@@ -506,13 +606,20 @@ async fn the_key_page_is_where_you_act() {
             .text()
             .await
             .expect("text");
-        assert!(copied.contains("Copied") || copied.contains("copy it with Ctrl+C"), "{copied}");
+        assert!(
+            copied.contains("Copied") || copied.contains("copy it with Ctrl+C"),
+            "{copied}"
+        );
         let selected = evaluate(&driver, "window.getSelection().toString()").await;
         assert_eq!(selected.as_str(), Some(key_id.as_str()), "the key id is selected too");
         review_at_both_widths_and_modes(&driver, "key-page-actions").await;
 
         // Disable here: the page stays, says so, and offers Enable.
-        button(&driver, "Disable Flight sync").await.click().await.expect("click");
+        button(&driver, "Disable Flight sync")
+            .await
+            .click()
+            .await
+            .expect("click");
         status_says(&driver, "Flight sync disabled.").await;
         focus_is_on(&driver, "Enable Flight sync").await;
         assert_eq!(driver.current_url().await.expect("url").to_string(), page);
@@ -530,7 +637,11 @@ async fn the_key_page_is_where_you_act() {
         focus_is_on(&driver, "Edit Flight sync v2").await;
 
         // Revoke here: who and when, and only Delete is left.
-        button(&driver, "Revoke Flight sync v2").await.click().await.expect("click");
+        button(&driver, "Revoke Flight sync v2")
+            .await
+            .click()
+            .await
+            .expect("click");
         dialog(&driver, "Revoke API key").await;
         button(&driver, "Revoke").await.click().await.expect("click");
         status_says(&driver, "Flight sync v2 revoked.").await;
@@ -554,7 +665,11 @@ async fn the_key_page_is_where_you_act() {
         review_at_both_widths_and_modes(&driver, "key-page-revoked").await;
 
         // Delete here: the list is next, with the message.
-        button(&driver, "Delete Flight sync v2").await.click().await.expect("click");
+        button(&driver, "Delete Flight sync v2")
+            .await
+            .click()
+            .await
+            .expect("click");
         dialog(&driver, "Delete API key").await;
         button(&driver, "Delete").await.click().await.expect("click");
         heading(&driver, 1, "API Keys").await;
@@ -565,9 +680,17 @@ async fn the_key_page_is_where_you_act() {
         org_with_key_in_the_same_org(&app, "Crew roster").await;
         without_javascript(&driver).await;
         driver.goto(app.url(BASE)).await.expect("the list opens");
-        link(&driver, "Crew roster").await.click().await.expect("the key's page opens");
+        link(&driver, "Crew roster")
+            .await
+            .click()
+            .await
+            .expect("the key's page opens");
         let page = driver.current_url().await.expect("url").to_string();
-        button(&driver, "Disable Crew roster").await.click().await.expect("click");
+        button(&driver, "Disable Crew roster")
+            .await
+            .click()
+            .await
+            .expect("click");
         status_says(&driver, "Crew roster disabled.").await;
         assert!(driver.current_url().await.expect("url").as_str().starts_with(&page));
         button(&driver, "Enable Crew roster").await;
@@ -577,7 +700,10 @@ async fn the_key_page_is_where_you_act() {
             .find(By::XPath("//button[normalize-space(.)='Copy key id']"))
             .await
             .expect("the button is in the page");
-        assert!(!copy.is_displayed().await.expect("displayed"), "hidden without JavaScript");
+        assert!(
+            !copy.is_displayed().await.expect("displayed"),
+            "hidden without JavaScript"
+        );
     })
     .await;
 }

@@ -15,8 +15,8 @@ use crate::domain::token::ApiKeyToken;
 use crate::error::AppError;
 use crate::service::keys::{self, KeyDetail};
 use crate::store::{self, Db};
-use crate::web::htmx::HxRequest;
 use crate::web::Layout;
+use crate::web::htmx::HxRequest;
 
 /// Renders a dialog template as its fragment (htmx) or as a page.
 macro_rules! dialog_response {

@@ -372,10 +372,16 @@ mod tests {
     fn return_to_is_the_list_or_a_keys_page_and_nothing_else() {
         for (raw, kept) in [
             (BASE.to_owned(), BASE.to_owned()),
-            (format!("{BASE}?q=sync&status=all&page=2"), format!("{BASE}?q=sync&status=all&page=2")),
+            (
+                format!("{BASE}?q=sync&status=all&page=2"),
+                format!("{BASE}?q=sync&status=all&page=2"),
+            ),
             (format!("{BASE}/{KEY}"), format!("{BASE}/{KEY}")),
             // The flash is never carried on: it would pile up.
-            (format!("{BASE}?status=all&done=disabled&key={KEY}"), format!("{BASE}?status=all")),
+            (
+                format!("{BASE}?status=all&done=disabled&key={KEY}"),
+                format!("{BASE}?status=all"),
+            ),
             (format!("{BASE}?q=a%26b"), format!("{BASE}?q=a%26b")),
         ] {
             assert_eq!(ReturnTo::parse(&raw).map(|r| r.to_string()), Some(kept), "{raw}");
@@ -417,8 +423,14 @@ mod tests {
         assert_eq!(fields.last(), Some(&("key".to_owned(), KEY.to_owned())));
         // A deleted key's page is gone: the list comes next.
         let page = ReturnTo::key_page(KEY);
-        assert_eq!(page.with_flash(Done::Deleted, KEY), format!("{BASE}?done=deleted&key={KEY}"));
-        assert_eq!(page.with_flash(Done::Disabled, KEY), format!("{BASE}/{KEY}?done=disabled&key={KEY}"));
+        assert_eq!(
+            page.with_flash(Done::Deleted, KEY),
+            format!("{BASE}?done=deleted&key={KEY}")
+        );
+        assert_eq!(
+            page.with_flash(Done::Disabled, KEY),
+            format!("{BASE}/{KEY}?done=disabled&key={KEY}")
+        );
         assert_eq!(Done::parse("deleted"), Some(Done::Deleted));
         assert_eq!(Done::parse("<script>"), None);
     }

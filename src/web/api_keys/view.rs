@@ -154,7 +154,11 @@ mod tests {
     #[test]
     fn sparklines_scale_to_their_maximum() {
         assert_eq!(sparkline_points(&[0, 10], 10), "0.0,19.0 70.0,1.0");
-        assert_eq!(sparkline_points(&[0, 5], 10), "0.0,19.0 70.0,10.0", "one scale for both series");
+        assert_eq!(
+            sparkline_points(&[0, 5], 10),
+            "0.0,19.0 70.0,10.0",
+            "one scale for both series"
+        );
         assert_eq!(sparkline_points(&[0, 0], 0), "0.0,19.0 70.0,19.0");
     }
 }
