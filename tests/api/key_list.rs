@@ -241,23 +241,7 @@ async fn an_export_written_while_keys_are_created_has_each_key_once(app: TestApp
 async fn exports_longer_than_one_chunk_have_every_row_once(app: TestApp) {
     let org = ready(&app).await;
     // One more than the exports read per query (1000).
-    let (secret, org_id) = (app.secret.clone(), org.id.clone());
-    app.db
-        .transaction(move |conn| {
-            for i in 0..1001 {
-                let new = keyward::service::keys::NewKey {
-                    name: keyward::domain::api_key::KeyName::parse(&format!("Batch key {i}"))?,
-                    expiry: None,
-                    scopes: keyward::domain::scope::ScopeSet::full_access(),
-                    networks: keyward::domain::network::NetworkList::allow_all(),
-                    allow_query_key: false,
-                };
-                keyward::service::keys::create(conn, &secret, &org_id, &new, &Actor::Cli, None)?;
-            }
-            Ok::<_, keyward::error::AppError>(())
-        })
-        .await
-        .expect("keys created");
+    app.add_numbered_keys(&org, "Batch key", 1001).await;
     for (path, expected) in [
         (format!("{BASE}/export.csv?status=all"), 1001),
         (format!("{BASE}/audit.csv?action=api_key_created"), 1001),

@@ -397,23 +397,7 @@ async fn a_page_past_the_end_says_so_and_links_the_last_page(app: TestApp) {
     );
 
     // 30 keys: two pages, and page 2 is not past the end.
-    let (secret, org_id) = (app.secret.clone(), org.id.clone());
-    app.db
-        .transaction(move |conn| {
-            for i in 0..27 {
-                let new = keyward::service::keys::NewKey {
-                    name: keyward::domain::api_key::KeyName::parse(&format!("Batch key {i}"))?,
-                    expiry: None,
-                    scopes: keyward::domain::scope::ScopeSet::full_access(),
-                    networks: keyward::domain::network::NetworkList::allow_all(),
-                    allow_query_key: false,
-                };
-                keyward::service::keys::create(conn, &secret, &org_id, &new, &Actor::Cli, None)?;
-            }
-            Ok::<_, keyward::error::AppError>(())
-        })
-        .await
-        .expect("keys created");
+    app.add_numbered_keys(&org, "Batch key", 27).await;
     let (_, second) = page(&app, &format!("{BASE}?status=active&page=2")).await;
     assert!(
         second.contains("Showing 26–30 of 30") && !second.contains("past the end"),

@@ -13,6 +13,7 @@ use crate::accessibility::{evaluate, set_color_scheme, set_viewport};
 use crate::api_keys::{org_with_key, org_with_keys, row_action, wait_until_gone};
 use crate::find::{button, dialog, disclosure, field, heading, key_row, link, sees, status, visible};
 use crate::harness::{review_screenshot_full_page, sign_in, with_browser};
+use crate::new_keys::without_javascript;
 use crate::support::{Part, TestApp};
 
 crate::tests!(needs Part::Browser;
@@ -159,18 +160,6 @@ async fn record_requests(app: &TestApp, name: &'static str, allowed: i64, refuse
         Ok(())
     })
     .await;
-}
-
-/// Turns JavaScript off for every page this browser loads from now on.
-async fn without_javascript(driver: &WebDriver) {
-    driver
-        .cdp()
-        .send_raw(
-            "Emulation.setScriptExecutionDisabled",
-            serde_json::json!({ "value": true }),
-        )
-        .await
-        .expect("scripts turned off");
 }
 
 async fn the_list_fits_1280_px_and_shows_cards_at_375_px_with_numbers_that_agree() {

@@ -459,7 +459,7 @@ async fn the_secret_shows_whole_with_a_usage_example_and_a_rotation_says_until_w
 }
 
 /// Turns JavaScript off in this browser's page, for every page it loads.
-async fn without_javascript(driver: &WebDriver) {
+pub async fn without_javascript(driver: &WebDriver) {
     driver
         .cdp()
         .send_raw(
