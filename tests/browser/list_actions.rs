@@ -383,6 +383,20 @@ async fn the_actions_menu_works_by_keyboard_alone() {
         focus_is_on(&driver, "API Keys").await;
         counts_become(&driver, "active", "Active (0)").await;
         review_at_both_widths_and_modes(&driver, "list-status-message").await;
+
+        // A link announced as a button answers Space as a button does.
+        driver
+            .execute(
+                "document.querySelector('a[role=button]').addEventListener('click', (event) => { \
+                   event.preventDefault(); document.body.dataset.pressed = event.target.textContent; });",
+                Vec::new(),
+            )
+            .await
+            .expect("a listener");
+        button(&driver, "Export CSV").await.focus().await.expect("focus");
+        press(&driver, Key::Space).await;
+        let pressed = evaluate(&driver, "document.body.dataset.pressed || ''").await;
+        assert_eq!(pressed.as_str(), Some("Export CSV"), "Space pressed it");
     })
     .await;
 }
