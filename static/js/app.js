@@ -502,9 +502,16 @@
   });
 
   // A page a change redirected to (a deleted key's page becomes the list):
-  // focus starts at its heading, beside the message.
+  // focus starts at its heading, beside the message, and the message's code
+  // leaves the address, so a reload or a bookmark does not say it again.
   document.addEventListener("DOMContentLoaded", function () {
     var heading = document.querySelector("[data-flash-focus]");
     if (heading) { heading.focus(); }
+    var url = new URL(window.location.href);
+    if (url.searchParams.has("done") || url.searchParams.has("key")) {
+      url.searchParams.delete("done");
+      url.searchParams.delete("key");
+      window.history.replaceState(window.history.state, "", url.pathname + url.search + url.hash);
+    }
   });
 })();

@@ -244,7 +244,12 @@ async fn the_list_fits_1280_px_and_shows_cards_at_375_px_with_numbers_that_agree
             "at 375 px the keys are cards, each value under its column's name"
         );
         button(&driver, "Sign out").await;
-        button(&driver, "Actions for Flight sync integration").await;
+        // A card's actions work as a row's do.
+        row_action(&driver, "Legacy importer", "Enable").await;
+        status_says(&driver, "Legacy importer enabled.").await;
+        focus_is_on(&driver, "Actions for Legacy importer").await;
+        let still = evaluate(&driver, "document.documentElement.scrollWidth <= window.innerWidth").await;
+        assert_eq!(still, serde_json::json!(true), "the page still fits");
         set_viewport(&driver, 1280, 900).await;
 
         // A page past the end says so and leads to the last one.
@@ -678,6 +683,9 @@ async fn the_key_page_is_where_you_act() {
         heading(&driver, 1, "API Keys").await;
         status_says(&driver, "Flight sync v2 deleted.").await;
         focus_is_on(&driver, "API Keys").await;
+        // The message's code left the address: a reload does not repeat it.
+        let url = driver.current_url().await.expect("url").to_string();
+        assert!(!url.contains("done=") && !url.contains("key="), "{url}");
 
         // Without JavaScript: the same page comes back, with the message.
         org_with_key_in_the_same_org(&app, "Crew roster").await;
