@@ -100,14 +100,14 @@ impl UsageReport {
     }
 }
 
-/// Each key's daily totals (allowed and rejected), oldest first, over the
+/// Each key's days (allowed and rejected apart), oldest first, over the
 /// `days` days from `first_day`; keys without requests are absent. The same
 /// aggregation as the report, per key.
 pub fn daily_totals_by_key(
     first_day: NaiveDate,
     days: i64,
     buckets: impl IntoIterator<Item = Bucket>,
-) -> HashMap<String, Vec<i64>> {
+) -> HashMap<String, Vec<DailyUsage>> {
     let mut per_key: HashMap<String, Vec<Bucket>> = HashMap::new();
     for bucket in buckets {
         per_key.entry(bucket.0.clone()).or_default().push(bucket);
@@ -116,7 +116,7 @@ pub fn daily_totals_by_key(
         .into_iter()
         .map(|(id, buckets)| {
             let report = UsageReport::from_buckets(first_day, days, buckets);
-            (id, report.days.iter().map(|d| d.allowed + d.rejected_total()).collect())
+            (id, report.days)
         })
         .collect()
 }
@@ -167,7 +167,7 @@ mod tests {
     }
 
     #[test]
-    fn daily_totals_count_rejections_too_per_key() {
+    fn daily_totals_keep_allowed_and_rejected_apart_per_key() {
         let first = NaiveDate::from_ymd_opt(2026, 11, 21).expect("date");
         let totals = daily_totals_by_key(
             first,
@@ -179,7 +179,9 @@ mod tests {
                 ("k2".into(), at("2026-11-23 00:00"), "allowed".into(), 9),
             ],
         );
-        assert_eq!(totals["k1"], [5, 3]);
-        assert_eq!(totals["k2"], [0, 1], "the day after the period is left out");
+        let apart =
+            |key: &str| -> Vec<(i64, i64)> { totals[key].iter().map(|d| (d.allowed, d.rejected_total())).collect() };
+        assert_eq!(apart("k1"), [(5, 0), (0, 3)]);
+        assert_eq!(apart("k2"), [(0, 0), (1, 0)], "the day after the period is left out");
     }
 }

@@ -42,12 +42,15 @@
     if (formButtonClicked(event, target)) { return; }
     var copy = target.closest("[data-copy-target]");
     if (copy) {
+      // A field (the secret, the usage example) or plain text (a key id).
       var input = document.getElementById(copy.getAttribute("data-copy-target"));
-      var status = copy.closest(".field").querySelector("[data-copy-status]");
+      var status = copy.closest(".copy-line, .field").querySelector("[data-copy-status]");
       var done = function () { if (status) { status.textContent = "Copied to the clipboard."; } };
-      input.select();
+      var isField = input.matches("input, textarea");
+      if (isField) { input.select(); } else { window.getSelection().selectAllChildren(input); }
+      var text = isField ? input.value : input.textContent.trim();
       if (navigator.clipboard && window.isSecureContext) {
-        navigator.clipboard.writeText(input.value).then(done, function () {
+        navigator.clipboard.writeText(text).then(done, function () {
           if (status) { status.textContent = "Select the text and copy it with Ctrl+C (⌘C)."; }
         });
       } else if (document.execCommand && document.execCommand("copy")) {
@@ -130,6 +133,7 @@
       var ack = unacknowledgedSecret();
       if (ack) { dialog.showModal(); remindToAcknowledge(ack); return; }
       dialog.innerHTML = "";
+      showPendingDone();
     });
   });
 
@@ -297,5 +301,217 @@
       target.querySelector("input:checked, input:not([type=hidden]):not(:disabled), select:not(:disabled), textarea");
     target.scrollIntoView({ block: "center" });
     (control || target).focus();
+  });
+
+  // ---- The key list's row actions and what follows a change (issue 12) ----
+
+  // Links announced as buttons ("Export CSV") answer Space as buttons do;
+  // a link does only Enter by itself.
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    if (event.key === " " && target instanceof Element && target.matches("a[role=button]")) {
+      event.preventDefault();
+      target.click();
+    }
+  });
+
+  // Each row's "Actions for …" is a <details> disclosure of links and forms
+  // without JavaScript. Here it becomes the WAI-ARIA menu button: a button
+  // (aria-haspopup, aria-expanded) opening a role=menu of menuitems. Enter,
+  // Space, ArrowDown (or a click) open it on the first item, ArrowUp on the
+  // last; arrows, Home, End and a first letter move; Escape closes it and
+  // returns to the button; Tab (focus leaving it) closes it.
+  function enhanceMenus(root) {
+    root.querySelectorAll("details[data-menu]").forEach(function (details) {
+      var summary = details.querySelector("summary");
+      var items = details.querySelector("[data-menu-items]");
+      if (!summary || !items) { return; }
+      var wrapper = document.createElement("div");
+      wrapper.className = "menu";
+      wrapper.setAttribute("data-menu-button", "");
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = summary.className;
+      button.id = summary.id;
+      while (summary.firstChild) { button.appendChild(summary.firstChild); }
+      items.id = button.id + "-menu";
+      items.setAttribute("role", "menu");
+      items.setAttribute("aria-labelledby", button.id);
+      items.hidden = true;
+      button.setAttribute("aria-haspopup", "menu");
+      button.setAttribute("aria-expanded", "false");
+      button.setAttribute("aria-controls", items.id);
+      items.querySelectorAll("form").forEach(function (form) { form.setAttribute("role", "none"); });
+      menuItems(items).forEach(function (item) {
+        item.setAttribute("role", "menuitem");
+        item.tabIndex = -1;
+      });
+      summary.remove();
+      wrapper.appendChild(button);
+      wrapper.appendChild(items);
+      details.replaceWith(wrapper);
+    });
+  }
+
+  function menuItems(menu) {
+    return Array.prototype.slice.call(menu.querySelectorAll("a.menu-item, button.menu-item"));
+  }
+
+  function openMenu(button, which) {
+    var menu = document.getElementById(button.getAttribute("aria-controls"));
+    document.querySelectorAll("[data-menu-button] [aria-expanded=true]").forEach(function (other) {
+      if (other !== button) { closeMenu(other, false); }
+    });
+    menu.hidden = false;
+    button.setAttribute("aria-expanded", "true");
+    // Upwards when the viewport has no room below (the last rows).
+    menu.classList.remove("menu-up");
+    if (menu.getBoundingClientRect().bottom > window.innerHeight &&
+        button.getBoundingClientRect().top > menu.offsetHeight) {
+      menu.classList.add("menu-up");
+    }
+    var items = menuItems(menu);
+    var item = which === "last" ? items[items.length - 1] : items[0];
+    if (item) { item.focus(); }
+  }
+
+  function closeMenu(button, returnFocus) {
+    var menu = document.getElementById(button.getAttribute("aria-controls"));
+    if (menu) { menu.hidden = true; }
+    button.setAttribute("aria-expanded", "false");
+    if (returnFocus) { button.focus(); }
+  }
+
+  function menuButtonOf(element) {
+    var wrapper = element.closest("[data-menu-button]");
+    return wrapper ? wrapper.querySelector("button[aria-haspopup=menu]") : null;
+  }
+
+  document.addEventListener("click", function (event) {
+    var target = event.target instanceof Element ? event.target : null;
+    var button = target && target.closest("button[aria-haspopup=menu]");
+    if (button) {
+      if (button.getAttribute("aria-expanded") === "true") { closeMenu(button, true); } else { openMenu(button, "first"); }
+      return;
+    }
+    var item = target && target.closest("[role=menuitem]");
+    if (item) {
+      // The item acts (htmx, a link, a form); the menu closes behind it and
+      // focus waits on its button, where a dialog's Cancel brings it back.
+      var owner = menuButtonOf(item);
+      if (owner) { closeMenu(owner, true); }
+      return;
+    }
+    document.querySelectorAll("[data-menu-button] [aria-expanded=true]").forEach(function (open) {
+      if (!open.closest("[data-menu-button]").contains(target)) { closeMenu(open, false); }
+    });
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var target = event.target instanceof Element ? event.target : null;
+    if (!target) { return; }
+    if (target.matches("button[aria-haspopup=menu]")) {
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        openMenu(target, event.key === "ArrowUp" ? "last" : "first");
+      }
+      return;
+    }
+    if (!target.matches("[role=menuitem]")) { return; }
+    var button = menuButtonOf(target);
+    if (!button) { return; }
+    var items = menuItems(target.closest("[role=menu]"));
+    var at = items.indexOf(target);
+    var next = null;
+    if (event.key === "ArrowDown") { next = items[(at + 1) % items.length]; }
+    else if (event.key === "ArrowUp") { next = items[(at - 1 + items.length) % items.length]; }
+    else if (event.key === "Home" || event.key === "PageUp") { next = items[0]; }
+    else if (event.key === "End" || event.key === "PageDown") { next = items[items.length - 1]; }
+    else if (event.key === "Escape") { event.preventDefault(); closeMenu(button, true); return; }
+    else if (event.key === "Tab") { closeMenu(button, false); return; }
+    else if (event.key === " " && target.matches("a")) { event.preventDefault(); target.click(); return; }
+    else if (event.key.length === 1 && /\S/.test(event.key)) {
+      var letter = event.key.toLowerCase();
+      var order = items.slice(at + 1).concat(items.slice(0, at + 1));
+      next = order.filter(function (item) { return item.textContent.trim().toLowerCase().indexOf(letter) === 0; })[0] || null;
+    }
+    if (next) { event.preventDefault(); next.focus(); }
+  });
+
+  // Focus leaving an open menu (Tab, a click elsewhere) closes it.
+  document.addEventListener("focusout", function (event) {
+    var target = event.target instanceof Element ? event.target : null;
+    var wrapper = target && target.closest("[data-menu-button]");
+    if (!wrapper) { return; }
+    var to = event.relatedTarget;
+    if (to instanceof Node && wrapper.contains(to)) { return; }
+    var button = wrapper.querySelector("button[aria-haspopup=menu]");
+    if (button && button.getAttribute("aria-expanded") === "true") { closeMenu(button, false); }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () { enhanceMenus(document); });
+  document.addEventListener("htmx:load", function (event) {
+    if (event.target instanceof Element) { enhanceMenus(event.target); }
+  });
+
+  // After a change the server sends `keyward-done` (HX-Trigger): its
+  // message goes into the page's one live region and focus to the first of
+  // its elements that is there, once the list or key page has refreshed.
+  // While a dialog is open (the new secret) both wait for it to close.
+  var pendingDone = null;
+  var wantedFocus = null;
+
+  function announce(message) {
+    var region = document.getElementById("status-message");
+    if (!region) { return; }
+    // Emptied first, so the same message said twice is announced twice.
+    region.textContent = "";
+    window.setTimeout(function () { region.textContent = message; }, 50);
+  }
+
+  function focusWanted() {
+    if (!wantedFocus || Date.now() > wantedFocus.until) { wantedFocus = null; return; }
+    var ids = wantedFocus.ids;
+    for (var i = 0; i < ids.length; i++) {
+      var element = document.getElementById(ids[i]);
+      if (element && element.getClientRects().length > 0) { element.focus(); return; }
+    }
+  }
+
+  function showPendingDone() {
+    if (!pendingDone) { return; }
+    var done = pendingDone;
+    pendingDone = null;
+    announce(done.message || "");
+    wantedFocus = { ids: done.focus || [], until: Date.now() + 5000 };
+    focusWanted();
+  }
+
+  document.addEventListener("keyward-done", function (event) {
+    pendingDone = event.detail || {};
+    var dialog = modal();
+    if (!dialog || !dialog.open) { showPendingDone(); }
+  });
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.target instanceof Element ? event.target : null;
+    if (wantedFocus && target && (target.id === "keys-table" || target.id === "key-page")) {
+      focusWanted();
+      wantedFocus = null;
+    }
+  });
+
+  // A page a change redirected to (a deleted key's page becomes the list):
+  // focus starts at its heading, beside the message, and the message's code
+  // leaves the address, so a reload or a bookmark does not say it again.
+  document.addEventListener("DOMContentLoaded", function () {
+    var heading = document.querySelector("[data-flash-focus]");
+    if (heading) { heading.focus(); }
+    var url = new URL(window.location.href);
+    if (url.searchParams.has("done") || url.searchParams.has("key")) {
+      url.searchParams.delete("done");
+      url.searchParams.delete("key");
+      window.history.replaceState(window.history.state, "", url.pathname + url.search + url.hash);
+    }
   });
 })();

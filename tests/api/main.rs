@@ -19,6 +19,7 @@ mod key_grants;
 mod key_list;
 mod key_names;
 mod key_races;
+mod list_feedback;
 mod login;
 mod logs;
 mod management;

@@ -16,7 +16,8 @@ use keyward::domain::role::Role;
 use serde::Deserialize;
 use thirtyfour::prelude::*;
 
-use crate::find::{alert, button, button_in, dialog, field, heading, key_row, link, sees};
+use crate::api_keys::{press_escape, row_action};
+use crate::find::{alert, button, button_in, dialog, field, heading, key_row, link, menuitem, sees};
 use crate::harness::{review_screenshot_full_page, sign_in, sign_in_with, with_browser};
 use crate::support::{self, PASSWORD, Part, TestApp};
 
@@ -412,7 +413,26 @@ async fn the_key_list_and_its_dialogs_have_no_serious_axe_violations() {
             .first()
             .await
             .expect("the revoked key is listed");
-        axe.check(&driver, "API keys, every status").await;
+        axe.check(&driver, "API keys, every status (cards at 375 px)").await;
+
+        // A row's Actions menu, open.
+        click(&driver, "Actions for Flight sync integration").await;
+        menuitem(&driver, "Edit Flight sync integration").await;
+        axe.check(&driver, "API keys, a row's actions menu open").await;
+        press_escape(&driver).await;
+        // An action's message in the live region.
+        row_action(&driver, "Flight sync integration", "Disable").await;
+        sees(&driver, "Flight sync integration disabled.").await;
+        axe.check(&driver, "API keys, the message after Disable").await;
+        row_action(&driver, "Flight sync integration", "Enable").await;
+        sees(&driver, "Flight sync integration enabled.").await;
+
+        driver
+            .goto(app.url(&format!("{BASE}?status=all&page=99")))
+            .await
+            .expect("a page past the end opens");
+        sees(&driver, "Page 99 is past the end").await;
+        axe.check(&driver, "API keys, a page past the end").await;
 
         click(&driver, "Create API Key").await;
         dialog(&driver, "Create API key").await;
@@ -466,7 +486,20 @@ async fn the_key_page_usage_and_audit_log_have_no_serious_axe_violations() {
             .await
             .expect("the key page opens");
         heading(&driver, 1, "Flight sync integration").await;
-        axe.check(&driver, "key page").await;
+        button(&driver, "Disable Flight sync integration").await;
+        axe.check(&driver, "key page, with its actions").await;
+        click(&driver, "Disable Flight sync integration").await;
+        sees(&driver, "Flight sync integration disabled.").await;
+        button(&driver, "Enable Flight sync integration").await;
+        axe.check(&driver, "key page, the message after Disable").await;
+
+        let revoked = key_id(&app, "Leaked test key").await;
+        driver
+            .goto(app.url(&format!("{BASE}/{revoked}")))
+            .await
+            .expect("the revoked key's page opens");
+        sees(&driver, "Revoked at ").await;
+        axe.check(&driver, "key page, revoked").await;
 
         driver
             .goto(app.url(&format!("{BASE}/usage?days=90")))
@@ -580,7 +613,9 @@ pub async fn record_usage(app: &TestApp, id: &str, days: i64) {
             })
             .filter(|delta| delta.count > 0)
             .collect();
-        Ok(usage::add(conn, &deltas)?)
+        usage::add(conn, &deltas)?;
+        // The flush records the last allowed request with its address.
+        Ok(usage::touch_last_used(conn, &id, now, "203.0.113.7")?)
     })
     .await;
 }

@@ -79,6 +79,27 @@ pub async fn button_in(driver: &WebDriver, container: &str, name: &str) -> WebEl
     .await
 }
 
+/// An item of an open menu (`role="menuitem"`) by its name.
+pub async fn menuitem(driver: &WebDriver, name: &str) -> WebElement {
+    visible(
+        driver,
+        format!("//*[@role='menu']//*[@role='menuitem']{}", named(name)),
+        &format!("menuitem named {name:?}"),
+    )
+    .await
+}
+
+/// A disclosure's `<summary>` by its name: browsers expose it as a button,
+/// but ARIA gives it no role (Playwright finds it by text, not role).
+pub async fn disclosure(driver: &WebDriver, name: &str) -> WebElement {
+    visible(
+        driver,
+        format!("//details/summary{}", named(name)),
+        &format!("disclosure named {name:?}"),
+    )
+    .await
+}
+
 /// A link by its name (anchors styled as buttons are buttons, not links).
 pub async fn link(driver: &WebDriver, name: &str) -> WebElement {
     visible(

@@ -8,7 +8,8 @@ use std::time::Duration;
 use thirtyfour::prelude::*;
 
 use crate::api_keys::{
-    org_with_key, review_screenshots_at_both_widths, set_up_api_keys_as_system_administrator, wait_until_gone,
+    org_with_key, review_screenshots_at_both_widths, row_action, set_up_api_keys_as_system_administrator,
+    wait_until_gone,
 };
 use crate::find::{button, button_in, dialog, field, key_row, link, sees, visible};
 use crate::harness::{sign_in, with_browser};
@@ -437,11 +438,7 @@ async fn the_secret_shows_whole_with_a_usage_example_and_a_rotation_says_until_w
         wait_until_gone(&driver, "//dialog[@open]").await;
 
         // Rotated: the old secret works until the time chosen, in UTC.
-        button_in(&driver, &key_row("Flight sync"), "Rotate")
-            .await
-            .click()
-            .await
-            .expect("click");
+        row_action(&driver, "Flight sync", "Rotate").await;
         dialog(&driver, "Rotate API key").await;
         let before = keyward::store::now();
         button_in(&driver, "//dialog", "Rotate").await.click().await.expect("click");
@@ -462,7 +459,7 @@ async fn the_secret_shows_whole_with_a_usage_example_and_a_rotation_says_until_w
 }
 
 /// Turns JavaScript off in this browser's page, for every page it loads.
-async fn without_javascript(driver: &WebDriver) {
+pub async fn without_javascript(driver: &WebDriver) {
     driver
         .cdp()
         .send_raw(

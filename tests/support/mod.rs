@@ -767,6 +767,28 @@ impl TestApp {
             .expect("key created")
     }
 
+    /// `count` full-access keys named "`prefix` 0", "`prefix` 1"… in a
+    /// set-up organization, in one transaction (lists longer than a page).
+    pub async fn add_numbered_keys(&self, org: &Organization, prefix: &str, count: usize) {
+        let (secret, org_id, prefix) = (self.secret.clone(), org.id.clone(), prefix.to_owned());
+        self.db
+            .transaction(move |conn| {
+                for i in 0..count {
+                    let new = keyward::service::keys::NewKey {
+                        name: keyward::domain::api_key::KeyName::parse(&format!("{prefix} {i}"))?,
+                        expiry: None,
+                        scopes: keyward::domain::scope::ScopeSet::full_access(),
+                        networks: keyward::domain::network::NetworkList::allow_all(),
+                        allow_query_key: false,
+                    };
+                    keyward::service::keys::create(conn, &secret, &org_id, &new, &Actor::Cli, None)?;
+                }
+                Ok::<_, AppError>(())
+            })
+            .await
+            .expect("keys created");
+    }
+
     /// Signs `email` in on the default client, sets the organization up for
     /// keys and creates one through the backoffice form; returns the secret
     /// shown once.

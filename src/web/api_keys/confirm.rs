@@ -8,7 +8,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::dialog::{changed, dialog_response, load};
+use super::dialog::{dialog_response, load};
+use super::feedback::{Done, Feedback, ReturnTo, ReturnToForm, ReturnToQuery};
 use crate::auth::client_ip::ClientIp;
 use crate::auth::guard::CurrentUser;
 use crate::domain::audit::Actor;
@@ -16,6 +17,7 @@ use crate::error::AppError;
 use crate::service::keys::{self, KeyDetail, KeyService};
 use crate::store::{Db, DbConnection};
 use crate::web::Layout;
+use crate::web::forms::HtmlForm;
 use crate::web::htmx::HxRequest;
 
 /// A step that ends a key, with the words its confirmation uses.
@@ -29,6 +31,9 @@ pub trait ConfirmedStep {
 
     /// `keys::revoke` or `keys::delete`.
     const APPLY: StepFn;
+
+    /// What the message after it says.
+    const DONE: Done;
 }
 
 /// A lifecycle step on key `id` of organization `org_id`.
@@ -48,6 +53,7 @@ impl ConfirmedStep for Revoke {
         }
     }
     const APPLY: StepFn = keys::revoke;
+    const DONE: Done = Done::Revoked;
 }
 
 pub struct Delete;
@@ -61,6 +67,7 @@ impl ConfirmedStep for Delete {
         Ok(())
     }
     const APPLY: StepFn = keys::delete;
+    const DONE: Done = Done::Deleted;
 }
 
 #[derive(Template)]
@@ -72,6 +79,8 @@ pub struct ConfirmDialog {
     pub key_id: String,
     pub key_name: String,
     pub consequence: &'static str,
+    /// Where the step (and Cancel) go back to.
+    pub back: ReturnTo,
 }
 
 /// `GET …/{id}/revoke`, `GET …/{id}/delete`
@@ -81,6 +90,7 @@ pub async fn confirm_form<Step: ConfirmedStep>(
     current: CurrentUser,
     hx: HxRequest,
     id: web::Path<String>,
+    query: web::Query<ReturnToQuery>,
 ) -> Result<HttpResponse, AppError> {
     let detail = load(&db, &current, id.into_inner()).await?;
     Step::check(&detail)?;
@@ -91,21 +101,31 @@ pub async fn confirm_form<Step: ConfirmedStep>(
         key_id: detail.key.id,
         key_name: detail.key.name,
         consequence: Step::CONSEQUENCE,
+        back: query.place(),
     };
     dialog_response!(hx, StatusCode::OK, dialog)
 }
 
-/// `POST …/{id}/revoke`, `POST …/{id}/delete`: the step, then back to the list.
+/// `POST …/{id}/revoke`, `POST …/{id}/delete`: the step, then back to where
+/// the confirmation was opened from (after a Delete, the list rather than the
+/// key's page).
 pub async fn confirmed<Step: ConfirmedStep>(
     ClientIp(ip): ClientIp,
     key_service: web::Data<KeyService>,
     current: CurrentUser,
     hx: HxRequest,
     id: web::Path<String>,
+    HtmlForm(form): HtmlForm<ReturnToForm>,
 ) -> Result<HttpResponse, AppError> {
     let (actor, org_id, id) = (current.actor(), current.org.id.clone(), id.into_inner());
-    key_service
+    let detail = key_service
         .change(move |conn| (Step::APPLY)(conn, &org_id, &id, &actor, Some(ip)))
         .await?;
-    Ok(changed(hx))
+    let feedback = Feedback {
+        back: &form.place(),
+        done: Step::DONE,
+        key_id: &detail.key.id,
+        key_name: &detail.key.name,
+    };
+    Ok(feedback.respond(hx))
 }

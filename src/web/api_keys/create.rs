@@ -7,6 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 
 use super::dialog::{ApiBase, already_done_response, secret_response};
+use super::feedback::ReturnTo;
 use super::key_form::{self, KeyForm, KeyFormDialog, KeyFormErrors, KeyFormView};
 use crate::auth::client_ip::ClientIp;
 use crate::auth::guard::CurrentUser;
@@ -72,7 +73,9 @@ pub async fn create_api_key(
         })
         .await;
     match submitted {
-        Ok(Submitted::Now(detail, token)) => secret_response(hx, layout, &base, &detail, &token, false),
+        Ok(Submitted::Now(detail, token)) => {
+            secret_response(hx, layout, &base, &detail, &token, false, &ReturnTo::list())
+        }
         Ok(Submitted::Before(detail)) => already_done_response(hx, layout, &detail, false),
         Err(AppError::Conflict(message)) => {
             // A second submission that raced the first one to the same

@@ -1,12 +1,16 @@
-//! One key's page: its settings, secrets, 30 days of usage and history. A
-//! deleted key keeps it, read-only and marked deleted.
+//! One key's page: its actions, settings, secrets, 30 days of usage and
+//! history. An action started here comes back here (after a Delete, to the
+//! list), and htmx refreshes the page in place. A deleted key keeps its
+//! page, read-only and marked deleted.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
+use chrono::NaiveDateTime;
 
 use super::BASE;
 use super::chart::{RejectionLine, UsageChart, rejection_lines};
+use super::feedback::{FlashQuery, ReturnTo, flash_message};
 use super::reports::AuditEntry;
 use super::view::{KeyRow, rows_for, utc};
 use crate::auth::guard::CurrentUser;
@@ -15,6 +19,7 @@ use crate::domain::token::{PREFIX, shown_key_id};
 use crate::error::AppError;
 use crate::service::keys;
 use crate::service::usage_report::{self, UsageReport};
+use crate::store::audit::AuditEvent;
 use crate::store::{self, Db, audit, usage};
 use crate::web::{Layout, percent_encode, render};
 
@@ -26,10 +31,6 @@ pub struct SecretLine {
 }
 
 /// When a deleted key was deleted, and by whom (from its history).
-pub struct Deletion {
-    pub at: String,
-    pub by: Option<String>,
-}
 
 #[derive(Template)]
 #[template(path = "api_keys/detail.html")]
@@ -42,11 +43,40 @@ struct KeyDetailPage {
     secrets: Vec<SecretLine>,
     history: Vec<AuditEntry>,
     /// Set for a deleted key: the page is then read-only.
-    deleted: Option<Deletion>,
+    deleted: Option<Ending>,
     /// The Audit log searched for this key's id.
     audit_href: String,
     chart: UsageChart,
     rejections: Vec<RejectionLine>,
+    /// The key's actions come back to this page.
+    back: ReturnTo,
+    /// The whole public key id, to read or copy (`ask_` and 12 characters).
+    key_id: String,
+    last_used_ip: Option<String>,
+    revoked: Option<Ending>,
+    /// The message of the change that sent a browser here (no JavaScript).
+    flash: Option<String>,
+}
+
+/// "Revoked at 2026-11-23 14:05 UTC by sam@acme.test": when a key was
+/// revoked or deleted, and by whom, from its audit history.
+pub struct Ending {
+    pub at: String,
+    /// `None` if the history has no such event.
+    pub by: Option<String>,
+}
+
+impl Ending {
+    fn of(at: Option<NaiveDateTime>, action: AuditAction, history: &[AuditEvent]) -> Option<Self> {
+        let action = action.as_str();
+        Some(Self {
+            at: utc(at?),
+            by: history
+                .iter()
+                .find(|event| event.action == action)
+                .map(|event| event.actor_label.clone()),
+        })
+    }
 }
 
 /// `GET /backoffice/settings/api-keys/{id}`
@@ -55,9 +85,11 @@ pub async fn show_api_key(
     layout: Layout,
     current: CurrentUser,
     id: web::Path<String>,
+    flash: web::Query<FlashQuery>,
 ) -> Result<HttpResponse, AppError> {
     let org_id = current.org.id.clone();
     let id = id.into_inner();
+    let flash = flash_message(&db, &current, flash.into_inner(), Some(&id)).await?;
     let (detail, row, history, buckets, now) = db
         .run(move |conn| {
             let now = store::now();
@@ -74,13 +106,8 @@ pub async fn show_api_key(
     let (first_day, _) = usage_report::period_start(now, 30);
     let report = UsageReport::from_buckets(first_day, 30, buckets);
 
-    let deleted = detail.key.deleted_at.map(|at| Deletion {
-        at: utc(at),
-        by: history
-            .iter()
-            .find(|e| e.action == AuditAction::ApiKeyDeleted.as_str())
-            .map(|e| e.actor_label.clone()),
-    });
+    let deleted = Ending::of(detail.key.deleted_at, AuditAction::ApiKeyDeleted, &history);
+    let revoked = Ending::of(detail.key.revoked_at, AuditAction::ApiKeyRevoked, &history);
     let audit_href = match detail.secrets.first() {
         Some(secret) => format!(
             "{BASE}/audit?q={}",
@@ -95,6 +122,15 @@ pub async fn show_api_key(
     };
 
     let page = KeyDetailPage {
+        back: ReturnTo::key_page(&detail.key.id),
+        key_id: detail
+            .secrets
+            .first()
+            .map(|s| format!("{PREFIX}{}", s.key_id))
+            .unwrap_or_default(),
+        last_used_ip: detail.key.last_used_ip.clone(),
+        revoked,
+        flash,
         layout,
         allow_query_key: detail.key.allow_query_key,
         scopes: detail.scopes.iter().map(ToString::to_string).collect(),

@@ -1,36 +1,22 @@
 //! What the key dialogs share. For htmx each dialog answers the fragment
-//! that goes into the page's `<dialog>` (or the updated row); without
-//! JavaScript the same content is a page. After a change htmx is told to
-//! refresh the list; a plain browser goes back to it.
+//! that goes into the page's `<dialog>`; without JavaScript the same content
+//! is a page. What follows a change is `feedback.rs`'s.
 
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use super::BASE;
+use super::feedback::{Done, Feedback, ReturnTo};
 use crate::auth::csrf::CsrfSettings;
 use crate::auth::guard::CurrentUser;
 use crate::domain::token::ApiKeyToken;
 use crate::error::AppError;
 use crate::service::keys::{self, KeyDetail};
 use crate::store::{self, Db};
+use crate::web::Layout;
 use crate::web::htmx::HxRequest;
-use crate::web::{Layout, see_other};
-
-/// htmx: refresh the list and close the dialog.
-const CHANGED: &str = r#"{"api-keys-changed": true, "close-modal": true}"#;
-/// htmx: refresh the list (the dialog stays, showing the secret or the row).
-pub const CHANGED_KEEP_DIALOG: &str = "api-keys-changed";
-
-pub fn with_trigger(mut response: HttpResponse, trigger: &'static str) -> HttpResponse {
-    response.headers_mut().insert(
-        header::HeaderName::from_static("hx-trigger"),
-        HeaderValue::from_static(trigger),
-    );
-    response
-}
 
 /// Renders a dialog template as its fragment (htmx) or as a page.
 macro_rules! dialog_response {
@@ -50,19 +36,6 @@ pub async fn load(db: &Db, current: &CurrentUser, id: String) -> Result<KeyDetai
     db.run(move |conn| keys::detail(conn, &org_id, &id))
         .await
         .map_err(AppError::from)
-}
-
-/// After a change: htmx closes the dialog and refreshes the list; a plain
-/// browser goes back to the list.
-pub fn changed(hx: HxRequest) -> HttpResponse {
-    if hx.wants_fragment() {
-        with_trigger(
-            HttpResponse::Ok().content_type("text/html; charset=utf-8").finish(),
-            CHANGED,
-        )
-    } else {
-        see_other(BASE)
-    }
 }
 
 /// Where integrators reach this server, for the usage example: the public
@@ -110,6 +83,10 @@ pub struct SecretDialog {
     pub usage_example: String,
     /// After a rotation: when the previous secrets stop working.
     pub rotated: Option<OldSecretsEnd>,
+    /// Where Done goes without JavaScript (a GET form): the place the
+    /// change came from, with its message.
+    pub done_action: String,
+    pub done_fields: Vec<(String, String)>,
 }
 
 /// When a rotated key's previous secrets stop (or stopped) working.
@@ -129,6 +106,8 @@ impl OldSecretsEnd {
     }
 }
 
+/// The new secret of `detail`, shown once; the list (or key page) behind
+/// refreshes, and the message waits for the dialog to close.
 pub fn secret_response(
     hx: HxRequest,
     layout: Layout,
@@ -136,17 +115,31 @@ pub fn secret_response(
     detail: &KeyDetail,
     token: &ApiKeyToken,
     rotated: bool,
+    back: &ReturnTo,
 ) -> Result<HttpResponse, AppError> {
+    let done = if rotated { Done::Rotated } else { Done::Created };
     let secret = token.expose();
+    let (done_action, done_fields) = back.flash_form(done, &detail.key.id);
     let dialog = SecretDialog {
         layout,
         key_name: detail.key.name.clone(),
         usage_example: format!("curl -H \"X-API-Key: {secret}\" {}/api/v1/me", base.0),
         secret: secret.to_owned(),
         rotated: if rotated { OldSecretsEnd::of(detail) } else { None },
+        done_action,
+        done_fields,
     };
-    let response = dialog_response!(hx, StatusCode::OK, dialog)?;
-    Ok(with_trigger(response, CHANGED_KEEP_DIALOG))
+    let mut response = dialog_response!(hx, StatusCode::OK, dialog)?;
+    let feedback = Feedback {
+        back,
+        done,
+        key_id: &detail.key.id,
+        key_name: &detail.key.name,
+    };
+    response
+        .headers_mut()
+        .insert(header::HeaderName::from_static("hx-trigger"), feedback.trigger(false));
+    Ok(response)
 }
 
 /// A form that shows a secret, sent again (a reload, a double click): what

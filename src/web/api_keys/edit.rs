@@ -4,7 +4,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 
-use super::dialog::{changed, load};
+use super::dialog::load;
+use super::feedback::{Done, Feedback, ReturnTo, ReturnToQuery};
 use super::key_form::{self, KeyForm, KeyFormDialog, KeyFormErrors, KeyFormView};
 use crate::auth::client_ip::ClientIp;
 use crate::auth::guard::CurrentUser;
@@ -24,6 +25,7 @@ pub async fn edit_api_key_form(
     current: CurrentUser,
     hx: HxRequest,
     id: web::Path<String>,
+    query: web::Query<ReturnToQuery>,
 ) -> Result<HttpResponse, AppError> {
     let detail = load(&db, &current, id.into_inner()).await?;
     if let Some(at) = detail.key.revoked_at {
@@ -34,6 +36,7 @@ pub async fn edit_api_key_form(
     }
     let form = KeyFormView::of_key(&detail, &catalogue);
     KeyFormDialog::new(layout, Some(detail.key.id), form, KeyFormErrors::default(), &catalogue)
+        .returning_to(query.place())
         .respond(hx, StatusCode::OK)
 }
 
@@ -73,7 +76,13 @@ pub async fn update_api_key(
         .change(move |conn| keys::update(conn, &org_id, &key_id, &changes, &actor, Some(ip)))
         .await
     {
-        Ok(_) => Ok(changed(hx)),
+        Ok(saved) => Ok(Feedback {
+            back: &ReturnTo::or_list(Some(&form.return_to)),
+            done: Done::Saved,
+            key_id: &saved.key.id,
+            key_name: &saved.key.name,
+        }
+        .respond(hx)),
         Err(AppError::Conflict(message)) => again(KeyFormErrors::name_taken(message)),
         // The one refusal the form cannot see for itself: a new expiry for a
         // key that has already expired (rotating it is the way).

@@ -10,6 +10,7 @@ use askama::Template;
 use chrono::{TimeDelta, Utc};
 
 use super::dialog::dialog_response;
+use super::feedback::ReturnTo;
 use crate::domain::ValidationError;
 use crate::domain::api_key::{Expiry, KeyName};
 use crate::domain::form_token::FormToken;
@@ -52,6 +53,9 @@ pub struct KeyForm {
     /// The create form's one-time token (see `service::keys::once`).
     #[serde(default)]
     pub form_token: String,
+    /// Where Save (and Cancel) go back to; see `feedback::ReturnTo`.
+    #[serde(default)]
+    pub return_to: String,
 }
 
 /// The most custom rows the form shows: as many as a key may have scopes.
@@ -485,6 +489,8 @@ pub struct KeyFormDialog {
     /// The summary at the top: every message, linked to its field.
     pub problems: Vec<Problem>,
     pub catalogue: Vec<PermissionGroupView>,
+    /// Where Save and Cancel go back to (the list, or the key's page).
+    pub back: ReturnTo,
 }
 
 impl KeyFormDialog {
@@ -508,7 +514,13 @@ impl KeyFormDialog {
             form,
             problems: errors.problems(),
             errors,
+            back: ReturnTo::list(),
         }
+    }
+
+    /// The same dialog, going back to `back` after Save or Cancel.
+    pub fn returning_to(self, back: ReturnTo) -> Self {
+        Self { back, ..self }
     }
 
     pub fn respond(self, hx: HxRequest, status: StatusCode) -> Result<HttpResponse, AppError> {
@@ -525,6 +537,7 @@ impl KeyFormDialog {
         hx: HxRequest,
     ) -> Result<HttpResponse, AppError> {
         Self::new(layout, key_id, KeyFormView::from_form(form), errors, catalogue)
+            .returning_to(ReturnTo::or_list(Some(&form.return_to)))
             .respond(hx, StatusCode::UNPROCESSABLE_ENTITY)
     }
 
@@ -543,6 +556,7 @@ impl KeyFormDialog {
             KeyFormErrors::default(),
             catalogue,
         )
+        .returning_to(ReturnTo::or_list(Some(&form.return_to)))
         .respond(hx, StatusCode::OK)
     }
 }

@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use super::BASE;
+use super::feedback::{FlashQuery, ReturnTo, flash_message};
 use super::pagination::Pagination;
 use super::setup::SetUpApiKeysPage;
 use super::view::{KeyRow, rows_for};
@@ -51,13 +52,32 @@ pub struct ApiKeysPage {
     pub empty_message: String,
     /// Fragment answers carry the status filter out of band, with fresh counts.
     pub refresh_counts: bool,
+    /// This list as the rows' actions come back to it (`current_url`).
+    pub back: ReturnTo,
+    /// The message of the change that sent a browser here (no JavaScript).
+    pub flash: Option<String>,
+    /// A page past the last one: says so, instead of an empty list.
+    pub past_end: Option<PastEnd>,
 }
 
-#[derive(Template)]
-#[template(path = "api_keys/row_partial.html")]
-pub struct KeyRowPartial {
-    pub layout: Layout,
-    pub row: KeyRow,
+/// "Page 99 is past the end: there are 3 keys on 1 page."
+pub struct PastEnd {
+    pub page: i64,
+    pub keys: i64,
+    pub pages: i64,
+    pub last_page_url: String,
+}
+
+impl PastEnd {
+    fn of(page: i64, shown: usize, total: i64, url: impl Fn(i64) -> String) -> Option<Self> {
+        let pages = (total + PER_PAGE - 1) / PER_PAGE;
+        (shown == 0 && total > 0 && page > pages).then(|| Self {
+            page,
+            keys: total,
+            pages,
+            last_page_url: url(pages),
+        })
+    }
 }
 
 /// Builds the list page for `query`.
@@ -111,13 +131,17 @@ pub async fn list_page(
         (None, Some(status)) => format!("No {} keys. Choose another status to see the others.", status.as_str()),
         (None, None) => "No API keys yet. Use “Create API Key” to issue the first one.".to_owned(),
     };
+    let current_url = list_url(&query, page);
     Ok(ApiKeysPage {
+        back: ReturnTo::parse(&current_url).unwrap_or_default(),
+        flash: None,
+        past_end: PastEnd::of(page, shown, total, |p| list_url(&query, p)),
         layout,
         q: query.q.clone().unwrap_or_default(),
         status_options,
         rows,
         pagination: Pagination::new(page, PER_PAGE, shown, total, |p| list_url(&query, p)),
-        current_url: list_url(&query, page),
+        current_url,
         export_url: list_url(&query, 1).replacen(BASE, &format!("{BASE}/export.csv"), 1),
         empty_message,
         refresh_counts: false,
@@ -131,6 +155,7 @@ pub async fn list_api_keys(
     current: CurrentUser,
     hx: HxRequest,
     query: web::Query<ListQuery>,
+    flash: web::Query<FlashQuery>,
 ) -> Result<HttpResponse, AppError> {
     if current.org.key_salt.is_none() {
         let page = SetUpApiKeysPage {
@@ -149,6 +174,7 @@ pub async fn list_api_keys(
         )));
     }
     let mut page = list_page(&db, layout, &current, query).await?;
+    page.flash = flash_message(&db, &current, flash.into_inner(), None).await?;
     if hx.wants_fragment() {
         page.refresh_counts = true;
         let mut response = render(StatusCode::OK, &page.as_table())?;

@@ -11,6 +11,7 @@ pub mod detail;
 pub mod dialog;
 pub mod edit;
 pub mod export;
+pub mod feedback;
 pub mod key_form;
 pub mod list;
 pub mod pagination;

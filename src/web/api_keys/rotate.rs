@@ -9,6 +9,7 @@ use askama::Template;
 use chrono::Utc;
 
 use super::dialog::{ApiBase, already_done_response, dialog_response, load, secret_response};
+use super::feedback::{ReturnTo, ReturnToQuery};
 use crate::auth::client_ip::ClientIp;
 use crate::auth::guard::CurrentUser;
 use crate::domain::api_key::{Expiry, KeyStatus};
@@ -32,10 +33,19 @@ pub struct RotateDialog {
     pub expires_at: String,
     pub error: Option<String>,
     pub form_token: String,
+    /// Where the new secret's Done (and Cancel) go back to.
+    pub back: ReturnTo,
 }
 
 impl RotateDialog {
-    fn new(layout: Layout, detail: &KeyDetail, grace: String, expires_at: String, error: Option<String>) -> Self {
+    fn new(
+        layout: Layout,
+        detail: &KeyDetail,
+        grace: String,
+        expires_at: String,
+        error: Option<String>,
+        back: ReturnTo,
+    ) -> Self {
         Self {
             form_token: FormToken::generate().as_str().to_owned(),
             layout,
@@ -46,6 +56,7 @@ impl RotateDialog {
             grace,
             expires_at,
             error,
+            back,
         }
     }
 }
@@ -57,6 +68,7 @@ pub async fn rotate_api_key_form(
     current: CurrentUser,
     hx: HxRequest,
     id: web::Path<String>,
+    query: web::Query<ReturnToQuery>,
 ) -> Result<HttpResponse, AppError> {
     let detail = load(&db, &current, id.into_inner()).await?;
     if detail.key.status(store::now()) == KeyStatus::Revoked {
@@ -70,6 +82,7 @@ pub async fn rotate_api_key_form(
         GracePeriod::OneDay.as_str().to_owned(),
         String::new(),
         None,
+        query.place(),
     );
     dialog_response!(hx, StatusCode::OK, dialog)
 }
@@ -86,6 +99,9 @@ pub struct RotateForm {
     /// The dialog's one-time token (see `service::keys::once`).
     #[serde(default)]
     form_token: String,
+    /// Where Done goes back to; see `feedback::ReturnTo`.
+    #[serde(default)]
+    return_to: String,
 }
 
 /// `POST …/{id}/rotate`
@@ -105,9 +121,17 @@ pub async fn rotate_api_key(
 ) -> Result<HttpResponse, AppError> {
     let detail = load(&key_service.db, &current, id.into_inner()).await?;
     let token = FormToken::parse(&form.form_token);
+    let back = ReturnTo::or_list(Some(&form.return_to));
     let again = |layout: Layout, error: String| {
         let expires_at = form.expires_at.chars().take(100).collect();
-        let mut dialog = RotateDialog::new(layout, &detail, form.grace.clone(), expires_at, Some(error));
+        let mut dialog = RotateDialog::new(
+            layout,
+            &detail,
+            form.grace.clone(),
+            expires_at,
+            Some(error),
+            back.clone(),
+        );
         if let Some(token) = &token {
             dialog.form_token = token.as_str().to_owned();
         }
@@ -141,7 +165,7 @@ pub async fn rotate_api_key(
         })
         .await;
     match submitted {
-        Ok(Submitted::Now(rotated, secret)) => secret_response(hx, layout, &base, &rotated, &secret, true),
+        Ok(Submitted::Now(rotated, secret)) => secret_response(hx, layout, &base, &rotated, &secret, true, &back),
         Ok(Submitted::Before(rotated)) => already_done_response(hx, layout, &rotated, true),
         // A second submission that lost the race to record the same token.
         Err(AppError::Conflict(message)) => {

@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use crate::domain::api_key::{KeyStatus, expiry_warning};
 use crate::error::AppError;
 use crate::service::keys::KeyDetail;
-use crate::service::usage_report;
+use crate::service::usage_report::{self, DailyUsage};
 use crate::store::{DbConnection, usage};
 
 /// `2026-11-23 14:05 UTC`
@@ -46,9 +46,12 @@ pub struct KeyRow {
     pub last_used_exact: String,
     pub enabled: bool,
     pub revoked: bool,
-    /// SVG polyline points of daily requests over the last 7 days.
-    pub sparkline: String,
-    pub usage_total: i64,
+    /// SVG polyline points of the last 7 days' allowed requests, and of the
+    /// refused ones, on one scale.
+    pub sparkline_allowed: String,
+    pub sparkline_refused: String,
+    pub allowed_total: i64,
+    pub refused_total: i64,
 }
 
 /// Rows for these keys of organization `org_id`, with their requests of each
@@ -64,7 +67,7 @@ pub fn rows_for(
     let (first_day, since) = usage_report::period_start(now, DAYS);
     let by_key =
         usage_report::daily_totals_by_key(first_day, DAYS, usage::buckets_since(conn, org_id, Some(&ids), since)?);
-    let quiet = vec![0; DAYS as usize];
+    let quiet = usage_report::UsageReport::from_buckets(first_day, DAYS, []).days;
     Ok(details
         .iter()
         .map(|d| KeyRow::new(d, now, by_key.get(&d.key.id).unwrap_or(&quiet)))
@@ -72,9 +75,13 @@ pub fn rows_for(
 }
 
 impl KeyRow {
-    pub fn new(detail: &KeyDetail, now: NaiveDateTime, daily_usage: &[i64]) -> Self {
+    /// The row of `detail` with its requests per day (`days`, oldest first).
+    pub fn new(detail: &KeyDetail, now: NaiveDateTime, days: &[DailyUsage]) -> Self {
         let key = &detail.key;
         let status = key.status(now);
+        let allowed: Vec<i64> = days.iter().map(|d| d.allowed).collect();
+        let refused: Vec<i64> = days.iter().map(DailyUsage::rejected_total).collect();
+        let scale = allowed.iter().chain(&refused).copied().max().unwrap_or(0);
         Self {
             id: key.id.clone(),
             name: key.name.clone(),
@@ -98,15 +105,25 @@ impl KeyRow {
             last_used_exact: key.last_used_at.map(utc).unwrap_or_default(),
             enabled: key.enabled,
             revoked: status == KeyStatus::Revoked,
-            sparkline: sparkline_points(daily_usage),
-            usage_total: daily_usage.iter().sum(),
+            sparkline_allowed: sparkline_points(&allowed, scale),
+            sparkline_refused: sparkline_points(&refused, scale),
+            allowed_total: allowed.iter().sum(),
+            refused_total: refused.iter().sum(),
+        }
+    }
+
+    /// The sparkline's accessible name: both series, in words.
+    pub fn usage_label(&self) -> String {
+        match (self.allowed_total, self.refused_total) {
+            (0, 0) => "No requests in the last 7 days".to_owned(),
+            (allowed, refused) => format!("{allowed} allowed and {refused} refused requests in the last 7 days"),
         }
     }
 }
 
-/// Points for a 70×20 polyline, oldest day first.
-pub fn sparkline_points(values: &[i64]) -> String {
-    let max = values.iter().copied().max().unwrap_or(0).max(1) as f64;
+/// Points for a 70×20 polyline, oldest day first, `max` at the top.
+pub fn sparkline_points(values: &[i64], max: i64) -> String {
+    let max = max.max(1) as f64;
     let step = if values.len() > 1 {
         70.0 / (values.len() - 1) as f64
     } else {
@@ -136,7 +153,12 @@ mod tests {
 
     #[test]
     fn sparklines_scale_to_their_maximum() {
-        assert_eq!(sparkline_points(&[0, 10]), "0.0,19.0 70.0,1.0");
-        assert_eq!(sparkline_points(&[0, 0]), "0.0,19.0 70.0,19.0");
+        assert_eq!(sparkline_points(&[0, 10], 10), "0.0,19.0 70.0,1.0");
+        assert_eq!(
+            sparkline_points(&[0, 5], 10),
+            "0.0,19.0 70.0,10.0",
+            "one scale for both series"
+        );
+        assert_eq!(sparkline_points(&[0, 0], 0), "0.0,19.0 70.0,19.0");
     }
 }
