@@ -98,7 +98,7 @@ async fn a_deleted_keys_page_shows_what_it_was_read_only_with_its_history(app: T
 
     let (status, body) = page(&app, &app.client, &format!("{BASE}/{id}")).await;
     assert_eq!(status, 200, "{body}");
-    assert!(body.contains("<h1>Flight sync</h1>"), "{body}");
+    assert!(body.contains(">Flight sync</h1>"), "{body}");
     assert!(body.contains(">Deleted</span>"), "the Deleted badge: {body}");
     let today = keyward::store::now().date();
     assert!(
