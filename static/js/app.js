@@ -285,6 +285,21 @@
     syncQuickPicks(form);
   }
 
+  // ---- The key list's filters ----
+  // A refused "Can" or "Resource" comes back from htmx as a message beside
+  // the field (swapped out of band): the field is marked invalid while it
+  // has one, as the page without JavaScript renders it.
+  document.addEventListener("htmx:afterSettle", function () {
+    document.querySelectorAll("form.filters [data-field-error]").forEach(function (message) {
+      var field = message.closest(".field");
+      var control = field && field.querySelector("input, select");
+      if (!control) { return; }
+      var invalid = message.textContent.trim() !== "";
+      field.classList.toggle("field-invalid", invalid);
+      if (invalid) { control.setAttribute("aria-invalid", "true"); } else { control.removeAttribute("aria-invalid"); }
+    });
+  });
+
   // The summary's links move focus to the field itself (a fieldset: its
   // first control), not only the view.
   document.addEventListener("click", function (event) {

@@ -478,7 +478,12 @@ async fn the_banner_names_the_active_keys_that_expire_within_seven_days(app: Tes
     let body = get(&app, BASE, false).await.text().await.expect("body");
     assert!(!body.contains("Keys expiring soon"), "no banner without such keys");
 
-    arrange(&app, &org, vec![key("Flight sync", &["read:*"]).expiring_in(day * 3)]).await;
+    arrange(
+        &app,
+        &org,
+        vec![key("Flight sync", &["read:*"]).expiring_in(day * 3 + TimeDelta::minutes(5))],
+    )
+    .await;
     let body = get(&app, BASE, false).await.text().await.expect("body");
     assert!(
         body.contains("1 key expires within 7 days: Flight sync (in 3 days)."),
@@ -488,7 +493,7 @@ async fn the_banner_names_the_active_keys_that_expire_within_seven_days(app: Tes
         &app,
         &org,
         vec![
-            key("Crew roster", &["read:*"]).expiring_in(day),
+            key("Crew roster", &["read:*"]).expiring_in(TimeDelta::hours(20) + TimeDelta::minutes(5)),
             key("Parts feed", &["read:*"]).expiring_in(day * 10),
             key("Paused", &["read:*"]).expiring_in(day * 2).ending(Fate::Disabled),
             key("Withdrawn", &["read:*"]).expiring_in(day * 2).ending(Fate::Revoked),
@@ -505,7 +510,7 @@ async fn the_banner_names_the_active_keys_that_expire_within_seven_days(app: Tes
     for path in [BASE.to_owned(), format!("{BASE}?status=revoked&q=nothing")] {
         let body = get(&app, &path, false).await.text().await.expect("body");
         assert!(
-            body.contains("2 keys expire within 7 days: Crew roster (tomorrow), Flight sync (in 3 days)."),
+            body.contains("2 keys expire within 7 days: Crew roster (in 20 hours), Flight sync (in 3 days)."),
             "{path}: {body}"
         );
         assert!(body.contains("aria-labelledby=\"expiry-banner-heading\""));

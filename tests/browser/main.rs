@@ -15,6 +15,7 @@ mod accessibility;
 mod api_keys;
 mod find;
 mod harness;
+mod key_filters;
 mod new_keys;
 mod page_health;
 mod sign_in;

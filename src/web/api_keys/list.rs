@@ -12,9 +12,9 @@ use askama::Template;
 use super::BASE;
 use super::pagination::Pagination;
 use super::setup::SetUpApiKeysPage;
-use super::view::{KeyRow, expires_on, rows_for};
+use super::view::{KeyRow, rows_for};
 use crate::auth::guard::CurrentUser;
-use crate::domain::api_key::KeyStatus;
+use crate::domain::api_key::{KeyStatus, time_left};
 use crate::domain::filter::{EXPIRING_SOON, EXPIRY_BANNER, FilterError, KeySort, ListQuery, PER_PAGE, StatusFilter};
 use crate::domain::scope::Action;
 use crate::error::AppError;
@@ -64,8 +64,8 @@ pub struct Choice {
     pub selected: bool,
 }
 
-/// "2 keys expire within 7 days: Flight sync (in 3 days), Crew roster
-/// (tomorrow)", with the link that lists them.
+/// "2 keys expire within 7 days: Crew roster (in 20 hours), Flight sync
+/// (in 3 days)", soonest first, with the link that lists them.
 pub struct ExpiryBanner {
     pub sentence: String,
     pub url: String,
@@ -145,8 +145,9 @@ fn can_options(raw: Option<&str>) -> Vec<Choice> {
     options.extend(Action::ALL.into_iter().map(|action| Choice {
         value: action.as_str(),
         label: match action {
+            // Not "Any action": beside "Anything" it would read as the same.
             Action::Any => "Every action (*)".to_owned(),
-            other => other.as_str().to_owned(),
+            other => other.label().to_owned(),
         },
         selected: chosen == action.as_str(),
     }));
@@ -163,7 +164,10 @@ fn banner_for(
     }
     let mut names: Vec<String> = first
         .iter()
-        .map(|(name, at)| format!("{name} ({})", expires_on(*at, now)))
+        .map(|(name, at)| match time_left(*at, now) {
+            Some(left) => format!("{name} ({left})"),
+            None => name.clone(),
+        })
         .collect();
     let more = count - first.len() as i64;
     if more > 0 {

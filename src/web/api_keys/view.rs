@@ -27,16 +27,6 @@ pub fn relative(at: NaiveDateTime, now: NaiveDateTime) -> String {
     format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
 }
 
-/// When a key expires, in calendar days of UTC: "today", "tomorrow",
-/// "in 3 days".
-pub fn expires_on(at: NaiveDateTime, now: NaiveDateTime) -> String {
-    match (at.date() - now.date()).num_days() {
-        ..=0 => "today".to_owned(),
-        1 => "tomorrow".to_owned(),
-        days => format!("in {days} days"),
-    }
-}
-
 /// One row of the keys table.
 #[derive(Debug, Clone)]
 pub struct KeyRow {
@@ -142,20 +132,6 @@ mod tests {
         assert_eq!(relative(now, now), "just now");
         assert_eq!(relative(now - TimeDelta::minutes(1), now), "1 minute ago");
         assert_eq!(relative(now - TimeDelta::days(3), now), "3 days ago");
-    }
-
-    #[test]
-    fn expiries_are_named_by_their_utc_day() {
-        let now = chrono::NaiveDate::from_ymd_opt(2026, 11, 23)
-            .and_then(|d| d.and_hms_opt(22, 0, 0))
-            .expect("a time");
-        assert_eq!(expires_on(now + TimeDelta::hours(1), now), "today");
-        assert_eq!(
-            expires_on(now + TimeDelta::hours(3), now),
-            "tomorrow",
-            "past midnight UTC"
-        );
-        assert_eq!(expires_on(now + TimeDelta::days(3), now), "in 3 days");
     }
 
     #[test]
