@@ -276,7 +276,9 @@ impl ListQuery {
                 .ok()
         });
         let resource = non_blank(&self.resource).and_then(|raw| {
-            ResourceFilter::parse(raw)
+            // A key is judged (and echoed) by its key id alone.
+            let raw = key_id_if_key_shaped(raw).map_or_else(|| raw.to_owned(), |id| id.hint());
+            ResourceFilter::parse(&raw)
                 .map_err(|e| {
                     errors.push((
                         "resource",
@@ -294,18 +296,20 @@ impl ListQuery {
         Ok((action.is_some() || resource.is_some()).then_some(Capability { action, resource }))
     }
 
-    /// This query with a key (or more of one than its key id) in `q`
-    /// replaced by its key id (`ask_` + 12 characters), and whether it had
-    /// one: a secret pasted into Search finds its key and goes no further
-    /// (no page, URL or history).
+    /// This query with a key (or more of one than its key id) in `q` or
+    /// `resource` replaced by its key id (`ask_` + 12 characters), and
+    /// whether it had one: a secret pasted into Search finds its key, one
+    /// pasted into Resource is refused by its key id, and neither goes
+    /// further (no page, URL or history).
     pub fn without_secret(mut self) -> (Self, bool) {
-        match self.q.as_deref().map(str::trim).and_then(key_id_if_key_shaped) {
-            Some(id) => {
-                self.q = Some(id.hint());
-                (self, true)
+        let mut had_secret = false;
+        for field in [&mut self.q, &mut self.resource] {
+            if let Some(id) = field.as_deref().map(str::trim).and_then(key_id_if_key_shaped) {
+                *field = Some(id.hint());
+                had_secret = true;
             }
-            None => (self, false),
         }
+        (self, had_secret)
     }
 
     /// The search, status and order asked for.

@@ -82,9 +82,10 @@
     ack.focus();
   }
 
-  // A key (or more of one than its key id) typed or pasted into Search: only
-  // its key id (ask_ and 12 characters) may go into the request, the address
-  // and history. The server applies the same rule (token::key_id_if_key_shaped).
+  // A key (or more of one than its key id) typed or pasted into Search, or
+  // into the key list's Resource: only its key id (ask_ and 12 characters)
+  // may go into the request, the address and history. The server applies
+  // the same rule (token::key_id_if_key_shaped).
   var WHOLE_KEY = /^\s*(ask_[0-9A-Za-z]{12})[0-9A-Za-z]{1,52}\s*$/;
 
   function keyIdOf(value) {
@@ -95,7 +96,7 @@
   document.addEventListener("input", function (event) {
     var target = event.target;
     formFieldChanged(target);
-    if (target instanceof HTMLInputElement && target.name === "q") {
+    if (target instanceof HTMLInputElement && (target.name === "q" || target.name === "resource")) {
       var id = keyIdOf(target.value);
       if (id) { target.value = id; }
     }
@@ -104,8 +105,10 @@
   document.addEventListener("htmx:configRequest", function (event) {
     var parameters = event.detail && event.detail.parameters;
     if (!parameters) { return; }
-    var id = keyIdOf(parameters.q);
-    if (id) { parameters.q = id; }
+    ["q", "resource"].forEach(function (name) {
+      var id = keyIdOf(parameters[name]);
+      if (id) { parameters[name] = id; }
+    });
   });
 
   document.addEventListener("htmx:afterSwap", function (event) {

@@ -276,6 +276,7 @@ on_both_backends!(
     every_order_pages_through_every_key_once_with_ties_broken_by_id,
     the_capability_filter_answers_with_the_keys_whose_scopes_allow_it,
     a_resource_that_is_not_valid_is_refused_beside_its_field,
+    a_whole_key_in_resource_is_cut_to_its_key_id_and_never_reaches_the_page,
     the_export_and_the_api_list_the_keys_the_page_lists
 );
 
@@ -879,5 +880,37 @@ async fn the_export_and_the_api_list_the_keys_the_page_lists(app: TestApp) {
             .collect();
         assert_eq!(api, page, "{query}: the API, in the page's order");
         assert_eq!(listed["total"], page.len(), "{query}");
+    }
+}
+
+async fn a_whole_key_in_resource_is_cut_to_its_key_id_and_never_reaches_the_page(app: TestApp) {
+    let org = ready(&app).await;
+    let (_, secret) = app.add_api_key(&org, named("Flight sync")).await;
+    let (key_id, hidden) = (&secret[..16], &secret[16..]);
+
+    // Without JavaScript the form's GET carried the key: sent on at once.
+    let response = get(&app, &format!("{BASE}?can=read&resource={secret}&status=all"), false).await;
+    assert_eq!(response.status().as_u16(), 303);
+    let location = response.headers()["location"].to_str().expect("ascii").to_owned();
+    assert_eq!(location, format!("{BASE}?can=read&resource={key_id}&status=all"));
+
+    for (path, htmx) in [
+        (location.clone(), false),
+        (format!("{BASE}?can=read&resource=%20{secret}&status=all"), true),
+        (format!("{BASE}/export.csv?resource={secret}&status=all"), false),
+    ] {
+        let response = get(&app, &path, htmx).await;
+        let pushed = response
+            .headers()
+            .get("hx-push-url")
+            .map(|url| url.to_str().expect("ascii").to_owned());
+        let body = response.text().await.expect("body");
+        assert!(
+            !body.contains(hidden),
+            "{path}: the secret part is nowhere in the answer"
+        );
+        if htmx {
+            assert_eq!(pushed, Some(format!("{BASE}?can=read&resource={key_id}&status=all")));
+        }
     }
 }
