@@ -415,6 +415,18 @@ async fn the_api_list_reads_can_resource_and_sort_as_its_document_says(app: Test
         assert_eq!(problem["code"], "invalid_fields", "{query}");
         assert_eq!(problem["errors"][0]["field"], field, "{query}: {problem}");
     }
+    // A key sent as the resource is judged by its key id: the answer never
+    // holds its secret part.
+    let (status, answer) = call(
+        &app,
+        &admin,
+        reqwest::Method::GET,
+        &format!("/api/v1/api-keys?resource={admin}"),
+        None,
+    )
+    .await;
+    assert!(matches!(status, 200 | 422), "{status}: {answer}");
+    assert!(!answer.to_string().contains(&admin[16..]), "{answer}");
     for query in [
         "/api/v1/api-keys?can=delete",
         "/api/v1/api-keys?sort=size",
