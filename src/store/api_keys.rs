@@ -336,6 +336,14 @@ fn in_order(query: api_keys::BoxedQuery<'_, Backend>, sort: KeySort) -> api_keys
     }
 }
 
+/// The keys of the selection, in its order, as a query to refine.
+fn selected<'a>(org_id: &'a str, selection: &'a KeySelection, now: NaiveDateTime) -> api_keys::BoxedQuery<'a, Backend> {
+    in_order(
+        filtered(org_id, selection.query.as_deref(), selection.status, now),
+        selection.sort,
+    )
+}
+
 /// `limit` keys of the selection from `offset` on, in its order. The page
 /// is found on ids alone, then just its rows are read, so deep pages stay
 /// cheap.
@@ -347,14 +355,11 @@ pub fn list(
     offset: i64,
     limit: i64,
 ) -> QueryResult<Vec<ApiKey>> {
-    let ids: Vec<String> = in_order(
-        filtered(org_id, selection.query.as_deref(), selection.status, now),
-        selection.sort,
-    )
-    .limit(limit)
-    .offset(offset)
-    .select(api_keys::id)
-    .load(conn)?;
+    let ids: Vec<String> = selected(org_id, selection, now)
+        .limit(limit)
+        .offset(offset)
+        .select(api_keys::id)
+        .load(conn)?;
     by_ids(conn, org_id, &ids)
 }
 
@@ -365,12 +370,7 @@ pub fn ids(
     selection: &KeySelection,
     now: NaiveDateTime,
 ) -> QueryResult<Vec<String>> {
-    in_order(
-        filtered(org_id, selection.query.as_deref(), selection.status, now),
-        selection.sort,
-    )
-    .select(api_keys::id)
-    .load(conn)
+    selected(org_id, selection, now).select(api_keys::id).load(conn)
 }
 
 /// The live keys of `org_id` among `ids`, in the order of `ids` (a key

@@ -280,6 +280,20 @@ on_both_backends!(
     the_export_and_the_api_list_the_keys_the_page_lists
 );
 
+/// The body of the answer to GET `path` (as htmx asks when `htmx`).
+async fn text_of(app: &TestApp, path: &str, htmx: bool) -> String {
+    get(app, path, htmx).await.text().await.expect("body")
+}
+
+/// A second organization, set up for keys.
+async fn other_organization(app: &TestApp) -> keyward::store::organizations::Organization {
+    let other = app.create_org("Other Airline").await;
+    let setup = other.clone();
+    app.query(move |conn| keyward::service::keys::bootstrap(conn, &setup, &Actor::Cli, None).map(drop))
+        .await;
+    other
+}
+
 /// What becomes of a fixture key after it is created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Fate {
@@ -452,10 +466,7 @@ async fn expiring_soon_lists_the_active_keys_that_expire_within_fourteen_days(ap
         ],
     )
     .await;
-    let other = app.create_org("Other Airline").await;
-    let other_org = other.clone();
-    app.query(move |conn| keyward::service::keys::bootstrap(conn, &other_org, &Actor::Cli, None).map(drop))
-        .await;
+    let other = other_organization(&app).await;
     arrange(&app, &other, vec![key("Their soon key", &["read:*"]).expiring_in(day)]).await;
 
     let (ids, bodies) = every_page(&app, &format!("{BASE}?status=expiring")).await;
@@ -476,7 +487,7 @@ async fn the_banner_names_the_active_keys_that_expire_within_seven_days(app: Tes
     use chrono::TimeDelta;
     let org = ready(&app).await;
     let day = TimeDelta::days(1);
-    let body = get(&app, BASE, false).await.text().await.expect("body");
+    let body = text_of(&app, BASE, false).await;
     assert!(!body.contains("Keys expiring soon"), "no banner without such keys");
 
     arrange(
@@ -485,7 +496,7 @@ async fn the_banner_names_the_active_keys_that_expire_within_seven_days(app: Tes
         vec![key("Flight sync", &["read:*"]).expiring_in(day * 3 + TimeDelta::minutes(5))],
     )
     .await;
-    let body = get(&app, BASE, false).await.text().await.expect("body");
+    let body = text_of(&app, BASE, false).await;
     assert!(
         body.contains("1 key expires within 7 days: Flight sync (in 3 days)."),
         "{body}"
@@ -501,15 +512,12 @@ async fn the_banner_names_the_active_keys_that_expire_within_seven_days(app: Tes
         ],
     )
     .await;
-    let other = app.create_org("Other Airline").await;
-    let other_org = other.clone();
-    app.query(move |conn| keyward::service::keys::bootstrap(conn, &other_org, &Actor::Cli, None).map(drop))
-        .await;
+    let other = other_organization(&app).await;
     arrange(&app, &other, vec![key("Their soon key", &["read:*"]).expiring_in(day)]).await;
 
     // Whatever the filters show: the banner is about the organization.
     for path in [BASE.to_owned(), format!("{BASE}?status=revoked&q=nothing")] {
-        let body = get(&app, &path, false).await.text().await.expect("body");
+        let body = text_of(&app, &path, false).await;
         assert!(
             body.contains("2 keys expire within 7 days: Crew roster (in 20 hours), Flight sync (in 3 days)."),
             "{path}: {body}"
@@ -524,7 +532,7 @@ async fn the_banner_names_the_active_keys_that_expire_within_seven_days(app: Tes
         );
     }
     // htmx refreshes bring it up to date, out of band.
-    let fragment = get(&app, BASE, true).await.text().await.expect("body");
+    let fragment = text_of(&app, BASE, true).await;
     assert!(
         fragment.contains("id=\"expiry-banner\" hx-swap-oob=\"true\""),
         "{fragment}"
@@ -668,11 +676,7 @@ async fn every_order_pages_through_every_key_once_with_ties_broken_by_id(app: Te
             );
         }
     }
-    let body = get(&app, &format!("{BASE}?status=all&sort=name-asc"), true)
-        .await
-        .text()
-        .await
-        .expect("body");
+    let body = text_of(&app, &format!("{BASE}?status=all&sort=name-asc"), true).await;
     assert!(
         body.contains(&format!("hx-get=\"{BASE}?status=all&#38;sort=name-asc\"")),
         "the htmx refresh keeps the order"
@@ -699,10 +703,7 @@ async fn the_capability_filter_answers_with_the_keys_whose_scopes_allow_it(app: 
         ],
     )
     .await;
-    let other = app.create_org("Other Airline").await;
-    let other_org = other.clone();
-    app.query(move |conn| keyward::service::keys::bootstrap(conn, &other_org, &Actor::Cli, None).map(drop))
-        .await;
+    let other = other_organization(&app).await;
     arrange(&app, &other, vec![key("Their asset writer", &["write:assets"])]).await;
 
     let writers_of_42 = [
@@ -747,11 +748,7 @@ async fn the_capability_filter_answers_with_the_keys_whose_scopes_allow_it(app: 
     }
 
     // The counts beside each status follow the capability (and the search).
-    let body = get(&app, &format!("{BASE}?can=write&resource=assets/42"), false)
-        .await
-        .text()
-        .await
-        .expect("body");
+    let body = text_of(&app, &format!("{BASE}?can=write&resource=assets/42"), false).await;
     for count in [
         "Active (4)",
         "Expiring soon (0)",
@@ -765,11 +762,7 @@ async fn the_capability_filter_answers_with_the_keys_whose_scopes_allow_it(app: 
         body.contains("value=\"write\" selected") && body.contains("value=\"assets/42\""),
         "the fields keep what was asked"
     );
-    let body = get(&app, &format!("{BASE}?status=revoked&can=write&resource=assets"), false)
-        .await
-        .text()
-        .await
-        .expect("body");
+    let body = text_of(&app, &format!("{BASE}?status=revoked&can=write&resource=assets"), false).await;
     assert!(
         body.contains("No keys could write on assets here."),
         "the empty state says why"
@@ -830,10 +823,7 @@ async fn the_export_and_the_api_list_the_keys_the_page_lists(app: TestApp) {
         ],
     )
     .await;
-    let other = app.create_org("Other Airline").await;
-    let other_org = other.clone();
-    app.query(move |conn| keyward::service::keys::bootstrap(conn, &other_org, &Actor::Cli, None).map(drop))
-        .await;
+    let other = other_organization(&app).await;
     arrange(&app, &other, vec![key("Their asset writer", &["write:assets"])]).await;
 
     for query in [
@@ -850,11 +840,7 @@ async fn the_export_and_the_api_list_the_keys_the_page_lists(app: TestApp) {
         let page = names_of(&app, &ids).await;
         assert!(!page.iter().any(|n| n.starts_with("Their")), "{query}: {page:?}");
 
-        let csv = get(&app, &format!("{BASE}/export.csv?{query}"), false)
-            .await
-            .text()
-            .await
-            .expect("body");
+        let csv = text_of(&app, &format!("{BASE}/export.csv?{query}"), false).await;
         let exported: Vec<String> = csv
             .lines()
             .skip(1)
