@@ -4,7 +4,8 @@
 Builds the release binary's database through Keyward's own CLI (organization,
 user, key set-up, one real key), then copies that key's rows 100 000 times
 with fresh ids straight into SQLite, starts `keyward serve`, signs in and
-times list requests: first page, a deep page, a search, each status filter.
+times list requests: first page, a deep page, a search, each status filter,
+the orders and the capability filter ("Can", "Resource").
 
     cargo build --release && python3 bench/list_100k.py
 
@@ -83,6 +84,14 @@ def main():
                 ("revoked", "/backoffice/settings/api-keys?status=revoked"),
                 ("search by name", "/backoffice/settings/api-keys?q=Integration%2009999&status=all"),
                 ("htmx table fragment", "/backoffice/settings/api-keys?status=all"),
+                ("sorted by name, page 2000", "/backoffice/settings/api-keys?status=all&sort=name-asc&page=2000"),
+                ("sorted by valid until", "/backoffice/settings/api-keys?status=all&sort=valid-until-asc"),
+                ("sorted by last used", "/backoffice/settings/api-keys?status=all&sort=last-used-desc"),
+                ("expiring soon", "/backoffice/settings/api-keys?status=expiring"),
+                # The capability filter weighs every key's scopes in Rust:
+                # one that every key passes, and one that none does.
+                ("can read assets/42, page 2000", "/backoffice/settings/api-keys?status=all&can=read&resource=assets/42&page=2000"),
+                ("can write assets (none)", "/backoffice/settings/api-keys?status=all&can=write&resource=assets"),
             ]
             results = []
             for label, path in cases:

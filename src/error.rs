@@ -135,6 +135,22 @@ impl GatewayRefusal {
     }
 }
 
+/// A list filter no control offers is a bad request (400); "Can" or
+/// "Resource" that is not valid names its field (422).
+impl From<crate::domain::filter::FilterError> for AppError {
+    fn from(error: crate::domain::filter::FilterError) -> Self {
+        match error {
+            crate::domain::filter::FilterError::Request(error) => error.into(),
+            crate::domain::filter::FilterError::Fields(fields) => Self::InvalidFields(
+                fields
+                    .into_iter()
+                    .map(|(field, message)| (field.to_owned(), message))
+                    .collect(),
+            ),
+        }
+    }
+}
+
 impl From<crate::domain::ValidationError> for AppError {
     fn from(error: crate::domain::ValidationError) -> Self {
         Self::Validation(error.0)

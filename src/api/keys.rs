@@ -11,20 +11,21 @@ use serde::{Deserialize, Serialize};
 
 use super::input::{JsonObject, Problems, object};
 use super::responses;
-use super::schemas::{ExpiryText, KeyNameText, NetworkText, ScopeText};
+use super::schemas::{ExpiryText, KeyNameText, NetworkText, ResourceText, ScopeText};
 use crate::auth::cache::KeyRecord;
 use crate::auth::key_auth::KeyPrincipal;
 use crate::domain::api_key::{Expiry, KeyName, KeyStatus};
-use crate::domain::as_written;
 use crate::domain::audit::Actor;
-use crate::domain::filter::{ListQuery, PER_PAGE};
+use crate::domain::filter::{KeySort, ListQuery, PER_PAGE};
 use crate::domain::grant::{Grant, earliest};
 use crate::domain::network::{Network, NetworkList};
-use crate::domain::scope::{Scope, ScopeSet};
+use crate::domain::scope::{Action, Scope, ScopeSet};
 use crate::domain::time::rfc3339;
+use crate::domain::{ValidationError, as_written};
 use crate::error::AppError;
+use crate::service::key_list;
 use crate::service::keys::{self, GracePeriod, KeyChanges, KeyDetail, KeyService, NewKey, Rotation};
-use crate::store::{self, Db, api_keys};
+use crate::store::{self, Db};
 
 /// One secret of a key: its public key id and when it stops working.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -134,7 +135,7 @@ impl std::fmt::Debug for KeyWithSecret {
     }
 }
 
-/// One page of the key list, newest first.
+/// One page of the key list, in the order asked for.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct KeyPage {
     pub items: Vec<KeyJson>,
@@ -221,12 +222,14 @@ fn parse_expiry(raw: Option<&str>) -> Result<Option<Expiry>, crate::domain::Vali
         .transpose()
 }
 
-/// The list's status filter.
+/// The list's status filter: `expiring` is the active keys that expire
+/// within 14 days.
 #[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum StatusFilter {
     All,
     Active,
+    Expiring,
     Disabled,
     Expired,
     Revoked,
@@ -237,6 +240,7 @@ impl StatusFilter {
         match self {
             Self::All => "all",
             Self::Active => "active",
+            Self::Expiring => "expiring",
             Self::Disabled => "disabled",
             Self::Expired => "expired",
             Self::Revoked => "revoked",
@@ -244,10 +248,70 @@ impl StatusFilter {
     }
 }
 
+/// The list's order. Keys that never expire or were never used come last
+/// in both directions; ties go by `id`.
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SortOrder {
+    CreatedDesc,
+    CreatedAsc,
+    NameAsc,
+    NameDesc,
+    ValidUntilAsc,
+    ValidUntilDesc,
+    LastUsedDesc,
+    LastUsedAsc,
+}
+
+impl SortOrder {
+    fn as_sort(self) -> KeySort {
+        match self {
+            Self::CreatedDesc => KeySort::CreatedDesc,
+            Self::CreatedAsc => KeySort::CreatedAsc,
+            Self::NameAsc => KeySort::NameAsc,
+            Self::NameDesc => KeySort::NameDesc,
+            Self::ValidUntilAsc => KeySort::ValidUntilAsc,
+            Self::ValidUntilDesc => KeySort::ValidUntilDesc,
+            Self::LastUsedDesc => KeySort::LastUsedDesc,
+            Self::LastUsedAsc => KeySort::LastUsedAsc,
+        }
+    }
+}
+
+/// An action the capability filter asks about. `*` is a request that needs
+/// the `*` action itself (a key holding `*` there); leave `can` out for
+/// "any action".
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+pub enum CanAction {
+    #[serde(rename = "read")]
+    #[schema(rename = "read")]
+    Read,
+    #[serde(rename = "write")]
+    #[schema(rename = "write")]
+    Write,
+    #[serde(rename = "admin")]
+    #[schema(rename = "admin")]
+    Admin,
+    #[serde(rename = "*")]
+    #[schema(rename = "*")]
+    Any,
+}
+
+impl CanAction {
+    fn as_action(self) -> Action {
+        match self {
+            Self::Read => Action::Read,
+            Self::Write => Action::Write,
+            Self::Admin => Action::Admin,
+            Self::Any => Action::Any,
+        }
+    }
+}
+
 /// The last page the list answers: past the keys it is empty.
 const LAST_PAGE: i64 = 1_000_000;
 
-/// `?q=&status=&page=` of the API's list.
+/// `?q=&status=&sort=&can=&resource=&page=` of the API's list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct KeyListQuery {
@@ -259,6 +323,19 @@ pub struct KeyListQuery {
     /// API lists every key unless asked otherwise.
     #[param(inline)]
     pub status: Option<StatusFilter>,
+    /// Left out: `created-desc` (newest first).
+    #[param(inline)]
+    pub sort: Option<SortOrder>,
+    /// Only keys whose scopes allow this action (on `resource`, or on some
+    /// resource when `resource` is left out), by the rule authentication
+    /// applies. Left out: any action.
+    #[param(inline)]
+    pub can: Option<CanAction>,
+    /// Only keys whose scopes allow `can` (any action when left out) on
+    /// this resource, wildcards and path prefixes included: `write:assets`
+    /// covers `assets/42`.
+    #[param(value_type = Option<ResourceText>)]
+    pub resource: Option<String>,
     /// From 1 (the default).
     #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<i64>,
@@ -274,17 +351,37 @@ impl KeyListQuery {
                 page => Ok(page),
             },
         );
+        // Read as written, like every value of the API, and never blank
+        // (the document's pattern); the domain then judges the resource
+        // as the page does.
+        if let Some(resource) = &self.resource {
+            problems.check(
+                "resource",
+                as_written(resource).and_then(|resource| {
+                    if resource.is_empty() {
+                        Err(ValidationError::new(
+                            "The resource is empty: send one such as assets or assets/42 (* for everything), or leave resource out.",
+                        ))
+                    } else {
+                        Ok(())
+                    }
+                }),
+            );
+        }
         problems.into_result()?;
         Ok(ListQuery {
             q: self.q.clone(),
             status: Some(self.status.unwrap_or(StatusFilter::All).as_str().to_owned()),
+            sort: self.sort.map(|sort| sort.as_sort().as_str().to_owned()),
+            can: self.can.map(|can| can.as_action().as_str().to_owned()),
+            resource: self.resource.clone(),
             page: page.flatten(),
         })
     }
 }
 
-/// `GET /api/v1/api-keys?q=&status=&page=`
-#[utoipa::path(get, path = "/api/v1/api-keys", tag = "api-keys", params(KeyListQuery), responses((status = 200, body = KeyPage, description = "One page of the organization's keys, newest first"), responses::BadQuery, responses::KeyRefusals, responses::NotAllowed, responses::InvalidFields))]
+/// `GET /api/v1/api-keys?q=&status=&sort=&can=&resource=&page=`
+#[utoipa::path(get, path = "/api/v1/api-keys", tag = "api-keys", params(KeyListQuery), responses((status = 200, body = KeyPage, description = "One page of the organization's keys, in the order asked for (newest first by default)"), responses::BadQuery, responses::KeyRefusals, responses::NotAllowed, responses::InvalidFields))]
 pub async fn list_keys(
     db: web::Data<Db>,
     principal: KeyPrincipal,
@@ -297,14 +394,9 @@ pub async fn list_keys(
     let (items, total) = db
         .run(move |conn| {
             let now = store::now();
-            let keys = api_keys::list(conn, &org_id, &filter, now, page, PER_PAGE)?;
-            let counts = api_keys::count_by_status(conn, &org_id, filter.query.as_deref(), now)?;
-            let total = match filter.status {
-                Some(status) => counts.iter().find(|(s, _)| *s == status).map_or(0, |(_, n)| *n),
-                None => counts.iter().map(|(_, n)| n).sum(),
-            };
-            let items = keys::details(conn, keys)?.iter().map(KeyJson::of).collect();
-            Ok::<_, AppError>((items, total))
+            let listed = key_list::page(conn, &org_id, &filter, now, page, PER_PAGE)?;
+            let items = keys::details(conn, listed.keys)?.iter().map(KeyJson::of).collect();
+            Ok::<_, AppError>((items, listed.total))
         })
         .await?;
     Ok(web::Json(KeyPage {

@@ -222,18 +222,25 @@ impl KeyStatus {
 
 /// "expires in 3 days" when a live key's expiry is within a week.
 pub fn expiry_warning(expires_at: Option<NaiveDateTime>, now: NaiveDateTime) -> Option<String> {
-    let left = expires_at? - now;
+    time_left(expires_at?, now).map(|left| format!("expires {left}"))
+}
+
+/// "in 3 days", "in 5 hours", "within the hour" until `at`, when that is
+/// within a week (whole days and hours, rounded down): the row's hint and
+/// the list's banner say the same.
+pub fn time_left(at: NaiveDateTime, now: NaiveDateTime) -> Option<String> {
+    let left = at - now;
     if left <= TimeDelta::zero() || left > TimeDelta::days(7) {
         return None;
     }
     let hours = left.num_hours();
     Some(if hours < 1 {
-        "expires within the hour".to_owned()
+        "within the hour".to_owned()
     } else if hours < 24 {
-        format!("expires in {hours} hour{}", if hours == 1 { "" } else { "s" })
+        format!("in {hours} hour{}", if hours == 1 { "" } else { "s" })
     } else {
         let days = left.num_days();
-        format!("expires in {days} day{}", if days == 1 { "" } else { "s" })
+        format!("in {days} day{}", if days == 1 { "" } else { "s" })
     })
 }
 

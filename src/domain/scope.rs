@@ -248,6 +248,14 @@ impl ScopeSet {
         self.0.iter().any(|s| s.allows(action, resource))
     }
 
+    /// Whether `action` is allowed on some resource: exactly when one of
+    /// the scopes allows it on the resource its own filter names (a filter
+    /// covers itself, and `*` manages keys nowhere that its filter does not
+    /// already name), so `allows` stays the one rule.
+    pub fn allows_somewhere(&self, action: Action) -> bool {
+        self.0.iter().any(|s| self.allows(action, s.filter.as_str()))
+    }
+
     /// A short summary for lists: "Full access", "Read only", or the scopes.
     pub fn summary(&self) -> String {
         if self
@@ -580,6 +588,14 @@ mod covering_tests {
         fn a_scope_covers_another_exactly_when_it_allows_all_it_allows(held in scope(), wanted in scope()) {
             let meaning = allows_everything_of(|a, r| held.allows(a, r), |a, r| wanted.allows(a, r));
             prop_assert_eq!(held.covers(&wanted), meaning, "{} covers {}?", held, wanted);
+        }
+
+        #[test]
+        fn a_set_allows_an_action_somewhere_exactly_when_some_resource_shows_it(held in scope_set()) {
+            for action in Action::ALL {
+                let somewhere = resources().iter().any(|r| held.allows(action, r));
+                prop_assert_eq!(held.allows_somewhere(action), somewhere, "{:?} {}", held, action.as_str());
+            }
         }
 
         #[test]

@@ -3,5 +3,6 @@
 //! API and the command line all go through here.
 
 pub mod accounts;
+pub mod key_list;
 pub mod keys;
 pub mod usage_report;

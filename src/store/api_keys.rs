@@ -8,7 +8,7 @@ use super::schema::{api_keys, key_networks, key_scopes, key_secrets, organizatio
 use super::{DbConnection, UniqueRow as _, escape_like, lower, substr};
 use crate::domain::ValidationError;
 use crate::domain::api_key::{KeyName, KeyStatus};
-use crate::domain::filter::KeyListFilter;
+use crate::domain::filter::{EXPIRING_SOON, KeySelection, KeySort, StatusFilter};
 use crate::domain::network::{Network, NetworkList};
 use crate::domain::scope::{Action, ResourceFilter, Scope, ScopeSet};
 
@@ -198,22 +198,27 @@ pub fn settings_from_rows(
     scopes: &[(String, StoredScope)],
     networks: &[(String, String)],
 ) -> Result<(ScopeSet, NetworkList), ValidationError> {
-    let key_scopes = scopes
+    let key_scopes = scope_set(scopes.iter().filter(|(id, _)| id == api_key_id).map(|(_, scope)| scope))?;
+    let key_networks = networks
         .iter()
         .filter(|(id, _)| id == api_key_id)
-        .map(|(_, (action, resource))| {
+        .map(|(_, cidr)| Network::parse(cidr))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((key_scopes, NetworkList::new(key_networks)?))
+}
+
+/// One key's stored scope rows as its scope set (see `settings_from_rows`).
+pub fn scope_set<'a>(rows: impl IntoIterator<Item = &'a StoredScope>) -> Result<ScopeSet, ValidationError> {
+    let scopes = rows
+        .into_iter()
+        .map(|(action, resource)| {
             Ok(Scope {
                 action: Action::parse(action)?,
                 filter: ResourceFilter::parse(resource)?,
             })
         })
         .collect::<Result<Vec<_>, ValidationError>>()?;
-    let key_networks = networks
-        .iter()
-        .filter(|(id, _)| id == api_key_id)
-        .map(|(_, cidr)| Network::parse(cidr))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((ScopeSet::new(key_scopes)?, NetworkList::new(key_networks)?))
+    ScopeSet::new(scopes)
 }
 
 pub fn scopes_of(conn: &mut DbConnection, api_key_ids: &[String]) -> QueryResult<Vec<(String, StoredScope)>> {
@@ -255,13 +260,19 @@ pub fn with_key_id_prefix<'a>(org_id: &'a str, prefix: &'a str) -> _ {
         .select(key_secrets::api_key_id)
 }
 
-/// The live keys of `org_id` that match `filter`, as a query to refine.
-fn filtered<'a>(org_id: &'a str, filter: &'a KeyListFilter, now: NaiveDateTime) -> api_keys::BoxedQuery<'a, Backend> {
+/// The live keys of `org_id` that match the search `text` and `status`, as
+/// a query to refine.
+fn filtered<'a>(
+    org_id: &'a str,
+    text: Option<&'a str>,
+    status: StatusFilter,
+    now: NaiveDateTime,
+) -> api_keys::BoxedQuery<'a, Backend> {
     let mut query = api_keys::table
         .filter(api_keys::org_id.eq(org_id))
         .filter(api_keys::deleted_at.is_null())
         .into_boxed();
-    if let Some(text) = filter.query.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+    if let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) {
         // Names: a case-insensitive substring (`lower` folds Unicode on both
         // backends, see store::unicode_lower).
         let by_name = lower(api_keys::name)
@@ -273,92 +284,202 @@ fn filtered<'a>(org_id: &'a str, filter: &'a KeyListFilter, now: NaiveDateTime) 
             None => query.filter(by_name),
         };
     }
+    // The same rules as `KeyStatus::of` and `filter::expiring_soon`.
     let live = api_keys::expires_at.is_null().or(api_keys::expires_at.gt(now));
-    query = match filter.status {
-        None => query,
-        Some(KeyStatus::Revoked) => query.filter(api_keys::revoked_at.is_not_null()),
-        Some(KeyStatus::Expired) => query
+    query = match status {
+        StatusFilter::All => query,
+        StatusFilter::Only(KeyStatus::Revoked) => query.filter(api_keys::revoked_at.is_not_null()),
+        StatusFilter::Only(KeyStatus::Expired) => query
             .filter(api_keys::revoked_at.is_null())
             .filter(api_keys::expires_at.le(now)),
-        Some(KeyStatus::Disabled) => query
+        StatusFilter::Only(KeyStatus::Disabled) => query
             .filter(api_keys::revoked_at.is_null())
             .filter(live)
             .filter(api_keys::enabled.eq(false)),
-        Some(KeyStatus::Active) => query
+        StatusFilter::Only(KeyStatus::Active) => query
             .filter(api_keys::revoked_at.is_null())
             .filter(live)
             .filter(api_keys::enabled.eq(true)),
+        StatusFilter::ExpiringSoon => query
+            .filter(api_keys::revoked_at.is_null())
+            .filter(api_keys::enabled.eq(true))
+            .filter(api_keys::expires_at.gt(now))
+            .filter(api_keys::expires_at.le(now + EXPIRING_SOON)),
     };
     query
 }
 
-/// One page of keys, newest first. The page is found on the listing index
-/// alone (ids only), then just its rows are read, so deep pages stay cheap.
+/// `query` in `sort` order. Never-expiring and never-used keys come last in
+/// both directions (`IS NULL` sorts false before true on both backends;
+/// `NULLS LAST` is not portable), and ties go by id, so the order is total.
+fn in_order(query: api_keys::BoxedQuery<'_, Backend>, sort: KeySort) -> api_keys::BoxedQuery<'_, Backend> {
+    match sort {
+        KeySort::CreatedDesc => query.order((api_keys::created_at.desc(), api_keys::id.desc())),
+        KeySort::CreatedAsc => query.order((api_keys::created_at.asc(), api_keys::id.asc())),
+        KeySort::NameAsc => query.order((api_keys::name_key.asc(), api_keys::id.asc())),
+        KeySort::NameDesc => query.order((api_keys::name_key.desc(), api_keys::id.desc())),
+        KeySort::ValidUntilAsc => query.order((
+            api_keys::expires_at.is_null().asc(),
+            api_keys::expires_at.asc(),
+            api_keys::id.asc(),
+        )),
+        KeySort::ValidUntilDesc => query.order((
+            api_keys::expires_at.is_null().asc(),
+            api_keys::expires_at.desc(),
+            api_keys::id.desc(),
+        )),
+        KeySort::LastUsedDesc => query.order((
+            api_keys::last_used_at.is_null().asc(),
+            api_keys::last_used_at.desc(),
+            api_keys::id.desc(),
+        )),
+        KeySort::LastUsedAsc => query.order((
+            api_keys::last_used_at.is_null().asc(),
+            api_keys::last_used_at.asc(),
+            api_keys::id.asc(),
+        )),
+    }
+}
+
+/// The keys of the selection, in its order, as a query to refine.
+fn selected<'a>(org_id: &'a str, selection: &'a KeySelection, now: NaiveDateTime) -> api_keys::BoxedQuery<'a, Backend> {
+    in_order(
+        filtered(org_id, selection.query.as_deref(), selection.status, now),
+        selection.sort,
+    )
+}
+
+/// `limit` keys of the selection from `offset` on, in its order. The page
+/// is found on ids alone, then just its rows are read, so deep pages stay
+/// cheap.
 pub fn list(
     conn: &mut DbConnection,
     org_id: &str,
-    filter: &KeyListFilter,
+    selection: &KeySelection,
     now: NaiveDateTime,
-    page: i64,
-    per_page: i64,
-) -> QueryResult<Vec<ApiKey>> {
-    let ids: Vec<String> = filtered(org_id, filter, now)
-        .order((api_keys::created_at.desc(), api_keys::id.desc()))
-        .limit(per_page)
-        .offset((page.max(1) - 1) * per_page)
-        .select(api_keys::id)
-        .load(conn)?;
-    api_keys::table
-        .filter(api_keys::id.eq_any(&ids))
-        .order((api_keys::created_at.desc(), api_keys::id.desc()))
-        .select(ApiKey::as_select())
-        .load(conn)
-}
-
-/// Up to `limit` keys that match, newest first, after `after` (the
-/// `(created_at, id)` of the last key of the previous chunk). Keyset, not
-/// OFFSET: a key created or deleted while an export runs shifts nothing, so
-/// no key is written twice or skipped.
-pub fn list_after(
-    conn: &mut DbConnection,
-    org_id: &str,
-    filter: &KeyListFilter,
-    now: NaiveDateTime,
-    after: Option<&(NaiveDateTime, String)>,
+    offset: i64,
     limit: i64,
 ) -> QueryResult<Vec<ApiKey>> {
-    let mut query = filtered(org_id, filter, now);
-    if let Some((at, id)) = after {
-        query = query.filter(
-            api_keys::created_at
-                .lt(*at)
-                .or(api_keys::created_at.eq(*at).and(api_keys::id.lt(id.clone()))),
-        );
-    }
-    query
-        .order((api_keys::created_at.desc(), api_keys::id.desc()))
+    let ids: Vec<String> = selected(org_id, selection, now)
         .limit(limit)
-        .select(ApiKey::as_select())
-        .load(conn)
+        .offset(offset)
+        .select(api_keys::id)
+        .load(conn)?;
+    by_ids(conn, org_id, &ids)
 }
 
-/// How many keys match the search in each status (for the filter's counts).
-pub fn count_by_status(
+/// The ids of every key of the selection, in its order.
+pub fn ids(
     conn: &mut DbConnection,
     org_id: &str,
-    query: Option<&str>,
+    selection: &KeySelection,
     now: NaiveDateTime,
-) -> QueryResult<Vec<(KeyStatus, i64)>> {
-    KeyStatus::ALL
+) -> QueryResult<Vec<String>> {
+    selected(org_id, selection, now).select(api_keys::id).load(conn)
+}
+
+/// The live keys of `org_id` among `ids`, in the order of `ids` (a key
+/// deleted meanwhile is left out).
+pub fn by_ids(conn: &mut DbConnection, org_id: &str, ids: &[String]) -> QueryResult<Vec<ApiKey>> {
+    let mut keys: std::collections::HashMap<String, ApiKey> = api_keys::table
+        .filter(api_keys::org_id.eq(org_id))
+        .filter(api_keys::deleted_at.is_null())
+        .filter(api_keys::id.eq_any(ids))
+        .select(ApiKey::as_select())
+        .load::<ApiKey>(conn)?
         .into_iter()
-        .map(|status| {
-            let filter = KeyListFilter {
-                query: query.map(str::to_owned),
-                status: Some(status),
-            };
-            Ok((status, filtered(org_id, &filter, now).count().get_result(conn)?))
+        .map(|key| (key.id.clone(), key))
+        .collect();
+    Ok(ids.iter().filter_map(|id| keys.remove(id)).collect())
+}
+
+/// How many live keys of `org_id` match the search `text` and `status`.
+pub fn count(
+    conn: &mut DbConnection,
+    org_id: &str,
+    text: Option<&str>,
+    status: StatusFilter,
+    now: NaiveDateTime,
+) -> QueryResult<i64> {
+    filtered(org_id, text, status, now).count().get_result(conn)
+}
+
+/// A key as the capability filter weighs it: id, the columns its status is
+/// computed from (revoked at, expires at, enabled), and its stored scopes.
+pub type KeyWithScopes = (
+    String,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+    bool,
+    Vec<StoredScope>,
+);
+
+/// Every key of the selection's search (whatever its status), in the
+/// selection's order, with its scopes: two queries, ids, status columns
+/// and scope rows only.
+pub fn with_scopes(
+    conn: &mut DbConnection,
+    org_id: &str,
+    selection: &KeySelection,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<KeyWithScopes>> {
+    let text = selection.query.as_deref();
+    let keys: Vec<(String, Option<NaiveDateTime>, Option<NaiveDateTime>, bool)> =
+        in_order(filtered(org_id, text, StatusFilter::All, now), selection.sort)
+            .select((
+                api_keys::id,
+                api_keys::revoked_at,
+                api_keys::expires_at,
+                api_keys::enabled,
+            ))
+            .load(conn)?;
+    // The scopes of every live key of the organization: a join, since a
+    // list of ids could pass the backends' limits on bound parameters. The
+    // search's keys pick theirs below.
+    let rows: Vec<(String, StoredScope)> = key_scopes::table
+        .inner_join(api_keys::table)
+        .filter(api_keys::org_id.eq(org_id))
+        .filter(api_keys::deleted_at.is_null())
+        .order((key_scopes::api_key_id, key_scopes::position))
+        .select((key_scopes::api_key_id, (key_scopes::action, key_scopes::resource)))
+        .load(conn)?;
+    let mut scopes: std::collections::HashMap<String, Vec<StoredScope>> = std::collections::HashMap::new();
+    for (id, scope) in rows {
+        scopes.entry(id).or_default().push(scope);
+    }
+    Ok(keys
+        .into_iter()
+        .map(|(id, revoked_at, expires_at, enabled)| {
+            let key_scopes = scopes.remove(&id).unwrap_or_default();
+            (id, revoked_at, expires_at, enabled, key_scopes)
         })
-        .collect()
+        .collect())
+}
+
+/// The active keys of `org_id` that expire at `until` or before (soonest
+/// first, ties by id): how many, and the name and expiry of the first
+/// `limit`.
+pub fn expiring_by(
+    conn: &mut DbConnection,
+    org_id: &str,
+    now: NaiveDateTime,
+    until: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<(i64, Vec<(String, NaiveDateTime)>)> {
+    let soon =
+        || filtered(org_id, None, StatusFilter::Only(KeyStatus::Active), now).filter(api_keys::expires_at.le(until));
+    let count = soon().count().get_result(conn)?;
+    let first: Vec<(String, Option<NaiveDateTime>)> = in_order(soon(), KeySort::ValidUntilAsc)
+        .limit(limit)
+        .select((api_keys::name, api_keys::expires_at))
+        .load(conn)?;
+    Ok((
+        count,
+        first
+            .into_iter()
+            .filter_map(|(name, at)| at.map(|at| (name, at)))
+            .collect(),
+    ))
 }
 
 /// The key `id` of `org_id` while it can still change: not deleted, not revoked.

@@ -85,9 +85,10 @@
     ack.focus();
   }
 
-  // A key (or more of one than its key id) typed or pasted into Search: only
-  // its key id (ask_ and 12 characters) may go into the request, the address
-  // and history. The server applies the same rule (token::key_id_if_key_shaped).
+  // A key (or more of one than its key id) typed or pasted into Search, or
+  // into the key list's Resource: only its key id (ask_ and 12 characters)
+  // may go into the request, the address and history. The server applies
+  // the same rule (token::key_id_if_key_shaped).
   var WHOLE_KEY = /^\s*(ask_[0-9A-Za-z]{12})[0-9A-Za-z]{1,52}\s*$/;
 
   function keyIdOf(value) {
@@ -98,7 +99,7 @@
   document.addEventListener("input", function (event) {
     var target = event.target;
     formFieldChanged(target);
-    if (target instanceof HTMLInputElement && target.name === "q") {
+    if (target instanceof HTMLInputElement && (target.name === "q" || target.name === "resource")) {
       var id = keyIdOf(target.value);
       if (id) { target.value = id; }
     }
@@ -107,8 +108,10 @@
   document.addEventListener("htmx:configRequest", function (event) {
     var parameters = event.detail && event.detail.parameters;
     if (!parameters) { return; }
-    var id = keyIdOf(parameters.q);
-    if (id) { parameters.q = id; }
+    ["q", "resource"].forEach(function (name) {
+      var id = keyIdOf(parameters[name]);
+      if (id) { parameters[name] = id; }
+    });
   });
 
   document.addEventListener("htmx:afterSwap", function (event) {
@@ -288,6 +291,21 @@
     syncWarnings(form);
     syncQuickPicks(form);
   }
+
+  // ---- The key list's filters ----
+  // A refused "Can" or "Resource" comes back from htmx as a message beside
+  // the field (swapped out of band): the field is marked invalid while it
+  // has one, as the page without JavaScript renders it.
+  document.addEventListener("htmx:afterSettle", function () {
+    document.querySelectorAll("form.filters [data-field-error]").forEach(function (message) {
+      var field = message.closest(".field");
+      var control = field && field.querySelector("input, select");
+      if (!control) { return; }
+      var invalid = message.textContent.trim() !== "";
+      field.classList.toggle("field-invalid", invalid);
+      if (invalid) { control.setAttribute("aria-invalid", "true"); } else { control.removeAttribute("aria-invalid"); }
+    });
+  });
 
   // The summary's links move focus to the field itself (a fieldset: its
   // first control), not only the view.

@@ -366,7 +366,110 @@ async fn listing_keys_over_the_api_without_a_status_lists_every_status(app: Test
     );
     assert_eq!(
         status["schema"]["enum"],
-        json!(["all", "active", "disabled", "expired", "revoked"]),
+        json!(["all", "active", "expiring", "disabled", "expired", "revoked"]),
         "{status}"
+    );
+}
+
+on_both_backends!(the_api_list_reads_can_resource_and_sort_as_its_document_says);
+
+async fn the_api_list_reads_can_resource_and_sort_as_its_document_says(app: TestApp) {
+    let (org, _, admin) = app.org_with_api_key("Acme Aviation", ADMIN).await;
+    app.add_api_key(
+        &org,
+        TestKey {
+            name: "Asset writer",
+            scopes: &["write:assets"],
+            ..TestKey::default()
+        },
+    )
+    .await;
+    let list = |query: &'static str| call(&app, &admin, reqwest::Method::GET, query, None);
+    let names = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter_map(|k| k["name"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let (status, page) = list("/api/v1/api-keys?can=write&resource=assets/42").await;
+    assert_eq!((status, names(&page)), (200, vec!["Asset writer".to_owned()]), "{page}");
+    let (_, page) = list("/api/v1/api-keys?can=write&sort=name-asc").await;
+    assert_eq!(
+        names(&page),
+        ["Asset writer", "Automation"],
+        "write on some resource (flights, assets), by name"
+    );
+    let (_, page) = list("/api/v1/api-keys?can=admin&resource=api-keys").await;
+    assert_eq!(names(&page), ["Automation"], "the caller itself, which manages keys");
+
+    for (query, field) in [
+        ("/api/v1/api-keys?resource=Assets", "resource"),
+        ("/api/v1/api-keys?resource=assets//42", "resource"),
+        ("/api/v1/api-keys?resource=", "resource"),
+        ("/api/v1/api-keys?can=write&resource=%20assets", "resource"),
+    ] {
+        let (status, problem) = list(query).await;
+        assert_eq!(status, 422, "{query}: {problem}");
+        assert_eq!(problem["code"], "invalid_fields", "{query}");
+        assert_eq!(problem["errors"][0]["field"], field, "{query}: {problem}");
+    }
+    // A key sent as the resource is judged by its key id: the answer never
+    // holds its secret part.
+    let (status, answer) = call(
+        &app,
+        &admin,
+        reqwest::Method::GET,
+        &format!("/api/v1/api-keys?resource={admin}"),
+        None,
+    )
+    .await;
+    assert!(matches!(status, 200 | 422), "{status}: {answer}");
+    assert!(!answer.to_string().contains(&admin[16..]), "{answer}");
+    for query in [
+        "/api/v1/api-keys?can=delete",
+        "/api/v1/api-keys?sort=size",
+        "/api/v1/api-keys?status=soon",
+    ] {
+        let (status, problem) = list(query).await;
+        assert_eq!(status, 400, "{query}: {problem}");
+    }
+
+    let (_, document) = list("/api/v1/openapi.json").await;
+    let parameters = document["paths"]["/api/v1/api-keys"]["get"]["parameters"]
+        .as_array()
+        .expect("parameters")
+        .clone();
+    let parameter = |name: &str| {
+        parameters
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("a {name} parameter"))
+            .clone()
+    };
+    assert_eq!(
+        parameter("can")["schema"]["enum"],
+        json!(["read", "write", "admin", "*"])
+    );
+    assert_eq!(
+        parameter("sort")["schema"]["enum"],
+        json!([
+            "created-desc",
+            "created-asc",
+            "name-asc",
+            "name-desc",
+            "valid-until-asc",
+            "valid-until-desc",
+            "last-used-desc",
+            "last-used-asc"
+        ])
+    );
+    assert!(
+        parameter("resource")
+            .to_string()
+            .contains("#/components/schemas/Resource"),
+        "{}",
+        parameter("resource")
     );
 }

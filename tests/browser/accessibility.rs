@@ -434,6 +434,27 @@ async fn the_key_list_and_its_dialogs_have_no_serious_axe_violations() {
         sees(&driver, "Page 99 is past the end").await;
         axe.check(&driver, "API keys, a page past the end").await;
 
+        // The banner (the demo's "Crew roster export" expires in 3 days), and
+        // the filters with values, then with a refused Resource.
+        sees(&driver, "1 key expires within 7 days: Crew roster export").await;
+        driver
+            .goto(app.url(&format!("{BASE}?status=all&sort=name-asc&can=read&resource=assets")))
+            .await
+            .expect("the filtered list opens");
+        driver
+            .query(By::XPath(key_row("Legacy importer")))
+            .first()
+            .await
+            .expect("a key that can read assets is listed");
+        axe.check(&driver, "API keys, sorted and filtered by Can and Resource")
+            .await;
+        driver
+            .goto(app.url(&format!("{BASE}?status=all&can=write&resource=assets//x")))
+            .await
+            .expect("the list answers");
+        sees(&driver, "has an empty segment").await;
+        axe.check(&driver, "API keys, Resource refused").await;
+
         click(&driver, "Create API Key").await;
         dialog(&driver, "Create API key").await;
         axe.check(&driver, "create dialog").await;

@@ -16,6 +16,7 @@ mod api_keys;
 mod audit_log;
 mod find;
 mod harness;
+mod key_filters;
 mod list_actions;
 mod new_keys;
 mod page_health;
