@@ -76,10 +76,16 @@ pub enum AuditAction {
     ApiKeyRotated,
     ApiKeyRevoked,
     ApiKeyDeleted,
+    TwoFactorEnabled,
+    TwoFactorDisabled,
+    RecoveryCodesRegenerated,
+    RecoveryCodeUsed,
+    TwoFactorCodeFailed,
+    TwoFactorRequirementChanged,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 14] = [
+    pub const ALL: [AuditAction; 20] = [
         AuditAction::OrganizationCreated,
         AuditAction::UserCreated,
         AuditAction::SignedIn,
@@ -94,6 +100,12 @@ impl AuditAction {
         AuditAction::ApiKeyRotated,
         AuditAction::ApiKeyRevoked,
         AuditAction::ApiKeyDeleted,
+        AuditAction::TwoFactorEnabled,
+        AuditAction::TwoFactorDisabled,
+        AuditAction::RecoveryCodesRegenerated,
+        AuditAction::RecoveryCodeUsed,
+        AuditAction::TwoFactorCodeFailed,
+        AuditAction::TwoFactorRequirementChanged,
     ];
 
     pub fn parse(text: &str) -> Option<Self> {
@@ -121,6 +133,12 @@ impl AuditAction {
             AuditAction::ApiKeyRotated => "api_key_rotated",
             AuditAction::ApiKeyRevoked => "api_key_revoked",
             AuditAction::ApiKeyDeleted => "api_key_deleted",
+            AuditAction::TwoFactorEnabled => "two_factor_enabled",
+            AuditAction::TwoFactorDisabled => "two_factor_disabled",
+            AuditAction::RecoveryCodesRegenerated => "recovery_codes_regenerated",
+            AuditAction::RecoveryCodeUsed => "recovery_code_used",
+            AuditAction::TwoFactorCodeFailed => "two_factor_code_failed",
+            AuditAction::TwoFactorRequirementChanged => "two_factor_requirement_changed",
         }
     }
 }
@@ -139,6 +157,14 @@ impl<'a> Target<'a> {
             kind: "organization",
             id,
             label: name,
+        }
+    }
+
+    pub fn user(id: &'a str, email: &'a str) -> Self {
+        Self {
+            kind: "user",
+            id,
+            label: email,
         }
     }
 }

@@ -4,4 +4,5 @@
 
 pub mod accounts;
 pub mod keys;
+pub mod two_factor;
 pub mod usage_report;
