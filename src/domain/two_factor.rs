@@ -80,12 +80,8 @@ impl TotpSecret {
             .with_issuer(Some(ISSUER))
             .with_account_name(account.as_str())
             .build_noncompliant();
-        totp.to_url().unwrap_or_else(|_| {
-            format!(
-                "otpauth://totp/{ISSUER}?secret={}&issuer={ISSUER}",
-                self.base32()
-            )
-        })
+        totp.to_url()
+            .unwrap_or_else(|_| format!("otpauth://totp/{ISSUER}?secret={}&issuer={ISSUER}", self.base32()))
     }
 
     /// The code for the step `unix_seconds` falls in.
@@ -463,7 +459,10 @@ mod tests {
             let shown = code.expose();
             assert_eq!(shown.len(), 14, "{shown}");
             assert_eq!(RecoveryCode::parse(&shown).as_ref(), Ok(code));
-            assert_eq!(RecoveryCode::parse(&shown.to_uppercase().replace('-', " ")).as_ref(), Ok(code));
+            assert_eq!(
+                RecoveryCode::parse(&shown.to_uppercase().replace('-', " ")).as_ref(),
+                Ok(code)
+            );
         }
         assert_eq!(RECOVERY_ALPHABET.len(), 32, "5 bits a character, 12 characters");
         assert_eq!(
@@ -495,7 +494,11 @@ mod tests {
         let sealed = keys.seal("user-1", &secret).expect("sealed");
         assert!(!sealed.contains(&secret.base32()));
         assert_eq!(keys.open("user-1", &sealed).map(|s| s.0), Ok(secret.0));
-        assert_ne!(keys.seal("user-1", &secret).expect("sealed"), sealed, "a fresh nonce each time");
+        assert_ne!(
+            keys.seal("user-1", &secret).expect("sealed"),
+            sealed,
+            "a fresh nonce each time"
+        );
         assert_eq!(keys.open("user-2", &sealed).map(|s| s.0), Err(SealBroken));
         let other = TwoFactorKeys::derive(&ServerSecret::generate());
         assert_eq!(other.open("user-1", &sealed).map(|s| s.0), Err(SealBroken));

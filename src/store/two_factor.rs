@@ -100,34 +100,26 @@ pub fn enable(
     step: i64,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
-    let updated = diesel::update(
-        users::table
-            .find(user_id)
-            .filter(users::totp_enabled_at.is_null()),
-    )
-    .set((
-        users::totp_secret.eq(Some(sealed)),
-        users::totp_enabled_at.eq(Some(now)),
-        users::totp_last_step.eq(Some(step)),
-    ))
-    .execute(conn)?;
+    let updated = diesel::update(users::table.find(user_id).filter(users::totp_enabled_at.is_null()))
+        .set((
+            users::totp_secret.eq(Some(sealed)),
+            users::totp_enabled_at.eq(Some(now)),
+            users::totp_last_step.eq(Some(step)),
+        ))
+        .execute(conn)?;
     Ok(updated == 1)
 }
 
 /// Turns it off: the secret, its last step, every recovery code and any
 /// enrolment are gone. False if it was off.
 pub fn disable(conn: &mut DbConnection, user_id: &str) -> QueryResult<bool> {
-    let updated = diesel::update(
-        users::table
-            .find(user_id)
-            .filter(users::totp_enabled_at.is_not_null()),
-    )
-    .set((
-        users::totp_secret.eq(None::<String>),
-        users::totp_enabled_at.eq(None::<NaiveDateTime>),
-        users::totp_last_step.eq(None::<i64>),
-    ))
-    .execute(conn)?;
+    let updated = diesel::update(users::table.find(user_id).filter(users::totp_enabled_at.is_not_null()))
+        .set((
+            users::totp_secret.eq(None::<String>),
+            users::totp_enabled_at.eq(None::<NaiveDateTime>),
+            users::totp_last_step.eq(None::<i64>),
+        ))
+        .execute(conn)?;
     diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(user_id))).execute(conn)?;
     diesel::delete(totp_enrolments::table.filter(totp_enrolments::user_id.eq(user_id))).execute(conn)?;
     Ok(updated == 1)
@@ -172,7 +164,12 @@ pub fn replace_recovery_codes(
 
 /// Spends the unused recovery code with `digest`: false if the user has no
 /// such code or it was spent, so of two requests with one code one wins.
-pub fn use_recovery_code(conn: &mut DbConnection, user_id: &str, digest: &str, now: NaiveDateTime) -> QueryResult<bool> {
+pub fn use_recovery_code(
+    conn: &mut DbConnection,
+    user_id: &str,
+    digest: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
     let updated = diesel::update(
         recovery_codes::table
             .filter(recovery_codes::user_id.eq(user_id))
