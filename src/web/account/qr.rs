@@ -59,22 +59,16 @@ mod tests {
         assert!(drawn.contains(&format!("viewBox=\"0 0 {size} {size}\"")), "{drawn}");
         assert!(!drawn.contains("style"), "the CSP refuses inline styles");
         let d = drawn.split(" d=\"").nth(1).expect("a path");
-        let runs: usize = d
-            .split('h')
-            .skip(1)
-            .map(|part| {
-                part.split('v')
-                    .next()
-                    .and_then(|n| n.parse::<usize>().ok())
-                    .expect("a run")
-            })
-            .sum();
-        assert_eq!(runs, dark, "the runs cover the dark modules exactly");
-        for start in d.split('M').skip(1) {
-            let mut xy = start.split('h').next().expect("a start").split(' ');
-            let x: usize = xy.next().and_then(|n| n.parse().ok()).expect("x");
-            let y: usize = xy.next().and_then(|n| n.parse().ok()).expect("y");
-            assert!((QUIET_ZONE..size - QUIET_ZONE).contains(&x) && (QUIET_ZONE..size - QUIET_ZONE).contains(&y));
+        let mut covered = 0;
+        for segment in d.split('M').skip(1) {
+            let (start, rest) = segment.split_once('h').expect("M x y h run");
+            let run: usize = rest.split('v').next().and_then(|n| n.parse().ok()).expect("a run");
+            let (x, y) = start.split_once(' ').expect("x y");
+            let (x, y): (usize, usize) = (x.parse().expect("x"), y.parse().expect("y"));
+            assert!(x >= QUIET_ZONE && x + run <= size - QUIET_ZONE, "{segment}");
+            assert!((QUIET_ZONE..size - QUIET_ZONE).contains(&y), "{segment}");
+            covered += run;
         }
+        assert_eq!(covered, dark, "the runs cover the dark modules exactly");
     }
 }
