@@ -9,9 +9,7 @@ use keyward::domain::role::Role;
 use keyward::store::organizations::Organization;
 
 use crate::on_both_backends;
-use crate::support::two_factor::{
-    SETUP, code_at_offset, recovery_codes_in, setup_id_in, setup_key_in, wrong_code,
-};
+use crate::support::two_factor::{SETUP, code_at_offset, recovery_codes_in, setup_id_in, setup_key_in, wrong_code};
 use crate::support::{TestApp, csrf_token_in};
 
 on_both_backends!(
@@ -80,12 +78,16 @@ async fn setting_up_shows_a_qr_code_and_the_key_and_the_first_code_turns_it_on(a
     assert_eq!(page.headers()["cache-control"], "no-store");
     let html = body(page).await;
     assert!(
-        html.contains("<svg") && html.contains("role=\"img\" aria-label=\"QR code to scan with your authenticator app\""),
+        html.contains("<svg")
+            && html.contains("role=\"img\" aria-label=\"QR code to scan with your authenticator app\""),
         "a server-drawn QR code with a name: {html}"
     );
     let key = setup_key_in(&html);
     assert_eq!(key.len(), 39, "32 base32 characters in groups of four: {key}");
-    assert!(html.contains("Authentication code") && html.contains(">Verify<"), "{html}");
+    assert!(
+        html.contains("Authentication code") && html.contains(">Verify<"),
+        "{html}"
+    );
 
     let code = code_at_offset(&key, 0).await;
     let confirmed = submit(
@@ -138,17 +140,18 @@ async fn the_secret_being_set_up_is_the_same_on_every_visit_and_for_racing_ones(
     let other = app.create_user(&org, Role::Member, "mia@acme.test").await;
     let client = app.new_client();
     app.sign_in_with(&client, &other, crate::support::PASSWORD).await;
-    let (a, b) = tokio::join!(
-        client.get(app.url(SETUP)).send(),
-        client.get(app.url(SETUP)).send()
-    );
+    let (a, b) = tokio::join!(client.get(app.url(SETUP)).send(), client.get(app.url(SETUP)).send());
     let (a, b) = (body(a.expect("request")).await, body(b.expect("request")).await);
     assert_eq!(
         setup_key_in(&a),
         setup_key_in(&b),
         "neither window shows a secret that cannot be confirmed"
     );
-    assert_ne!(setup_key_in(&a), setup_key_in(&first), "each user has a secret of their own");
+    assert_ne!(
+        setup_key_in(&a),
+        setup_key_in(&first),
+        "each user has a secret of their own"
+    );
 
     // The first window's form confirms what it showed.
     let code = code_at_offset(&setup_key_in(&first), 0).await;
@@ -157,7 +160,11 @@ async fn the_secret_being_set_up_is_the_same_on_every_visit_and_for_racing_ones(
         .post_form(
             &app.client,
             SETUP,
-            &[("csrf_token", &csrf), ("setup_id", &setup_id_in(&first)), ("code", &code)],
+            &[
+                ("csrf_token", &csrf),
+                ("setup_id", &setup_id_in(&first)),
+                ("code", &code),
+            ],
         )
         .await;
     assert_eq!(confirmed.status().as_u16(), 200);
@@ -219,7 +226,10 @@ async fn signing_in_asks_for_the_code_after_the_password(app: TestApp) {
     let step = client.get(app.url("/login/two-factor")).send().await.expect("request");
     assert_eq!(step.status().as_u16(), 200);
     let page = body(step).await;
-    assert!(page.contains("Authentication code") && page.contains("Use a recovery code"), "{page}");
+    assert!(
+        page.contains("Authentication code") && page.contains("Use a recovery code"),
+        "{page}"
+    );
     let recovery = body(
         client
             .get(app.url("/login/two-factor?method=recovery-code"))
@@ -239,7 +249,10 @@ async fn signing_in_asks_for_the_code_after_the_password(app: TestApp) {
     let home = client.get(app.url("/backoffice")).send().await.expect("request");
     assert_eq!(home.status().as_u16(), 200, "signed in");
     let sign_ins = audit_details(&app, &org, "signed_in").await;
-    assert_eq!(sign_ins[0], serde_json::json!({ "second_factor": "authentication_code" }));
+    assert_eq!(
+        sign_ins[0],
+        serde_json::json!({ "second_factor": "authentication_code" })
+    );
 }
 
 async fn between_password_and_code_the_session_reaches_nothing(app: TestApp) {
@@ -297,8 +310,7 @@ impl TestApp {
         let setup_org = org.clone();
         self.db
             .transaction(move |conn| {
-                keyward::service::keys::bootstrap(conn, &setup_org, &keyward::domain::audit::Actor::Cli, None)
-                    .map(drop)
+                keyward::service::keys::bootstrap(conn, &setup_org, &keyward::domain::audit::Actor::Cli, None).map(drop)
             })
             .await
             .expect("set up for keys");
@@ -368,7 +380,10 @@ async fn malformed_codes_are_refused_without_counting_and_wrong_ones_count(app: 
         assert!(page.contains(says), "{code:?}: {page}");
         assert!(page.contains("id=\"second-factor-error\""), "beside the field");
     }
-    for (code, says) in [("", "Enter one of your recovery codes"), ("abc", "That is not a recovery code")] {
+    for (code, says) in [
+        ("", "Enter one of your recovery codes"),
+        ("abc", "That is not a recovery code"),
+    ] {
         let refused = app.send_second_factor(&client, "recovery_code", code).await;
         assert_eq!(refused.status().as_u16(), 422, "{code:?}");
         assert!(body(refused).await.contains(says));
@@ -376,7 +391,10 @@ async fn malformed_codes_are_refused_without_counting_and_wrong_ones_count(app: 
     // Four wrong codes count; a fifth failure is still allowed, then none.
     for _ in 0..4 {
         let code = wrong_code(&enrolled.key).await;
-        assert_eq!(app.send_second_factor(&client, "code", &code).await.status().as_u16(), 422);
+        assert_eq!(
+            app.send_second_factor(&client, "code", &code).await.status().as_u16(),
+            422
+        );
     }
     // Spaces in a right code do not matter.
     let code = code_at_offset(&enrolled.key, 1).await;
@@ -504,7 +522,11 @@ async fn the_code_step_without_a_right_password_goes_back_to_sign_in(app: TestAp
     assert_eq!(step.headers()["location"], "/login");
     let csrf = app.csrf_token(&client, "/login").await;
     let sent = app
-        .post_form(&client, "/login/two-factor", &[("csrf_token", &csrf), ("code", "123456")])
+        .post_form(
+            &client,
+            "/login/two-factor",
+            &[("csrf_token", &csrf), ("code", "123456")],
+        )
         .await;
     assert_eq!(sent.status().as_u16(), 303);
     assert_eq!(sent.headers()["location"], "/login");
@@ -588,11 +610,17 @@ async fn the_organization_requirement_sends_system_administrators_to_set_it_up_f
 async fn turning_the_requirement_on_needs_your_own_two_factor_and_only_system_administrators_may(app: TestApp) {
     let (org, _) = app.signed_in_as(Role::SystemAdministrator).await;
     let page = body(app.client.get(app.url(SECURITY)).send().await.expect("request")).await;
-    assert!(page.contains("Require two-factor authentication for System Administrators"), "{page}");
+    assert!(
+        page.contains("Require two-factor authentication for System Administrators"),
+        "{page}"
+    );
     let refused = submit(&app, &app.client, SECURITY, SECURITY, &[("require_two_factor", "on")]).await;
     assert_eq!(refused.status().as_u16(), 422);
     let page = body(refused).await;
-    assert!(page.contains("Set up two-factor authentication for your own account first"), "{page}");
+    assert!(
+        page.contains("Set up two-factor authentication for your own account first"),
+        "{page}"
+    );
     assert!(page.contains("id=\"require-two-factor-error\""), "beside the checkbox");
     let org_id = org.id.clone();
     let required = app
@@ -603,7 +631,14 @@ async fn turning_the_requirement_on_needs_your_own_two_factor_and_only_system_ad
     app.enrol(&app.client).await;
     let on = submit(&app, &app.client, SECURITY, SECURITY, &[("require_two_factor", "on")]).await;
     assert_eq!(on.status().as_u16(), 303);
-    let saved = body(app.client.get(app.url(&format!("{SECURITY}?saved=1"))).send().await.expect("request")).await;
+    let saved = body(
+        app.client
+            .get(app.url(&format!("{SECURITY}?saved=1")))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
     assert!(saved.contains("Saved.") && saved.contains(" checked"), "{saved}");
     let off = submit(&app, &app.client, SECURITY, SECURITY, &[]).await;
     assert_eq!(off.status().as_u16(), 303);
@@ -630,11 +665,18 @@ async fn turning_the_requirement_on_needs_your_own_two_factor_and_only_system_ad
     app.sign_in_with(&client, &admin, crate::support::PASSWORD).await;
     let csrf = app.csrf_token(&client, "/backoffice").await;
     let denied = app
-        .post_form(&client, SECURITY, &[("csrf_token", &csrf), ("require_two_factor", "on")])
+        .post_form(
+            &client,
+            SECURITY,
+            &[("csrf_token", &csrf), ("require_two_factor", "on")],
+        )
         .await;
     assert_eq!(denied.status().as_u16(), 403);
     assert!(body(denied).await.contains("only for System Administrators"));
-    assert_eq!(audit_details(&app, &org, "two_factor_requirement_changed").await.len(), 2);
+    assert_eq!(
+        audit_details(&app, &org, "two_factor_requirement_changed").await.len(),
+        2
+    );
 }
 
 async fn turning_it_off_and_new_recovery_codes_need_the_current_code(app: TestApp) {
@@ -672,7 +714,14 @@ async fn turning_it_off_and_new_recovery_codes_need_the_current_code(app: TestAp
     let new_codes = recovery_codes_in(&body(renewed).await);
     assert_eq!(new_codes.len(), 10);
     assert!(new_codes.iter().all(|code| !enrolled.recovery_codes.contains(code)));
-    let old = submit(&app, &app.client, TURN_OFF, TURN_OFF, &[("code", &enrolled.recovery_codes[0])]).await;
+    let old = submit(
+        &app,
+        &app.client,
+        TURN_OFF,
+        TURN_OFF,
+        &[("code", &enrolled.recovery_codes[0])],
+    )
+    .await;
     assert_eq!(old.status().as_u16(), 422);
     assert!(body(old).await.contains("That is not one of your recovery codes"));
 
@@ -762,10 +811,16 @@ async fn the_database_keeps_neither_the_secret_nor_the_recovery_codes(app: TestA
     let stored: Vec<&String> = pending.iter().chain([&sealed]).chain(digests.iter()).collect();
     for text in &stored {
         for form in &forms_of_the_secret {
-            assert!(!text.contains(form.as_str()), "the secret is stored as {form:?} in {text:?}");
+            assert!(
+                !text.contains(form.as_str()),
+                "the secret is stored as {form:?} in {text:?}"
+            );
         }
         for code in &enrolled {
-            assert!(!text.contains(code.as_str()) && !text.contains(&code.replace('-', "")), "{code} in {text}");
+            assert!(
+                !text.contains(code.as_str()) && !text.contains(&code.replace('-', "")),
+                "{code} in {text}"
+            );
         }
     }
     assert!(sealed.starts_with("v1."), "{sealed}");
@@ -776,11 +831,23 @@ async fn the_database_keeps_neither_the_secret_nor_the_recovery_codes(app: TestA
             let bytes = std::fs::read(&path).expect("readable");
             let text = String::from_utf8_lossy(&bytes);
             for form in &forms_of_the_secret[..4] {
-                assert!(!text.contains(form.as_str()), "{} holds the secret as {form:?}", path.display());
+                assert!(
+                    !text.contains(form.as_str()),
+                    "{} holds the secret as {form:?}",
+                    path.display()
+                );
             }
-            assert!(!bytes.windows(raw.len()).any(|w| w == raw.as_slice()), "{} holds the raw secret", path.display());
+            assert!(
+                !bytes.windows(raw.len()).any(|w| w == raw.as_slice()),
+                "{} holds the raw secret",
+                path.display()
+            );
             for code in &enrolled {
-                assert!(!text.contains(&code.replace('-', "")), "{} holds {code}", path.display());
+                assert!(
+                    !text.contains(&code.replace('-', "")),
+                    "{} holds {code}",
+                    path.display()
+                );
             }
         }
     }
@@ -799,7 +866,13 @@ async fn the_command_line_resets_two_factor_and_ends_the_sessions(app: TestApp) 
 
     let run = |email: &str| {
         crate::startup::keyward()
-            .args(["users", "reset-2fa", email, "--database-url", app.db_url.connection_string()])
+            .args([
+                "users",
+                "reset-2fa",
+                email,
+                "--database-url",
+                app.db_url.connection_string(),
+            ])
             .output()
             .expect("runs")
     };

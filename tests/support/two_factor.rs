@@ -41,13 +41,20 @@ pub fn code_of_step(key: &str, step: u64) -> String {
     mac.update(&step.to_be_bytes());
     let digest = mac.finalize().into_bytes();
     let offset = (digest[19] & 0x0f) as usize;
-    let binary = u32::from_be_bytes([digest[offset], digest[offset + 1], digest[offset + 2], digest[offset + 3]])
-        & 0x7fff_ffff;
+    let binary = u32::from_be_bytes([
+        digest[offset],
+        digest[offset + 1],
+        digest[offset + 2],
+        digest[offset + 3],
+    ]) & 0x7fff_ffff;
     format!("{:06}", binary % 1_000_000)
 }
 
 pub fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
 }
 
 /// The current step, once at least 8 seconds of it are left (waiting for
@@ -138,7 +145,11 @@ impl TestApp {
             .post_form(
                 client,
                 SETUP,
-                &[("csrf_token", &csrf), ("setup_id", &setup_id_in(&html)), ("code", &code)],
+                &[
+                    ("csrf_token", &csrf),
+                    ("setup_id", &setup_id_in(&html)),
+                    ("code", &code),
+                ],
             )
             .await;
         assert_eq!(confirmed.status().as_u16(), 200, "the first code turns it on");
@@ -179,7 +190,10 @@ mod tests {
 
     /// RFC 6238 Appendix B (SHA-1), cut to six digits.
     fn the_tests_own_totp_matches_the_rfc_vectors() {
-        assert_eq!(base32_decode("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"), b"12345678901234567890");
+        assert_eq!(
+            base32_decode("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"),
+            b"12345678901234567890"
+        );
         let key = "GEZD GNBV GY3T QOJQ GEZD GNBV GY3T QOJQ";
         for (time, expected) in [
             (59, "287082"),
