@@ -18,6 +18,7 @@ mod harness;
 mod new_keys;
 mod page_health;
 mod sign_in;
+mod two_factor;
 mod usage_chart;
 
 fn main() -> std::process::ExitCode {
