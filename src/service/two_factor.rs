@@ -117,12 +117,10 @@ pub fn confirm_setup(
         ));
     }
     let codes = new_recovery_codes(conn, keys, &user.id, now)?;
-    audit::record(
+    record_own(
         conn,
-        Some(&user.org_id),
-        &actor_of(user),
+        user,
         AuditAction::TwoFactorEnabled,
-        Some(&Target::user(&user.id, &user.email)),
         serde_json::json!({
             "before": { "two_factor": false },
             "after": { "two_factor": true, "unused_recovery_codes": codes.len() },
@@ -149,6 +147,26 @@ fn actor_of(user: &User) -> Actor {
         id: user.id.clone(),
         email: user.email.clone(),
     }
+}
+
+/// Records what `user` did to their own two-factor authentication.
+fn record_own(
+    conn: &mut DbConnection,
+    user: &User,
+    action: AuditAction,
+    details: serde_json::Value,
+    client_ip: Option<IpAddr>,
+) -> Result<(), AppError> {
+    audit::record(
+        conn,
+        Some(&user.org_id),
+        &actor_of(user),
+        action,
+        Some(&Target::user(&user.id, &user.email)),
+        details,
+        client_ip,
+    )?;
+    Ok(())
 }
 
 /// Why a second factor was refused.
@@ -260,18 +278,15 @@ pub fn verify(
     let email = Email::parse(&user.email)?;
     let reservation = throttle::reserve(conn, &email, client_ip, now)?;
     let checked = check(conn, keys, &user.id, factor, now)?;
-    let target = Target::user(&user.id, &user.email);
     match checked {
         Ok(()) => {
             throttle::record_success(conn, &email, reservation)?;
             if factor.kind() == FactorKind::RecoveryCode {
                 let unused = store::unused_recovery_codes(conn, &user.id)?;
-                audit::record(
+                record_own(
                     conn,
-                    Some(&user.org_id),
-                    &actor_of(user),
+                    user,
                     AuditAction::RecoveryCodeUsed,
-                    Some(&target),
                     serde_json::json!({
                         "during": purpose.as_str(),
                         "before": { "unused_recovery_codes": unused + 1 },
@@ -282,12 +297,10 @@ pub fn verify(
             }
         }
         Err(refused) => {
-            audit::record(
+            record_own(
                 conn,
-                Some(&user.org_id),
-                &actor_of(user),
+                user,
                 AuditAction::TwoFactorCodeFailed,
-                Some(&target),
                 serde_json::json!({
                     "during": purpose.as_str(),
                     "factor": factor.kind().as_str(),
@@ -326,12 +339,10 @@ pub fn turn_off(
     }
     let unused = store::unused_recovery_codes(conn, &user.id)?;
     store::disable(conn, &user.id)?;
-    audit::record(
+    record_own(
         conn,
-        Some(&user.org_id),
-        &actor_of(user),
+        user,
         AuditAction::TwoFactorDisabled,
-        Some(&Target::user(&user.id, &user.email)),
         serde_json::json!({
             "before": { "two_factor": true, "unused_recovery_codes": unused },
             "after": { "two_factor": false, "unused_recovery_codes": 0 },
@@ -367,12 +378,10 @@ pub fn regenerate_recovery_codes(
     }
     let unused = store::unused_recovery_codes(conn, &user.id)?;
     let codes = new_recovery_codes(conn, keys, &user.id, now)?;
-    audit::record(
+    record_own(
         conn,
-        Some(&user.org_id),
-        &actor_of(user),
+        user,
         AuditAction::RecoveryCodesRegenerated,
-        Some(&Target::user(&user.id, &user.email)),
         serde_json::json!({
             "before": { "unused_recovery_codes": unused },
             "after": { "unused_recovery_codes": codes.len() },

@@ -9,8 +9,8 @@ use keyward::domain::role::Role;
 use keyward::store::organizations::Organization;
 
 use crate::on_both_backends;
+use crate::support::TestApp;
 use crate::support::two_factor::{SETUP, code_at_offset, recovery_codes_in, setup_id_in, setup_key_in, wrong_code};
-use crate::support::{TestApp, csrf_token_in};
 
 on_both_backends!(
     setting_up_shows_a_qr_code_and_the_key_and_the_first_code_turns_it_on,
@@ -90,14 +90,7 @@ async fn setting_up_shows_a_qr_code_and_the_key_and_the_first_code_turns_it_on(a
     );
 
     let code = code_at_offset(&key, 0).await;
-    let confirmed = submit(
-        &app,
-        &app.client,
-        SETUP,
-        SETUP,
-        &[("setup_id", &setup_id_in(&html)), ("code", &code)],
-    )
-    .await;
+    let confirmed = app.confirm_setup(&app.client, &html, &code).await;
     assert_eq!(confirmed.status().as_u16(), 200);
     assert_eq!(confirmed.headers()["cache-control"], "no-store");
     let shown = body(confirmed).await;
@@ -155,18 +148,7 @@ async fn the_secret_being_set_up_is_the_same_on_every_visit_and_for_racing_ones(
 
     // The first window's form confirms what it showed.
     let code = code_at_offset(&setup_key_in(&first), 0).await;
-    let csrf = csrf_token_in(&first).expect("a token");
-    let confirmed = app
-        .post_form(
-            &app.client,
-            SETUP,
-            &[
-                ("csrf_token", &csrf),
-                ("setup_id", &setup_id_in(&first)),
-                ("code", &code),
-            ],
-        )
-        .await;
+    let confirmed = app.confirm_setup(&app.client, &first, &code).await;
     assert_eq!(confirmed.status().as_u16(), 200);
 }
 
@@ -324,14 +306,7 @@ async fn a_code_works_once_and_one_step_either_side_but_not_two(app: TestApp) {
     let html = body(app.client.get(app.url(SETUP)).send().await.expect("request")).await;
     let key = setup_key_in(&html);
     let before = code_at_offset(&key, -1).await;
-    let confirmed = submit(
-        &app,
-        &app.client,
-        SETUP,
-        SETUP,
-        &[("setup_id", &setup_id_in(&html)), ("code", &before)],
-    )
-    .await;
+    let confirmed = app.confirm_setup(&app.client, &html, &before).await;
     assert_eq!(confirmed.status().as_u16(), 200, "the step before is accepted");
 
     let client = app.new_client();
@@ -777,14 +752,7 @@ async fn the_database_keeps_neither_the_secret_nor_the_recovery_codes(app: TestA
     assert_eq!(pending.len(), 1);
     let enrolled = {
         let code = code_at_offset(&key, 0).await;
-        let confirmed = submit(
-            &app,
-            &app.client,
-            SETUP,
-            SETUP,
-            &[("setup_id", &setup_id_in(&html)), ("code", &code)],
-        )
-        .await;
+        let confirmed = app.confirm_setup(&app.client, &html, &code).await;
         recovery_codes_in(&body(confirmed).await)
     };
     let user_id = user_id_of(&app, &email).await;

@@ -542,7 +542,7 @@ pub async fn record_usage(app: &TestApp, id: &str, days: i64) {
 /// The account page, two-factor setup, recovery codes, turning it off and
 /// new codes, the Security settings and the code step of sign-in.
 async fn the_account_and_two_factor_pages_have_no_serious_axe_violations() {
-    use crate::two_factor::{complete_setup, enter_password, follow};
+    use crate::two_factor::{REQUIRE, complete_setup, enter_password, follow, tick};
     with_browser(|driver, app| async move {
         let mut axe = Axe::load();
         let org = app.create_org("Acme Aviation").await;
@@ -556,11 +556,7 @@ async fn the_account_and_two_factor_pages_have_no_serious_axe_violations() {
         follow(&driver, "Security settings").await;
         heading(&driver, 1, "Security").await;
         axe.check(&driver, "security settings").await;
-        field(&driver, "Require two-factor authentication for System Administrators")
-            .await
-            .click()
-            .await
-            .expect("the box is ticked");
+        tick(&driver, REQUIRE).await;
         click(&driver, "Save").await;
         alert(&driver).await;
         axe.check(&driver, "security settings with an error").await;
@@ -612,11 +608,7 @@ async fn the_account_and_two_factor_pages_have_no_serious_axe_violations() {
             .goto(app.url("/backoffice/settings/security"))
             .await
             .expect("the page opens");
-        field(&driver, "Require two-factor authentication for System Administrators")
-            .await
-            .click()
-            .await
-            .expect("the box is ticked");
+        tick(&driver, REQUIRE).await;
         click(&driver, "Save").await;
         sees(&driver, "Saved.").await;
         click(&driver, "Sign out").await;

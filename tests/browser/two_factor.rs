@@ -16,6 +16,7 @@ crate::tests!(needs Part::Browser;
     a_system_administrator_is_sent_to_set_it_up_once_the_organization_requires_it);
 
 pub const QR_CODE: &str = "QR code to scan with your authenticator app";
+pub const REQUIRE: &str = "Require two-factor authentication for System Administrators";
 
 pub async fn type_into(driver: &WebDriver, label: &str, text: &str) {
     field(driver, label)
@@ -39,6 +40,15 @@ pub async fn follow(driver: &WebDriver, name: &str) {
         .click()
         .await
         .unwrap_or_else(|error| panic!("cannot follow {name}: {error}"));
+}
+
+/// Ticks (or clears) the checkbox labelled `label`.
+pub async fn tick(driver: &WebDriver, label: &str) {
+    field(driver, label)
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|error| panic!("cannot tick {label}: {error}"));
 }
 
 /// What a field holds (an input's or a textarea's value).
@@ -185,14 +195,10 @@ async fn a_system_administrator_is_sent_to_set_it_up_once_the_organization_requi
         follow(&driver, "Account").await;
         follow(&driver, "Security settings").await;
         heading(&driver, 1, "Security").await;
-        field(&driver, "Require two-factor authentication for System Administrators")
-            .await
-            .click()
-            .await
-            .expect("the box is ticked");
+        tick(&driver, REQUIRE).await;
         click(&driver, "Save").await;
         assert_eq!(status(&driver).await.text().await.expect("the notice"), "Saved.");
-        let ticked = field(&driver, "Require two-factor authentication for System Administrators")
+        let ticked = field(&driver, REQUIRE)
             .await
             .is_selected()
             .await

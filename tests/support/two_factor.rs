@@ -139,23 +139,23 @@ impl TestApp {
         assert_eq!(page.status().as_u16(), 200, "the setup page opens");
         let html = page.text().await.expect("body");
         let key = setup_key_in(&html);
-        let csrf = super::csrf_token_in(&html).expect("a CSRF token");
         let code = code_at_offset(&key, 0).await;
-        let confirmed = self
-            .post_form(
-                client,
-                SETUP,
-                &[
-                    ("csrf_token", &csrf),
-                    ("setup_id", &setup_id_in(&html)),
-                    ("code", &code),
-                ],
-            )
-            .await;
+        let confirmed = self.confirm_setup(client, &html, &code).await;
         assert_eq!(confirmed.status().as_u16(), 200, "the first code turns it on");
         let recovery_codes = recovery_codes_in(&confirmed.text().await.expect("body"));
         assert_eq!(recovery_codes.len(), 10);
         Enrolled { key, recovery_codes }
+    }
+
+    /// Sends the form of the setup page `html` with `code`.
+    pub async fn confirm_setup(&self, client: &reqwest::Client, html: &str, code: &str) -> reqwest::Response {
+        let csrf = super::csrf_token_in(html).expect("a CSRF token");
+        self.post_form(
+            client,
+            SETUP,
+            &[("csrf_token", &csrf), ("setup_id", &setup_id_in(html)), ("code", code)],
+        )
+        .await
     }
 
     /// The password step of signing in: for a user with two-factor

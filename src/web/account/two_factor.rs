@@ -3,9 +3,12 @@
 //! off, each of the last two after the current code. Codes and secrets
 //! travel only in form bodies and in `no-store` pages, never in a URL.
 
+use std::net::IpAddr;
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
+use chrono::NaiveDateTime;
 
 use super::{BASE, RECOVERY_CODES_PATH, TURN_OFF_PATH};
 use crate::auth::client_ip::ClientIp;
@@ -13,8 +16,9 @@ use crate::auth::guard::CurrentUser;
 use crate::auth::session::UserSession;
 use crate::domain::two_factor::{AuthenticationCode, RECOVERY_CODE_COUNT, RecoveryCode, SecondFactor, TwoFactorKeys};
 use crate::error::AppError;
-use crate::service::two_factor::{self as service, PendingSetup};
-use crate::store::{self, Db};
+use crate::service::two_factor::{self as service, PendingSetup, Refused};
+use crate::store::users::User;
+use crate::store::{self, Db, DbConnection};
 use crate::web::{Layout, render, see_other};
 
 /// The accessible name of the QR code.
@@ -224,14 +228,58 @@ fn refused(
     render(status, &ConfirmCodePage::new(layout, confirming, Some(error)))
 }
 
-/// What a code form's answer is when the service refused it.
-fn refusal(layout: Layout, confirming: Confirming, error: AppError) -> Result<HttpResponse, AppError> {
-    match error {
-        AppError::Validation(message) => refused(layout, confirming, StatusCode::UNPROCESSABLE_ENTITY, message),
-        error @ AppError::TooManyRequests { .. } => {
+/// What a code form's change is: one of the service's, run in a write
+/// transaction with the factor the form sent.
+type CodeChange<T> = fn(
+    &mut DbConnection,
+    &TwoFactorKeys,
+    &User,
+    &SecondFactor,
+    IpAddr,
+    NaiveDateTime,
+) -> Result<Result<T, Refused>, AppError>;
+
+/// Runs `change` with the code the form sent, and answers with `done` of
+/// its result, or the form again with the refusal beside the field.
+#[expect(clippy::too_many_arguments, reason = "each is what one code form brings")]
+async fn with_code<T: Send + 'static>(
+    db: web::Data<Db>,
+    keys: web::Data<TwoFactorKeys>,
+    layout: Layout,
+    current: CurrentUser,
+    session: UserSession,
+    ip: IpAddr,
+    code: &str,
+    confirming: Confirming,
+    change: CodeChange<T>,
+    done: impl FnOnce(Layout, T) -> Result<HttpResponse, AppError>,
+) -> Result<HttpResponse, AppError> {
+    let factor = match SecondFactor::parse(code) {
+        Ok(factor) => factor,
+        Err(error) => return refused(layout, confirming, StatusCode::UNPROCESSABLE_ENTITY, error.to_string()),
+    };
+    let kind = factor.kind();
+    let (keys, user) = (keys.into_inner(), current.user);
+    let outcome = db
+        .transaction(move |conn| change(conn, &keys, &user, &factor, ip, store::now()))
+        .await
+        .map_err(AppError::from);
+    match outcome {
+        Ok(Ok(result)) => {
+            session.record_strong_check()?;
+            done(layout, result)
+        }
+        Ok(Err(refused_factor)) => refused(
+            layout,
+            confirming,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            refused_factor.message(kind).to_owned(),
+        ),
+        Err(AppError::Validation(message)) => refused(layout, confirming, StatusCode::UNPROCESSABLE_ENTITY, message),
+        Err(error @ AppError::TooManyRequests { .. }) => {
             refused(layout, confirming, StatusCode::TOO_MANY_REQUESTS, error.to_string())
         }
-        error => Err(error),
+        Err(error) => Err(error),
     }
 }
 
@@ -245,36 +293,21 @@ pub async fn turn_off(
     ClientIp(ip): ClientIp,
     form: web::Form<CodeForm>,
 ) -> Result<HttpResponse, AppError> {
-    let factor = match SecondFactor::parse(&form.code) {
-        Ok(factor) => factor,
-        Err(error) => {
-            return refused(
-                layout,
-                Confirming::TurnOff,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                error.to_string(),
-            );
-        }
-    };
-    let kind = factor.kind();
-    let (keys, user) = (keys.into_inner(), current.user);
-    let outcome = db
-        .transaction(move |conn| service::turn_off(conn, &keys, &user, &factor, ip, store::now()))
-        .await
-        .map_err(AppError::from);
-    match outcome {
-        Ok(Ok(())) => {
-            session.record_strong_check()?;
-            Ok(see_other(&format!("{BASE}?done=turned-off")))
-        }
-        Ok(Err(refused_factor)) => refused(
-            layout,
-            Confirming::TurnOff,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            refused_factor.message(kind).to_owned(),
-        ),
-        Err(error) => refusal(layout, Confirming::TurnOff, error),
-    }
+    let done = |_, ()| Ok(see_other(&format!("{BASE}?done=turned-off")));
+    let change: CodeChange<()> = service::turn_off;
+    with_code(
+        db,
+        keys,
+        layout,
+        current,
+        session,
+        ip,
+        &form.code,
+        Confirming::TurnOff,
+        change,
+        done,
+    )
+    .await
 }
 
 /// `POST /backoffice/account/two-factor/recovery-codes`: new codes, shown
@@ -288,34 +321,19 @@ pub async fn regenerate(
     ClientIp(ip): ClientIp,
     form: web::Form<CodeForm>,
 ) -> Result<HttpResponse, AppError> {
-    let factor = match SecondFactor::parse(&form.code) {
-        Ok(factor) => factor,
-        Err(error) => {
-            return refused(
-                layout,
-                Confirming::Regenerate,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                error.to_string(),
-            );
-        }
-    };
-    let kind = factor.kind();
-    let (keys, user) = (keys.into_inner(), current.user);
-    let outcome = db
-        .transaction(move |conn| service::regenerate_recovery_codes(conn, &keys, &user, &factor, ip, store::now()))
-        .await
-        .map_err(AppError::from);
-    match outcome {
-        Ok(Ok(codes)) => {
-            session.record_strong_check()?;
-            recovery_codes_page(layout, &codes, false)
-        }
-        Ok(Err(refused_factor)) => refused(
-            layout,
-            Confirming::Regenerate,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            refused_factor.message(kind).to_owned(),
-        ),
-        Err(error) => refusal(layout, Confirming::Regenerate, error),
-    }
+    let done = |layout, codes: Vec<RecoveryCode>| recovery_codes_page(layout, &codes, false);
+    let change: CodeChange<Vec<RecoveryCode>> = service::regenerate_recovery_codes;
+    with_code(
+        db,
+        keys,
+        layout,
+        current,
+        session,
+        ip,
+        &form.code,
+        Confirming::Regenerate,
+        change,
+        done,
+    )
+    .await
 }
