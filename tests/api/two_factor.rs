@@ -108,6 +108,28 @@ async fn setting_up_shows_a_qr_code_and_the_key_and_the_first_code_turns_it_on(a
     let again = app.client.get(app.url(SETUP)).send().await.expect("request");
     assert_eq!(again.status().as_u16(), 303);
     assert_eq!(again.headers()["location"], ACCOUNT);
+    // The Audit log's Action filter offers every two-factor action.
+    let audit = body(
+        app.client
+            .get(app.url("/backoffice/settings/api-keys/audit?action=two_factor_enabled"))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    for action in [
+        "two_factor_enabled",
+        "two_factor_disabled",
+        "recovery_codes_regenerated",
+        "recovery_code_used",
+        "two_factor_code_failed",
+        "two_factor_requirement_changed",
+    ] {
+        assert!(
+            audit.contains(&format!("value=\"{action}\"")),
+            "{action} in the filter: {audit}"
+        );
+    }
     assert_eq!(
         audit_details(&app, &org, "two_factor_enabled").await,
         vec![serde_json::json!({
@@ -182,6 +204,15 @@ async fn bad_codes_at_setup_are_refused_beside_the_field_and_change_nothing(app:
         Ok(())
     })
     .await;
+    // No setup at all (it expired, or was finished elsewhere).
+    let code = code_at_offset(&key, 0).await;
+    let refused = submit(&app, &app.client, ACCOUNT, SETUP, &[("setup_id", &id), ("code", &code)]).await;
+    assert_eq!(refused.status().as_u16(), 422);
+    assert!(
+        body(refused)
+            .await
+            .contains("This setup has expired or was finished in another window")
+    );
     let restarted = body(app.client.get(app.url(SETUP)).send().await.expect("request")).await;
     assert_ne!(setup_key_in(&restarted), key);
     let code = code_at_offset(&key, 0).await;
