@@ -147,6 +147,16 @@ pub struct ServeArgs {
 pub enum UsersCommand {
     /// Create a user. Without --password-stdin a password is generated and printed once.
     Create(CreateUserArgs),
+    /// Turn a user's two-factor authentication off (they lost their phone
+    /// and their recovery codes) and end their sessions.
+    #[command(name = "reset-2fa")]
+    ResetTwoFactor(ResetTwoFactorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ResetTwoFactorArgs {
+    /// The user's email.
+    pub email: String,
 }
 
 #[derive(Debug, Args)]

@@ -6,7 +6,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use crate::auth::password::hash_blocking;
-use crate::cli::{BootstrapKeysArgs, CreateKeyArgs, CreateOrgArgs, CreateUserArgs, DatabaseArgs, ServeArgs};
+use crate::cli::{
+    BootstrapKeysArgs, CreateKeyArgs, CreateOrgArgs, CreateUserArgs, DatabaseArgs, ResetTwoFactorArgs, ServeArgs,
+};
 use crate::config::{DatabaseSettings, Settings};
 use crate::domain::api_key::{Expiry, KeyName};
 use crate::domain::audit::Actor;
@@ -235,6 +237,29 @@ pub async fn create_user(args: CreateUserArgs, database: DatabaseArgs) -> Comman
     println!("Created {} ({}) in {}.", email, role.label(), org.slug);
     if generated {
         println!("Password (shown once): {}", password.expose());
+    }
+    Ok(())
+}
+
+/// `keyward users reset-2fa EMAIL`: for the one who lost both their phone
+/// and their recovery codes (a lone System Administrator above all).
+pub async fn reset_two_factor(args: ResetTwoFactorArgs, database: DatabaseArgs) -> CommandResult {
+    let email = Email::parse(&args.email).map_err(|e| e.to_string())?;
+    let mut conn = open(&database).await?;
+    let user = crate::store::users::find_by_email(&mut conn, email.as_str())
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no user with the email {email}"))?;
+    let reset = store::write_transaction(&mut conn, |conn| {
+        crate::service::two_factor::reset(conn, &user, &Actor::Cli, None)
+    })
+    .map_err(|e: AppError| e.to_string())?;
+    if reset {
+        println!(
+            "Two-factor authentication is off for {email}, their recovery codes no longer work and their sessions have ended. \
+             They sign in with their password and can set it up again from their account page."
+        );
+    } else {
+        println!("{email} has no two-factor authentication; nothing changed.");
     }
     Ok(())
 }

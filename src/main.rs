@@ -16,6 +16,9 @@ fn main() -> ExitCode {
             Some(Command::Serve(args)) => commands::serve(args, database).await,
             Some(Command::Migrate) => commands::migrate_only(database).await,
             Some(Command::Users(UsersCommand::Create(args))) => commands::create_user(args, database).await,
+            Some(Command::Users(UsersCommand::ResetTwoFactor(args))) => {
+                commands::reset_two_factor(args, database).await
+            }
             Some(Command::Orgs(OrgsCommand::Create(args))) => commands::create_org(args, database).await,
             Some(Command::Orgs(OrgsCommand::BootstrapKeys(args))) => commands::bootstrap_keys(args, database).await,
             Some(Command::Keys(KeysCommand::Create(args))) => commands::create_key(args, database).await,

@@ -163,6 +163,7 @@ impl Application {
             routes: settings.gateway_routes.clone(),
             headers: settings.gateway_headers,
         });
+        let two_factor_keys = web::Data::new(crate::domain::two_factor::TwoFactorKeys::derive(&settings.secret));
         let db_data = web::Data::new(db.clone());
         let trusted_proxies = web::Data::new(trusted_proxies);
 
@@ -179,6 +180,7 @@ impl Application {
                 .app_data(authenticator.clone())
                 .app_data(csrf.clone())
                 .app_data(gateway.clone())
+                .app_data(two_factor_keys.clone())
                 .wrap(from_fn(|req, next| {
                     crate::web::add_headers(&crate::web::SECURITY_HEADERS, req, next)
                 }))
@@ -250,12 +252,24 @@ fn spawn_housekeeping(db: Db) {
                     let changes = key_changes::delete_before(conn, now - KEY_CHANGE_RETENTION)?;
                     // A form reloaded a week later is a new request.
                     let forms = form_submissions::delete_before(conn, now - chrono::TimeDelta::days(7))?;
-                    Ok::<_, AppError>((sessions, failures, changes, forms))
+                    // A two-factor setup left unfinished; its page makes a new one.
+                    let setups = crate::store::two_factor::delete_enrolments_before(
+                        conn,
+                        now - crate::service::two_factor::SETUP_LIFETIME,
+                    )?;
+                    Ok::<_, AppError>((sessions, failures, changes, forms, setups))
                 })
                 .await;
             match result {
-                Ok((sessions, failures, changes, forms)) => {
-                    tracing::debug!(sessions, failures, changes, forms, "housekeeping removed expired rows");
+                Ok((sessions, failures, changes, forms, setups)) => {
+                    tracing::debug!(
+                        sessions,
+                        failures,
+                        changes,
+                        forms,
+                        setups,
+                        "housekeeping removed expired rows"
+                    );
                 }
                 Err(error) => tracing::warn!(%error, "housekeeping failed; will retry"),
             }

@@ -32,6 +32,12 @@ impl CurrentUser {
             email: self.user.email.clone(),
         }
     }
+
+    /// Whether they must set up two-factor authentication before anything
+    /// else (their organization requires it of System Administrators).
+    pub fn must_set_up_two_factor(&self) -> bool {
+        crate::domain::two_factor::must_set_up(self.role, self.org.require_totp, self.user.totp_enabled_at.is_some())
+    }
 }
 
 impl FromRequest for CurrentUser {

@@ -20,9 +20,20 @@ use crate::store::{self, Db, sessions};
 pub const IDLE_TIMEOUT: TimeDelta = TimeDelta::minutes(30);
 /// Absolute timeout: sign in again after this long, however active.
 pub const ABSOLUTE_TIMEOUT: TimeDelta = TimeDelta::hours(12);
+/// How long after a right password the second factor may follow.
+pub const SECOND_FACTOR_TIMEOUT: TimeDelta = TimeDelta::minutes(5);
 
 const USER_ID: &str = "user_id";
 const SIGNED_IN_AT: &str = "signed_in_at";
+/// When the user last proved who they are (a password, with their code if
+/// they have two-factor authentication): the step-up check reads it.
+const STRONG_CHECK_AT: &str = "strong_check_at";
+/// Half signed in: the password was right and the second factor is asked
+/// for. Such a session has no `USER_ID`, so nothing behind the sign-in
+/// guard opens for it.
+const SECOND_FACTOR_USER_ID: &str = "second_factor_user_id";
+const SECOND_FACTOR_SINCE: &str = "second_factor_since";
+const SECOND_FACTOR_NEXT: &str = "second_factor_next";
 /// A random value made at sign-in that CSRF tokens are bound to; kept in the
 /// server-side state, so no other browser or session can know it.
 const CSRF_VALUE: &str = "csrf_value";
@@ -64,9 +75,21 @@ fn expiry(ttl: &CookieDuration) -> NaiveDateTime {
     store::now() + TimeDelta::seconds(ttl.whole_seconds())
 }
 
-/// The signed-in user's id as a plain column, so their sessions can be ended.
+/// The signed-in (or half signed-in) user's id as a plain column, so all
+/// their sessions can be ended.
 fn user_id_of(state: &HashMap<String, String>) -> Option<String> {
-    state.get(USER_ID).and_then(|v| serde_json::from_str(v).ok())
+    state
+        .get(USER_ID)
+        .or_else(|| state.get(SECOND_FACTOR_USER_ID))
+        .and_then(|v| serde_json::from_str(v).ok())
+}
+
+/// A sign-in waiting for its second factor.
+#[derive(Debug, Clone)]
+pub struct PendingSignIn {
+    pub user_id: String,
+    /// The page asked for before signing in, already judged local.
+    pub next: Option<String>,
 }
 
 impl SessionStore for DbSessionStore {
@@ -170,9 +193,60 @@ impl UserSession {
         self.0
             .insert(CSRF_VALUE, random_value(43))
             .map_err(AppError::unexpected)?;
+        let now = store::now().and_utc().timestamp();
+        self.0.insert(SIGNED_IN_AT, now).map_err(AppError::unexpected)?;
+        self.0.insert(STRONG_CHECK_AT, now).map_err(AppError::unexpected)
+    }
+
+    /// The password of `user_id` was right and their second factor is
+    /// next: a new session id that is not signed in, remembering for
+    /// [`SECOND_FACTOR_TIMEOUT`] whose code to ask for and where to go.
+    pub fn begin_second_factor(&self, user_id: &str, next: Option<&str>) -> Result<(), AppError> {
+        self.0.renew();
+        self.0.clear();
         self.0
-            .insert(SIGNED_IN_AT, store::now().and_utc().timestamp())
+            .insert(SECOND_FACTOR_USER_ID, user_id)
+            .map_err(AppError::unexpected)?;
+        self.0
+            .insert(SECOND_FACTOR_SINCE, store::now().and_utc().timestamp())
+            .map_err(AppError::unexpected)?;
+        if let Some(next) = next {
+            self.0.insert(SECOND_FACTOR_NEXT, next).map_err(AppError::unexpected)?;
+        }
+        Ok(())
+    }
+
+    /// The sign-in waiting for its second factor, if one is and it has not
+    /// timed out (a timed-out one is forgotten here).
+    pub fn pending_sign_in(&self) -> Result<Option<PendingSignIn>, AppError> {
+        if self.0.contains_key(STORE_UNAVAILABLE) {
+            return Err(AppError::Unavailable);
+        }
+        let Some(user_id) = self.0.get::<String>(SECOND_FACTOR_USER_ID).ok().flatten() else {
+            return Ok(None);
+        };
+        let since = self.0.get::<i64>(SECOND_FACTOR_SINCE).ok().flatten().unwrap_or(0);
+        if store::now().and_utc().timestamp() - since > SECOND_FACTOR_TIMEOUT.num_seconds() {
+            self.0.remove(SECOND_FACTOR_USER_ID);
+            self.0.remove(SECOND_FACTOR_SINCE);
+            self.0.remove(SECOND_FACTOR_NEXT);
+            return Ok(None);
+        }
+        let next = self.0.get::<String>(SECOND_FACTOR_NEXT).ok().flatten();
+        Ok(Some(PendingSignIn { user_id, next }))
+    }
+
+    /// The user proved who they are again (a code or their password), now.
+    pub fn record_strong_check(&self) -> Result<(), AppError> {
+        self.0
+            .insert(STRONG_CHECK_AT, store::now().and_utc().timestamp())
             .map_err(AppError::unexpected)
+    }
+
+    /// When the user last proved who they are: at sign-in or since.
+    pub fn last_strong_check_at(&self) -> Option<NaiveDateTime> {
+        let at = self.0.get::<i64>(STRONG_CHECK_AT).ok().flatten()?;
+        chrono::DateTime::from_timestamp(at, 0).map(|at| at.naive_utc())
     }
 
     /// The value this signed-in session's CSRF tokens are bound to; `None`

@@ -116,6 +116,12 @@ audit_actions! {
     OrganizationCreated => "organization_created", "Organization created", Organization;
     UserCreated => "user_created", "User created", Organization;
     ApiKeysBootstrapped => "api_keys_bootstrapped", "API keys set up", Organization;
+    TwoFactorEnabled => "two_factor_enabled", "Two-factor turned on", SignIns;
+    TwoFactorDisabled => "two_factor_disabled", "Two-factor turned off", SignIns;
+    RecoveryCodesRegenerated => "recovery_codes_regenerated", "Recovery codes renewed", SignIns;
+    RecoveryCodeUsed => "recovery_code_used", "Recovery code used", SignIns;
+    TwoFactorCodeFailed => "two_factor_code_failed", "Authentication code refused", SignIns;
+    TwoFactorRequirementChanged => "two_factor_requirement_changed", "Two-factor requirement changed", Organization;
 }
 
 impl AuditAction {
@@ -167,6 +173,14 @@ impl<'a> Target<'a> {
             kind: "organization",
             id,
             label: name,
+        }
+    }
+
+    pub fn user(id: &'a str, email: &'a str) -> Self {
+        Self {
+            kind: "user",
+            id,
+            label: email,
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod scope;
 pub mod secret;
 pub mod time;
 pub mod token;
+pub mod two_factor;
 pub mod user;
 
 /// Why a value was refused. `Display` is safe to show the user and says how to

@@ -5,4 +5,5 @@
 pub mod accounts;
 pub mod key_list;
 pub mod keys;
+pub mod two_factor;
 pub mod usage_report;

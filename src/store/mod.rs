@@ -10,6 +10,7 @@ pub mod migrations;
 pub mod organizations;
 pub mod schema;
 pub mod sessions;
+pub mod two_factor;
 pub mod url;
 pub mod usage;
 pub mod users;

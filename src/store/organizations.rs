@@ -64,3 +64,13 @@ pub fn free_slug(conn: &mut DbConnection, base: &str) -> QueryResult<String> {
     }
     Ok(candidate)
 }
+
+/// Sets whether the organization's System Administrators must use
+/// two-factor authentication; returns the rule as it was.
+pub fn set_require_totp(conn: &mut DbConnection, id: &str, require: bool) -> QueryResult<bool> {
+    let before = find(conn, id)?.require_totp;
+    diesel::update(organizations::table.find(id))
+        .set(organizations::require_totp.eq(require))
+        .execute(conn)?;
+    Ok(before)
+}

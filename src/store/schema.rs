@@ -22,10 +22,13 @@ diesel::table! {
         display_name -> Text,
         role -> Text,
         password_hash -> Text,
+        /// Sealed (encrypted and bound to the user), never plain text.
         totp_secret -> Nullable<Text>,
         disabled_at -> Nullable<Timestamp>,
         last_sign_in_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        totp_enabled_at -> Nullable<Timestamp>,
+        totp_last_step -> Nullable<BigInt>,
     }
 }
 
@@ -150,7 +153,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    totp_enrolments (user_id) {
+        user_id -> Text,
+        id -> Text,
+        /// Sealed like `users.totp_secret`.
+        secret -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    recovery_codes (id) {
+        id -> Text,
+        user_id -> Text,
+        digest -> Text,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(users -> organizations (org_id));
+diesel::joinable!(totp_enrolments -> users (user_id));
+diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_keys -> organizations (org_id));
 diesel::joinable!(key_secrets -> api_keys (api_key_id));
@@ -172,6 +197,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     key_change_counter,
     key_changes,
+    totp_enrolments,
+    recovery_codes,
 );
 
 diesel::table! {

@@ -20,6 +20,9 @@ pub struct User {
     pub disabled_at: Option<NaiveDateTime>,
     pub last_sign_in_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
+    /// When two-factor authentication was turned on; `None` while it is off.
+    /// (The sealed secret itself is read only where a code is checked.)
+    pub totp_enabled_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Insertable)]

@@ -1,4 +1,7 @@
-//! Sign-in and sign-out, and where each role lands after signing in.
+//! Sign-in and sign-out, and where each role lands after signing in. A user
+//! with two-factor authentication signs in in two steps: the password, then
+//! (within five minutes, on a page of its own) their code or a recovery
+//! code. Between the two the session is not signed in.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpMessage as _, HttpRequest, HttpResponse, web};
@@ -12,9 +15,14 @@ use crate::auth::session::UserSession;
 use crate::auth::throttle;
 use crate::domain::audit::{Actor, AuditAction, Target};
 use crate::domain::role::Role;
+use crate::domain::two_factor::{AuthenticationCode, RecoveryCode, SecondFactor, TwoFactorKeys};
 use crate::domain::user::Email;
 use crate::error::AppError;
+use crate::service::two_factor::{self as two_factor, Purpose};
 use crate::store::{self, Db, audit, users};
+
+/// The second step of signing in.
+pub const SECOND_FACTOR_PATH: &str = "/login/two-factor";
 
 /// The one answer for an unknown email and a wrong password.
 const WRONG_CREDENTIALS: &str = "That email and password do not match an account. Check both and try again.";
@@ -181,6 +189,14 @@ pub async fn sign_in(
         );
     }
 
+    if user.totp_enabled_at.is_some() {
+        // The password is no failure, but the account's earlier failures
+        // stay counted until the second factor is right too.
+        db.transaction(move |conn| throttle::release(conn, reservation)).await?;
+        session.begin_second_factor(&user.id, next.as_deref())?;
+        return Ok(see_other(SECOND_FACTOR_PATH));
+    }
+
     let user_id = user.id.clone();
     let landing = landing_page(next.as_deref(), user.role.parse().ok());
     db.transaction(move |conn| {
@@ -210,6 +226,133 @@ pub async fn sign_in(
     session.sign_in(&user_id)?;
     req.extensions_mut().insert(RotateCsrfToken);
     Ok(see_other(&landing))
+}
+
+#[derive(Template)]
+#[template(path = "login_two_factor.html")]
+struct SecondFactorPage {
+    layout: Layout,
+    /// Asking for a recovery code rather than an authentication code.
+    recovery: bool,
+    error: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+pub struct SecondFactorQuery {
+    method: Option<String>,
+}
+
+/// `?method=recovery-code` asks for a recovery code instead.
+const RECOVERY_METHOD: &str = "recovery-code";
+
+/// `GET /login/two-factor`: the code, after a right password.
+pub async fn second_factor_form(
+    layout: Layout,
+    session: UserSession,
+    query: web::Query<SecondFactorQuery>,
+) -> Result<HttpResponse, AppError> {
+    if session.user_id()?.is_some() {
+        return Ok(see_other(BACKOFFICE_HOME));
+    }
+    if session.pending_sign_in()?.is_none() {
+        return Ok(see_other("/login"));
+    }
+    let page = SecondFactorPage {
+        layout,
+        recovery: query.method.as_deref() == Some(RECOVERY_METHOD),
+        error: None,
+    };
+    render(StatusCode::OK, &page)
+}
+
+#[derive(serde::Deserialize)]
+pub struct SecondFactorForm {
+    code: Option<String>,
+    recovery_code: Option<String>,
+}
+
+/// `POST /login/two-factor`: a right code (or unused recovery code) signs
+/// in. Every try counts toward the sign-in throttle like a password.
+pub async fn verify_second_factor(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    keys: web::Data<TwoFactorKeys>,
+    ClientIp(ip): ClientIp,
+    layout: Layout,
+    session: UserSession,
+    form: web::Form<SecondFactorForm>,
+) -> Result<HttpResponse, AppError> {
+    let Some(pending) = session.pending_sign_in()? else {
+        // Timed out, signed out, or never asked: start again.
+        return Ok(see_other("/login"));
+    };
+    let form = form.into_inner();
+    let recovery = form.recovery_code.is_some();
+    let again = |status: StatusCode, error: String| {
+        let page = SecondFactorPage {
+            layout: layout.clone(),
+            recovery,
+            error: Some(error),
+        };
+        render(status, &page)
+    };
+    let parsed = match form.recovery_code {
+        Some(raw) => RecoveryCode::parse(&raw).map(SecondFactor::Recovery),
+        None => AuthenticationCode::parse(form.code.as_deref().unwrap_or_default()).map(SecondFactor::Code),
+    };
+    let factor = match parsed {
+        Ok(factor) => factor,
+        Err(error) => return again(StatusCode::UNPROCESSABLE_ENTITY, error.to_string()),
+    };
+    let kind = factor.kind();
+    let user_id = pending.user_id.clone();
+    let outcome = db
+        .transaction(move |conn| -> Result<_, AppError> {
+            let Some((user, _)) = users::find_with_org(conn, &user_id)? else {
+                return Ok(None);
+            };
+            // Disabled, or two-factor reset, since the password.
+            if user.disabled_at.is_some() || user.totp_enabled_at.is_none() {
+                return Ok(None);
+            }
+            let checked = two_factor::verify(conn, &keys, &user, &factor, Purpose::SignIn, ip, store::now())?;
+            if checked.is_ok() {
+                users::record_sign_in(conn, &user.id, store::now())?;
+                let actor = Actor::User {
+                    id: user.id.clone(),
+                    email: user.email.clone(),
+                };
+                audit::record(
+                    conn,
+                    Some(&user.org_id),
+                    &actor,
+                    AuditAction::SignedIn,
+                    Some(&Target::user(&user.id, &user.email)),
+                    serde_json::json!({ "second_factor": factor.kind().as_str() }),
+                    Some(ip),
+                )?;
+            }
+            Ok(Some((checked, user)))
+        })
+        .await
+        .map_err(AppError::from);
+    match outcome {
+        Ok(Some((Ok(()), user))) => {
+            session.sign_in(&user.id)?;
+            req.extensions_mut().insert(RotateCsrfToken);
+            Ok(see_other(&landing_page(
+                pending.next.as_deref(),
+                user.role.parse().ok(),
+            )))
+        }
+        Ok(Some((Err(refused), _))) => again(StatusCode::UNPROCESSABLE_ENTITY, refused.message(kind).to_owned()),
+        Ok(None) => {
+            session.sign_out();
+            Ok(see_other("/login"))
+        }
+        Err(error @ AppError::TooManyRequests { .. }) => again(StatusCode::TOO_MANY_REQUESTS, error.to_string()),
+        Err(error) => Err(error),
+    }
 }
 
 /// `POST /logout`

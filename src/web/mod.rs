@@ -1,6 +1,7 @@
 //! The backoffice: server-rendered pages for browsers, with htmx fragments.
 //! This file holds the route table and what every page shares.
 
+pub mod account;
 pub mod api_keys;
 pub mod assets;
 pub mod error_pages;
@@ -9,6 +10,7 @@ pub mod health;
 pub mod home;
 pub mod htmx;
 pub mod login;
+pub mod security;
 pub mod setup;
 
 use actix_session::SessionMiddleware;
@@ -60,8 +62,16 @@ pub fn routes(cfg: &mut web::ServiceConfig, db: &Db, csrf: &CsrfSettings) {
             // with the app's bare, empty 404, not the enclosing scope's page.
             .service(
                 web::scope(BACKOFFICE)
+                    // Inside the sign-in guard, which finds the user it reads.
+                    .wrap(from_fn(account::require_two_factor_setup))
                     .wrap(from_fn(guard::require_sign_in))
                     .configure(|cfg| signed_in_table().register(cfg))
+                    .service(
+                        web::scope(SECURITY_UNDER_BACKOFFICE)
+                            .wrap(from_fn(guard::require_system_administrator))
+                            .configure(|cfg| security::route_table().register(cfg))
+                            .default_service(web::to(crate::error::not_found)),
+                    )
                     .service(
                         web::scope(API_KEYS_UNDER_BACKOFFICE)
                             .wrap(from_fn(guard::require_system_administrator))
@@ -79,12 +89,19 @@ pub const BACKOFFICE: &str = "/backoffice";
 /// Where the System Administrators' part is mounted, under `BACKOFFICE`
 /// (so at `api_keys::BASE`, which the listing names them by).
 const API_KEYS_UNDER_BACKOFFICE: &str = "/settings/api-keys";
+/// Where the organization's security settings are mounted (System
+/// Administrators only), so at `security::BASE`.
+const SECURITY_UNDER_BACKOFFICE: &str = "/settings/security";
 /// The pages anyone may open: sign-in, sign-out and the first-run setup.
 fn public_table() -> RouteTable {
     RouteTable::default()
         .path("/", (), |r| r.on(Method::GET, home::root))
         .path("/login", (), |r| {
             r.on(Method::GET, login::login_form).on(Method::POST, login::sign_in)
+        })
+        .path("/login/two-factor", (), |r| {
+            r.on(Method::GET, login::second_factor_form)
+                .on(Method::POST, login::verify_second_factor)
         })
         .path("/logout", (), |r| r.on(Method::POST, login::sign_out))
         .path("/setup", (), |r| {
@@ -95,7 +112,8 @@ fn public_table() -> RouteTable {
 
 /// The pages of anyone signed in, under `BACKOFFICE` (the sign-in guard wraps them).
 fn signed_in_table() -> RouteTable {
-    RouteTable::default().path("", (), |r| r.on(Method::GET, home::backoffice_home))
+    let table = RouteTable::default().path("", (), |r| r.on(Method::GET, home::backoffice_home));
+    account::routes(table)
 }
 
 /// Which guard a browser route is behind.
@@ -119,6 +137,10 @@ pub fn route_listing() -> Vec<(Guard, Listed)> {
         .chain(tagged(
             Guard::SystemAdministrator,
             api_keys::route_table().listing(api_keys::BASE),
+        ))
+        .chain(tagged(
+            Guard::SystemAdministrator,
+            security::route_table().listing(security::BASE),
         ))
         .collect()
 }
@@ -272,11 +294,12 @@ pub fn local_path(next: Option<&str>) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{API_KEYS_UNDER_BACKOFFICE, BACKOFFICE, api_keys, local_path};
+    use super::{API_KEYS_UNDER_BACKOFFICE, BACKOFFICE, SECURITY_UNDER_BACKOFFICE, api_keys, local_path, security};
 
     #[test]
     fn the_api_keys_routes_are_mounted_where_the_listing_says() {
         assert_eq!(api_keys::BASE, format!("{BACKOFFICE}{API_KEYS_UNDER_BACKOFFICE}"));
+        assert_eq!(security::BASE, format!("{BACKOFFICE}{SECURITY_UNDER_BACKOFFICE}"));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use keyward::store::Backend;
 use reqwest::cookie::CookieStore as _;
 
+use crate::support::two_factor::{code_at_offset, recovery_codes_in, setup_id_in, setup_key_in, wrong_code};
 use crate::support::{Part, csrf_token_in, secret_in, test_database};
 
 crate::tests!(the_server_logs_no_secret_at_debug_level_on_sqlite);
@@ -390,6 +391,100 @@ async fn the_server_logs_no_secret_at_debug_level(backend: Backend) {
         assert_eq!(response.status().as_u16(), expected, "{}", &path[..20]);
     }
 
+    // Two-factor authentication: set up (the secret, its first code, the
+    // recovery codes), a wrong code, sign-ins with a code and with a
+    // recovery code, new recovery codes and turning it off, each with one.
+    let mut codes = Vec::new();
+    let setup = url("/backoffice/account/two-factor/setup");
+    let page = browser.client.get(&setup).send().await.expect("request");
+    let page = page.text().await.expect("body");
+    let key = setup_key_in(&page);
+    secrets.add("the TOTP setup key", &key);
+    secrets.add("the TOTP secret", &key.replace(' ', ""));
+    let csrf = csrf_token_in(&page).expect("a CSRF token");
+    let first = code_at_offset(&key, 0).await;
+    codes.push(first.clone());
+    let fields = [("setup_id", setup_id_in(&page)), ("code", first)];
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let confirmed = post(setup.clone(), form(&csrf, &fields)).await.expect("request");
+    assert_eq!(confirmed.status().as_u16(), 200, "two-factor authentication is on");
+    let recovery = recovery_codes_in(&confirmed.text().await.expect("body"));
+    for code in &recovery {
+        secrets.add("a recovery code", code);
+        secrets.add("a recovery code without its hyphens", &code.replace('-', ""));
+    }
+    let second_step = |answers: Vec<(&'static str, String)>| {
+        let (browser, base, post) = (&browser, base.clone(), &post);
+        let url = move |path: &str| format!("{base}{path}");
+        async move {
+            let csrf = csrf_token_in(
+                &browser
+                    .client
+                    .get(url("/backoffice"))
+                    .send()
+                    .await
+                    .expect("request")
+                    .text()
+                    .await
+                    .expect("body"),
+            )
+            .expect("a CSRF token");
+            let out = post(url("/logout"), vec![("csrf_token".into(), csrf)])
+                .await
+                .expect("request");
+            assert_eq!(out.status().as_u16(), 303);
+            let page = browser.client.get(url("/login")).send().await.expect("request");
+            let csrf = csrf_token_in(&page.text().await.expect("body")).expect("a CSRF token");
+            let fields = vec![
+                ("csrf_token".to_owned(), csrf.clone()),
+                ("email".to_owned(), "ada@acme.test".to_owned()),
+                ("password".to_owned(), password.to_owned()),
+            ];
+            let to_code = post(url("/login"), fields).await.expect("request");
+            assert_eq!(to_code.headers()["location"], "/login/two-factor");
+            let mut last = 0;
+            for (field, value) in answers {
+                let sent = post(
+                    url("/login/two-factor"),
+                    vec![("csrf_token".into(), csrf.clone()), (field.to_owned(), value)],
+                )
+                .await
+                .expect("request");
+                last = sent.status().as_u16();
+            }
+            last
+        }
+    };
+    let wrong = wrong_code(&key).await;
+    let next = code_at_offset(&key, 1).await;
+    codes.extend([wrong.clone(), next.clone()]);
+    let with_code = second_step(vec![("code", wrong), ("code", next)]).await;
+    assert_eq!(with_code, 303, "signed in with a code");
+    browser.remember_cookies(&base, &mut secrets);
+    let with_recovery = second_step(vec![("recovery_code", recovery[0].clone())]).await;
+    assert_eq!(with_recovery, 303, "signed in with a recovery code");
+    browser.remember_cookies(&base, &mut secrets);
+    let account = |path: &str| url(&format!("/backoffice/account/two-factor/{path}"));
+    let page = browser
+        .client
+        .get(account("recovery-codes"))
+        .send()
+        .await
+        .expect("request");
+    let csrf = csrf_token_in(&page.text().await.expect("body")).expect("a CSRF token");
+    let renewed = post(account("recovery-codes"), form(&csrf, &[("code", &recovery[1])]))
+        .await
+        .expect("request");
+    assert_eq!(renewed.status().as_u16(), 200, "new recovery codes");
+    let renewed = recovery_codes_in(&renewed.text().await.expect("body"));
+    for code in &renewed {
+        secrets.add("a new recovery code", code);
+    }
+    let off = post(account("turn-off"), form(&csrf, &[("code", &renewed[0])]))
+        .await
+        .expect("request");
+    assert_eq!(off.status().as_u16(), 303, "turned off");
+
     // Let the usage flusher run once, then stop gracefully.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     server.stop();
@@ -438,6 +533,15 @@ async fn the_server_logs_no_secret_at_debug_level(backend: Backend) {
             .map(|what| format!("{what} (stdout)")),
     );
     assert_eq!(stdout.matches(setup_token.as_str()).count(), 1, "{stdout}");
+    // Six digits are too few to search for alone (timestamps have them):
+    // a code is found as a field, a query value or a quoted string.
+    for code in &codes {
+        for shape in [format!("code={code}"), format!("\"{code}\""), format!("code: {code}")] {
+            if stderr.contains(&shape) || stdout.contains(&shape) {
+                found.push(format!("an authentication code, as {shape}"));
+            }
+        }
+    }
     if stderr.contains(setup_token.as_str()) {
         found.push("the setup token (log)".into());
     }

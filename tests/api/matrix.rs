@@ -138,6 +138,9 @@ const fn route(method: &'static str, path: &'static str, access: Access, allowed
 
 const PUBLIC: Access = Access::Public { signed_in: None };
 const SYSADMIN: Access = Access::Browser(Guard::SystemAdministrator);
+const SIGNED_IN: Access = Access::Browser(Guard::SignedIn);
+/// A code that is nobody's (the callers have no two-factor authentication).
+const CODE_FORM: Body = Body::Form(&[("code", "123456")]);
 const ADMIN_KEYS: Access = Access::Key("admin:api-keys");
 const KEY_FORM: Body = Body::Form(&[("name", "Made {n}"), ("scope_mode", "read"), ("networks", "0.0.0.0/0")]);
 const BASE: &str = "/backoffice/settings/api-keys";
@@ -168,6 +171,63 @@ const EXPECTATIONS: &[Route] = &[
     route("GET", "/setup", PUBLIC, 410, Body::Empty),
     route("POST", "/setup", PUBLIC, 410, Body::Form(&[("token", "unknown")])),
     route("GET", "/backoffice", Access::Browser(Guard::SignedIn), 200, Body::Empty),
+    // Two-factor authentication: no sign-in waits for a code, so the code
+    // step sends everyone back; nobody has it on, so there is nothing to
+    // turn off or regenerate, and a setup form of no setup is refused.
+    route("GET", "/login/two-factor", PUBLIC, 303, Body::Empty),
+    route("POST", "/login/two-factor", PUBLIC, 303, CODE_FORM),
+    route("GET", "/backoffice/account", SIGNED_IN, 200, Body::Empty),
+    route(
+        "GET",
+        "/backoffice/account/two-factor/setup",
+        SIGNED_IN,
+        200,
+        Body::Empty,
+    ),
+    route(
+        "POST",
+        "/backoffice/account/two-factor/setup",
+        SIGNED_IN,
+        422,
+        Body::Form(&[("setup_id", "not-this-one"), ("code", "123456")]),
+    ),
+    route(
+        "GET",
+        "/backoffice/account/two-factor/turn-off",
+        SIGNED_IN,
+        303,
+        Body::Empty,
+    ),
+    route(
+        "POST",
+        "/backoffice/account/two-factor/turn-off",
+        SIGNED_IN,
+        422,
+        CODE_FORM,
+    ),
+    route(
+        "GET",
+        "/backoffice/account/two-factor/recovery-codes",
+        SIGNED_IN,
+        303,
+        Body::Empty,
+    ),
+    route(
+        "POST",
+        "/backoffice/account/two-factor/recovery-codes",
+        SIGNED_IN,
+        422,
+        CODE_FORM,
+    ),
+    route("GET", "/backoffice/settings/security", SYSADMIN, 200, Body::Empty),
+    // Turning the requirement on needs the caller's own two-factor authentication.
+    route(
+        "POST",
+        "/backoffice/settings/security",
+        SYSADMIN,
+        422,
+        Body::Form(&[("require_two_factor", "on")]),
+    ),
     route("GET", BASE, SYSADMIN, 200, Body::Empty),
     route("POST", BASE, SYSADMIN, 200, KEY_FORM),
     route(

@@ -25,6 +25,7 @@ crate::tests!(needs Part::Axe;
     the_first_run_sign_in_and_error_pages_have_no_serious_axe_violations,
     the_key_list_and_its_dialogs_have_no_serious_axe_violations,
     the_key_page_usage_and_audit_log_have_no_serious_axe_violations);
+crate::tests!(needs Part::Axe; the_account_and_two_factor_pages_have_no_serious_axe_violations);
 
 const BASE: &str = "/backoffice/settings/api-keys";
 
@@ -637,6 +638,89 @@ pub async fn record_usage(app: &TestApp, id: &str, days: i64) {
         usage::add(conn, &deltas)?;
         // The flush records the last allowed request with its address.
         Ok(usage::touch_last_used(conn, &id, now, "203.0.113.7")?)
+    })
+    .await;
+}
+
+/// The account page, two-factor setup, recovery codes, turning it off and
+/// new codes, the Security settings and the code step of sign-in.
+async fn the_account_and_two_factor_pages_have_no_serious_axe_violations() {
+    use crate::two_factor::{REQUIRE, complete_setup, enter_password, follow, tick};
+    with_browser(|driver, app| async move {
+        let mut axe = Axe::load();
+        let org = app.create_org("Acme Aviation").await;
+        let sam = app.create_user(&org, Role::SystemAdministrator, "sam@acme.test").await;
+        sign_in(&driver, &app, &sam).await;
+
+        follow(&driver, "Account").await;
+        heading(&driver, 1, "Account").await;
+        axe.check(&driver, "account, two-factor off").await;
+
+        follow(&driver, "Security settings").await;
+        heading(&driver, 1, "Security").await;
+        axe.check(&driver, "security settings").await;
+        tick(&driver, REQUIRE).await;
+        click(&driver, "Save").await;
+        alert(&driver).await;
+        axe.check(&driver, "security settings with an error").await;
+
+        follow(&driver, "Set up two-factor authentication").await;
+        heading(&driver, 1, "Set up two-factor authentication").await;
+        axe.check(&driver, "two-factor setup").await;
+        type_into(&driver, "Authentication code", "12ab").await;
+        click(&driver, "Verify").await;
+        alert(&driver).await;
+        axe.check(&driver, "two-factor setup with an error").await;
+        let (key, _) = complete_setup(&driver, 0).await;
+        axe.check(&driver, "recovery codes").await;
+
+        follow(&driver, "Done").await;
+        heading(&driver, 1, "Account").await;
+        axe.check(&driver, "account, two-factor on").await;
+        follow(&driver, "Turn off two-factor authentication").await;
+        heading(&driver, 1, "Turn off two-factor authentication").await;
+        axe.check(&driver, "turn off two-factor").await;
+        click(&driver, "Turn off two-factor authentication").await;
+        alert(&driver).await;
+        axe.check(&driver, "turn off two-factor with an error").await;
+        driver
+            .goto(app.url("/backoffice/account/two-factor/recovery-codes"))
+            .await
+            .expect("the page opens");
+        heading(&driver, 1, "Regenerate recovery codes").await;
+        axe.check(&driver, "regenerate recovery codes").await;
+
+        click(&driver, "Sign out").await;
+        enter_password(&driver, &app, &sam).await;
+        axe.check(&driver, "sign-in, authentication code").await;
+        type_into(&driver, "Authentication code", "000").await;
+        click(&driver, "Verify").await;
+        alert(&driver).await;
+        axe.check(&driver, "sign-in, authentication code with an error").await;
+        follow(&driver, "Use a recovery code").await;
+        field(&driver, "Recovery code").await;
+        axe.check(&driver, "sign-in, recovery code").await;
+
+        // Another System Administrator, once the organization requires it.
+        follow(&driver, "Use an authentication code").await;
+        let code = crate::support::two_factor::code_at_offset(&key, 1).await;
+        type_into(&driver, "Authentication code", &code).await;
+        click(&driver, "Verify").await;
+        heading(&driver, 1, "API Keys").await;
+        driver
+            .goto(app.url("/backoffice/settings/security"))
+            .await
+            .expect("the page opens");
+        tick(&driver, REQUIRE).await;
+        click(&driver, "Save").await;
+        sees(&driver, "Saved.").await;
+        click(&driver, "Sign out").await;
+        let sue = app.create_user(&org, Role::SystemAdministrator, "sue@acme.test").await;
+        sign_in(&driver, &app, &sue).await;
+        sees(&driver, "requires two-factor authentication for System Administrators").await;
+        axe.check(&driver, "two-factor setup, required").await;
+
+        axe.finish();
     })
     .await;
 }

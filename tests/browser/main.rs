@@ -21,6 +21,7 @@ mod list_actions;
 mod new_keys;
 mod page_health;
 mod sign_in;
+mod two_factor;
 mod usage_chart;
 
 fn main() -> std::process::ExitCode {

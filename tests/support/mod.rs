@@ -12,6 +12,8 @@
 //! `on_both_backends!`.
 #![allow(dead_code, reason = "each test binary uses a different part of the harness")]
 
+pub mod two_factor;
+
 use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::Duration;
