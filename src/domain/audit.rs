@@ -122,6 +122,15 @@ audit_actions! {
     RecoveryCodeUsed => "recovery_code_used", "Recovery code used", SignIns;
     TwoFactorCodeFailed => "two_factor_code_failed", "Authentication code refused", SignIns;
     TwoFactorRequirementChanged => "two_factor_requirement_changed", "Two-factor requirement changed", Organization;
+    // People administration (issue 13 item 3).
+    UserInvited => "user_invited", "User invited", Organization;
+    InvitationAccepted => "invitation_accepted", "Invitation accepted", Organization;
+    UserRoleChanged => "user_role_changed", "Role changed", Organization;
+    UserDisabled => "user_disabled", "User disabled", Organization;
+    UserEnabled => "user_enabled", "User enabled", Organization;
+    TwoFactorReset => "two_factor_reset", "Two-factor reset", SignIns;
+    PasswordResetIssued => "password_reset_issued", "Password reset issued", SignIns;
+    PasswordResetUsed => "password_reset_used", "Password reset used", SignIns;
 }
 
 impl AuditAction {

@@ -9,6 +9,7 @@ pub mod form_token;
 pub mod grant;
 pub mod network;
 pub mod organization;
+pub mod people;
 pub mod permissions;
 pub mod public_url;
 pub mod rejection;

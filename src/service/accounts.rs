@@ -74,10 +74,32 @@ pub fn create_user(
     actor: &Actor,
     client_ip: Option<IpAddr>,
 ) -> Result<String, AppError> {
+    let id = insert_user(conn, org, email, display_name, role, password_hash, None)?;
+    audit::record(
+        conn,
+        Some(&org.id),
+        actor,
+        AuditAction::UserCreated,
+        Some(&Target::user(&id, email.as_str())),
+        serde_json::json!({ "after": { "email": email.as_str(), "role": role.as_str() } }),
+        client_ip,
+    )?;
+    Ok(id)
+}
+
+/// Inserts a user (invited, with `invited_at`, or not) after checking their
+/// email is free; the caller audits. Returns the new id.
+pub(crate) fn insert_user(
+    conn: &mut DbConnection,
+    org: &Organization,
+    email: &Email,
+    display_name: &DisplayName,
+    role: Role,
+    password_hash: &str,
+    invited_at: Option<chrono::NaiveDateTime>,
+) -> Result<String, AppError> {
     if users::find_by_email(conn, email.as_str())?.is_some() {
-        return Err(AppError::Conflict(format!(
-            "A user with the email {email} already exists. Each email can belong to one account."
-        )));
+        return Err(AppError::Conflict(email_taken(email)));
     }
     let id = store::new_id();
     users::insert(
@@ -90,23 +112,21 @@ pub fn create_user(
             role: role.as_str(),
             password_hash,
             created_at: store::now(),
+            invited_at,
         },
     )?;
-    let target = Target {
-        kind: "user",
-        id: &id,
-        label: email.as_str(),
-    };
-    audit::record(
-        conn,
-        Some(&org.id),
-        actor,
-        AuditAction::UserCreated,
-        Some(&target),
-        serde_json::json!({ "after": { "email": email.as_str(), "role": role.as_str() } }),
-        client_ip,
-    )?;
     Ok(id)
+}
+
+/// The message for an email someone already has.
+pub fn email_taken(email: &Email) -> String {
+    format!("A user with the email {email} already exists. Each email can belong to one account.")
+}
+
+/// A new one-time token for a link (setup, invitation, password reset):
+/// 40 random letters and digits, about 238 bits.
+pub fn new_link_token() -> String {
+    crate::domain::user::NewPassword::generate().expose().to_owned() + crate::domain::user::NewPassword::generate().expose()
 }
 
 /// The stored form of a setup token: its SHA-256, so the table cannot be
@@ -121,8 +141,7 @@ pub fn issue_setup_token(conn: &mut DbConnection) -> Result<Option<String>, AppE
     if users::count(conn)? > 0 {
         return Ok(None);
     }
-    let token = crate::domain::user::NewPassword::generate().expose().to_owned()
-        + crate::domain::user::NewPassword::generate().expose();
+    let token = new_link_token();
     users::insert_setup_token(conn, &token_digest(&token), store::now())?;
     Ok(Some(token))
 }

@@ -443,7 +443,7 @@ pub fn reset(conn: &mut DbConnection, user: &User, actor: &Actor, client_ip: Opt
         conn,
         Some(&user.org_id),
         actor,
-        AuditAction::TwoFactorDisabled,
+        AuditAction::TwoFactorReset,
         Some(&Target::user(&user.id, &user.email)),
         serde_json::json!({
             "reason": "reset",

@@ -13,6 +13,7 @@ pub mod sessions;
 pub mod two_factor;
 pub mod url;
 pub mod usage;
+pub mod user_links;
 pub mod users;
 
 pub use url::{Backend, DatabaseUrl, DatabaseUrlError};

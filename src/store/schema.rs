@@ -29,6 +29,21 @@ diesel::table! {
         created_at -> Timestamp,
         totp_enabled_at -> Nullable<Timestamp>,
         totp_last_step -> Nullable<BigInt>,
+        /// Set while an invitation is not yet accepted.
+        invited_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// One-time invitation and password-reset links, by the SHA-256 of their token.
+    user_links (token_digest) {
+        token_digest -> Text,
+        org_id -> Text,
+        user_id -> Text,
+        purpose -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
     }
 }
 
@@ -177,6 +192,7 @@ diesel::joinable!(users -> organizations (org_id));
 diesel::joinable!(totp_enrolments -> users (user_id));
 diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(user_links -> users (user_id));
 diesel::joinable!(api_keys -> organizations (org_id));
 diesel::joinable!(key_secrets -> api_keys (api_key_id));
 diesel::joinable!(key_scopes -> api_keys (api_key_id));
@@ -199,6 +215,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     key_changes,
     totp_enrolments,
     recovery_codes,
+    user_links,
 );
 
 diesel::table! {

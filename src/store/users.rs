@@ -23,6 +23,8 @@ pub struct User {
     /// When two-factor authentication was turned on; `None` while it is off.
     /// (The sealed secret itself is read only where a code is checked.)
     pub totp_enabled_at: Option<NaiveDateTime>,
+    /// Set while their invitation is not yet accepted.
+    pub invited_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Insertable)]
@@ -35,6 +37,7 @@ pub struct NewUser<'a> {
     pub role: &'a str,
     pub password_hash: &'a str,
     pub created_at: NaiveDateTime,
+    pub invited_at: Option<NaiveDateTime>,
 }
 
 pub fn insert(conn: &mut DbConnection, user: &NewUser<'_>) -> QueryResult<()> {
@@ -193,4 +196,75 @@ pub fn clear_sign_in_failures(conn: &mut DbConnection, subject: &str) -> QueryRe
 
 pub fn delete_sign_in_failures_before(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
     diesel::delete(sign_in_failures::table.filter(sign_in_failures::created_at.lt(before))).execute(conn)
+}
+
+// People administration: every query takes the organization's id.
+
+/// The organization's users, by name then email.
+pub fn list_in_org(conn: &mut DbConnection, org_id: &str) -> QueryResult<Vec<User>> {
+    users::table
+        .filter(users::org_id.eq(org_id))
+        .order((users::display_name.asc(), users::email.asc()))
+        .select(User::as_select())
+        .load(conn)
+}
+
+/// A user of this organization; `None` for anyone else's.
+pub fn find_in_org(conn: &mut DbConnection, org_id: &str, user_id: &str) -> QueryResult<Option<User>> {
+    users::table
+        .filter(users::org_id.eq(org_id))
+        .filter(users::id.eq(user_id))
+        .select(User::as_select())
+        .unique_row(conn)
+}
+
+/// Holds the organization's row until the transaction ends, so two changes
+/// to its System Administrators are made one after the other and each
+/// counts what the other left. SQLite's write transaction (`BEGIN
+/// IMMEDIATE`) already holds the one database lock; on PostgreSQL a count
+/// inside a transaction alone would let two demotions both see the other.
+pub fn lock_org_people(conn: &mut DbConnection, org_id: &str) -> QueryResult<()> {
+    let DbConnection::Postgres(pg) = conn else {
+        return Ok(());
+    };
+    diesel::sql_query("SELECT id FROM organizations WHERE id = $1 FOR UPDATE")
+        .bind::<diesel::sql_types::Text, _>(org_id)
+        .execute(pg)
+        .map(drop)
+}
+
+/// System Administrators of the organization who can act: enabled, and past
+/// their invitation.
+pub fn count_active_system_administrators(conn: &mut DbConnection, org_id: &str) -> QueryResult<i64> {
+    users::table
+        .filter(users::org_id.eq(org_id))
+        .filter(users::role.eq(crate::domain::role::Role::SystemAdministrator.as_str()))
+        .filter(users::disabled_at.is_null())
+        .filter(users::invited_at.is_null())
+        .count()
+        .get_result(conn)
+}
+
+pub fn set_role(conn: &mut DbConnection, org_id: &str, user_id: &str, role: &str) -> QueryResult<()> {
+    diesel::update(users::table.filter(users::org_id.eq(org_id)).filter(users::id.eq(user_id)))
+        .set(users::role.eq(role))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Accepting an invitation: their name and password, and no longer invited.
+pub fn accept_invitation(
+    conn: &mut DbConnection,
+    user_id: &str,
+    display_name: &str,
+    password_hash: &str,
+) -> QueryResult<()> {
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::display_name.eq(display_name),
+            users::password_hash.eq(password_hash),
+            users::invited_at.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)
+        .map(drop)
 }

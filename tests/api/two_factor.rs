@@ -886,7 +886,7 @@ async fn the_command_line_resets_two_factor_and_ends_the_sessions(app: TestApp) 
     let client = app.new_client();
     let again = app.sign_in_with(&client, &email, crate::support::PASSWORD).await;
     assert_eq!(again.headers()["location"], "/backoffice/settings/api-keys");
-    let details = audit_details(&app, &org, "two_factor_disabled").await;
+    let details = audit_details(&app, &org, "two_factor_reset").await;
     assert_eq!(details.len(), 1);
     assert_eq!(details[0]["reason"], "reset");
     assert_eq!(details[0]["sessions_ended"], 1);
