@@ -43,6 +43,8 @@ struct LoginPage {
 pub struct LoginQuery {
     next: Option<String>,
     signed_out: Option<String>,
+    /// After an invitation or password-reset link was used.
+    password_set: Option<String>,
 }
 
 /// Where a user lands after signing in when no particular page was asked
@@ -82,7 +84,11 @@ pub async fn login_form(
         email: String::new(),
         next: next.unwrap_or_default(),
         error: None,
-        notice: query.signed_out.is_some().then_some("You have signed out."),
+        notice: if query.password_set.is_some() {
+            Some("Your password is set. Sign in with it.")
+        } else {
+            query.signed_out.is_some().then_some("You have signed out.")
+        },
         first_run: no_accounts_yet(&db).await?,
     };
     render(StatusCode::OK, &page)

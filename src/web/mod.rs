@@ -10,6 +10,7 @@ pub mod health;
 pub mod home;
 pub mod htmx;
 pub mod login;
+pub mod people;
 pub mod security;
 pub mod setup;
 
@@ -72,6 +73,13 @@ pub fn routes(cfg: &mut web::ServiceConfig, db: &Db, csrf: &CsrfSettings) {
                             .configure(|cfg| security::route_table().register(cfg))
                             .default_service(web::to(crate::error::not_found)),
                     )
+                    // People administration (issue 13 item 3).
+                    .service(
+                        web::scope(USERS_UNDER_BACKOFFICE)
+                            .wrap(from_fn(guard::require_system_administrator))
+                            .configure(|cfg| people::route_table().register(cfg))
+                            .default_service(web::to(crate::error::not_found)),
+                    )
                     .service(
                         web::scope(API_KEYS_UNDER_BACKOFFICE)
                             .wrap(from_fn(guard::require_system_administrator))
@@ -92,6 +100,9 @@ const API_KEYS_UNDER_BACKOFFICE: &str = "/settings/api-keys";
 /// Where the organization's security settings are mounted (System
 /// Administrators only), so at `security::BASE`.
 const SECURITY_UNDER_BACKOFFICE: &str = "/settings/security";
+/// Where people administration is mounted (System Administrators only), so
+/// at `people::BASE`.
+const USERS_UNDER_BACKOFFICE: &str = "/settings/users";
 /// The pages anyone may open: sign-in, sign-out and the first-run setup.
 fn public_table() -> RouteTable {
     RouteTable::default()
@@ -107,6 +118,15 @@ fn public_table() -> RouteTable {
         .path("/setup", (), |r| {
             r.on(Method::GET, setup::setup_form)
                 .on(Method::POST, setup::complete_setup)
+        })
+        // The one-time links of people administration.
+        .path("/invitation", (), |r| {
+            r.on(Method::GET, people::links::link_form::<true>)
+                .on(Method::POST, people::links::use_link::<true>)
+        })
+        .path("/password-reset", (), |r| {
+            r.on(Method::GET, people::links::link_form::<false>)
+                .on(Method::POST, people::links::use_link::<false>)
         })
 }
 
@@ -141,6 +161,10 @@ pub fn route_listing() -> Vec<(Guard, Listed)> {
         .chain(tagged(
             Guard::SystemAdministrator,
             security::route_table().listing(security::BASE),
+        ))
+        .chain(tagged(
+            Guard::SystemAdministrator,
+            people::route_table().listing(people::BASE),
         ))
         .collect()
 }
@@ -294,12 +318,16 @@ pub fn local_path(next: Option<&str>) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{API_KEYS_UNDER_BACKOFFICE, BACKOFFICE, SECURITY_UNDER_BACKOFFICE, api_keys, local_path, security};
+    use super::{
+        API_KEYS_UNDER_BACKOFFICE, BACKOFFICE, SECURITY_UNDER_BACKOFFICE, USERS_UNDER_BACKOFFICE, api_keys, local_path,
+        people, security,
+    };
 
     #[test]
     fn the_api_keys_routes_are_mounted_where_the_listing_says() {
         assert_eq!(api_keys::BASE, format!("{BACKOFFICE}{API_KEYS_UNDER_BACKOFFICE}"));
         assert_eq!(security::BASE, format!("{BACKOFFICE}{SECURITY_UNDER_BACKOFFICE}"));
+        assert_eq!(people::BASE, format!("{BACKOFFICE}{USERS_UNDER_BACKOFFICE}"));
     }
 
     #[test]
