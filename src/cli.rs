@@ -151,6 +151,46 @@ pub enum UsersCommand {
     /// and their recovery codes) and end their sessions.
     #[command(name = "reset-2fa")]
     ResetTwoFactor(ResetTwoFactorArgs),
+    /// List an organization's users: name, email, role, two-factor, last sign-in, status.
+    List(ListUsersArgs),
+    /// Disable a user: they cannot sign in, their sessions and links end.
+    Disable(UserEmailArgs),
+    /// Enable a disabled user again.
+    Enable(UserEmailArgs),
+    /// Change a user's role (their sessions end).
+    SetRole(SetRoleArgs),
+    /// Print a one-time password-reset link (valid 1 hour) and end the user's sessions.
+    ResetPassword(ResetPasswordArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListUsersArgs {
+    /// The organization's slug; may be left out when there is only one.
+    #[arg(long, env = "KEYWARD_ORG")]
+    pub org: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UserEmailArgs {
+    /// The user's email.
+    pub email: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SetRoleArgs {
+    /// The user's email.
+    pub email: String,
+    /// system-administrator, administrator or member
+    pub role: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ResetPasswordArgs {
+    /// The user's email.
+    pub email: String,
+    /// The URL browsers use for the backoffice, which the link starts with.
+    #[arg(long, env = "KEYWARD_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+    pub public_url: crate::domain::public_url::PublicUrl,
 }
 
 #[derive(Debug, Args)]

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use crate::auth::password::hash_blocking;
 use crate::cli::{
-    BootstrapKeysArgs, CreateKeyArgs, CreateOrgArgs, CreateUserArgs, DatabaseArgs, ResetTwoFactorArgs, ServeArgs,
+    BootstrapKeysArgs, CreateKeyArgs, CreateOrgArgs, CreateUserArgs, DatabaseArgs, ListUsersArgs, ResetPasswordArgs,
+    ResetTwoFactorArgs, ServeArgs, SetRoleArgs, UserEmailArgs,
 };
 use crate::config::{DatabaseSettings, Settings};
 use crate::domain::api_key::{Expiry, KeyName};
@@ -22,7 +23,7 @@ use crate::domain::secret::ServerSecret;
 use crate::domain::user::{DisplayName, Email, NewPassword};
 use crate::error::AppError;
 use crate::secret_file::{IfMissing, SecretSource};
-use crate::service::accounts;
+use crate::service::{accounts, people};
 use crate::service::keys::{self, NewKey};
 use crate::startup::{Application, connect_database, migrate};
 use crate::store::DatabaseUrl;
@@ -216,19 +217,7 @@ pub async fn create_user(args: CreateUserArgs, database: DatabaseArgs) -> Comman
         (NewPassword::generate(), true)
     };
     let mut conn = open(&database).await?;
-    let org = match args.org.as_deref() {
-        Some(slug) => organizations::find_by_slug(&mut conn, slug)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("no organization with the slug \"{slug}\"; list them with the backoffice or create one with `keyward orgs create`"))?,
-        None => {
-            let mut all = organizations::list(&mut conn).map_err(|e| e.to_string())?;
-            match all.len() {
-                1 => all.remove(0),
-                0 => return Err("there is no organization yet: create one with `keyward orgs create --name NAME`".into()),
-                _ => return Err("there are several organizations: say which with --org SLUG".into()),
-            }
-        }
-    };
+    let org = org_or_only(&mut conn, args.org.as_deref())?;
     let hash = hash_blocking(password.expose()).map_err(|e| format!("{e:?}"))?;
     store::write_transaction(&mut conn, |conn| {
         accounts::create_user(conn, &org, &email, &display_name, role, &hash, &Actor::Cli, None)
@@ -261,6 +250,111 @@ pub async fn reset_two_factor(args: ResetTwoFactorArgs, database: DatabaseArgs) 
     } else {
         println!("{email} has no two-factor authentication; nothing changed.");
     }
+    Ok(())
+}
+
+/// The organization `--org` names, or the only one there is.
+fn org_or_only(conn: &mut DbConnection, slug: Option<&str>) -> Result<crate::store::organizations::Organization, String> {
+    match slug {
+        Some(slug) => organizations::find_by_slug(conn, slug)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("no organization with the slug \"{slug}\"; list them with the backoffice or create one with `keyward orgs create`")),
+        None => {
+            let mut all = organizations::list(conn).map_err(|e| e.to_string())?;
+            match all.len() {
+                1 => Ok(all.remove(0)),
+                0 => Err("there is no organization yet: create one with `keyward orgs create --name NAME`".into()),
+                _ => Err("there are several organizations: say which with --org SLUG".into()),
+            }
+        }
+    }
+}
+
+/// `keyward users list`: a table on standard output.
+pub async fn list_users(args: ListUsersArgs, database: DatabaseArgs) -> CommandResult {
+    use crate::domain::people::UserStatus;
+    let mut conn = open(&database).await?;
+    let org = org_or_only(&mut conn, args.org.as_deref())?;
+    let users = people::list(&mut conn, &org.id).map_err(|e| e.to_string())?;
+    println!(
+        "{:<24} {:<34} {:<22} {:<10} {:<22} STATUS",
+        "NAME", "EMAIL", "ROLE", "TWO-FACTOR", "LAST SIGN-IN"
+    );
+    for user in users {
+        let role = user.role.parse::<Role>().map_or(user.role.clone(), |role| role.label().to_owned());
+        let last = user
+            .last_sign_in_at
+            .map_or_else(|| "never".to_owned(), crate::domain::time::for_people);
+        println!(
+            "{:<24} {:<34} {:<22} {:<10} {:<22} {}",
+            user.display_name,
+            user.email,
+            role,
+            if user.totp_enabled_at.is_some() { "on" } else { "off" },
+            last,
+            UserStatus::of(user.disabled_at, user.invited_at).label(),
+        );
+    }
+    Ok(())
+}
+
+/// The user with this email, for a one-shot command.
+fn user_by_email(conn: &mut DbConnection, email: &str) -> Result<crate::store::users::User, String> {
+    let email = Email::parse(email).map_err(|e| e.to_string())?;
+    people::find_by_email(conn, &email).map_err(|e| e.to_string())
+}
+
+/// `keyward users disable|enable EMAIL`
+pub async fn set_user_disabled(args: UserEmailArgs, disable: bool, database: DatabaseArgs) -> CommandResult {
+    let mut conn = open(&database).await?;
+    let user = user_by_email(&mut conn, &args.email)?;
+    let changed = store::write_transaction(&mut conn, |conn| {
+        people::set_disabled(conn, &user.org_id, &user.id, disable, &Actor::Cli, None)
+    })
+    .map_err(|e: AppError| e.to_string())?;
+    match (changed, disable) {
+        (false, true) => println!("{} was already disabled; nothing changed.", user.email),
+        (false, false) => println!("{} was not disabled; nothing changed.", user.email),
+        (true, true) => println!("{} is disabled: their sessions and links have ended.", user.email),
+        (true, false) => println!("{} is enabled: they can sign in again.", user.email),
+    }
+    Ok(())
+}
+
+/// `keyward users set-role EMAIL ROLE`
+pub async fn set_user_role(args: SetRoleArgs, database: DatabaseArgs) -> CommandResult {
+    let role: Role = args
+        .role
+        .parse()
+        .map_err(|e: crate::domain::ValidationError| e.to_string())?;
+    let mut conn = open(&database).await?;
+    let user = user_by_email(&mut conn, &args.email)?;
+    let changed = store::write_transaction(&mut conn, |conn| {
+        people::set_role(conn, &user.org_id, &user.id, role, &Actor::Cli, None)
+    })
+    .map_err(|e: AppError| e.to_string())?;
+    if changed {
+        println!("{} is now {}; their sessions have ended.", user.email, role.label());
+    } else {
+        println!("{} is already {}; nothing changed.", user.email, role.label());
+    }
+    Ok(())
+}
+
+/// `keyward users reset-password EMAIL`: prints the one-time link.
+pub async fn reset_password(args: ResetPasswordArgs, database: DatabaseArgs) -> CommandResult {
+    let mut conn = open(&database).await?;
+    let user = user_by_email(&mut conn, &args.email)?;
+    let link = store::write_transaction(&mut conn, |conn| {
+        people::issue_password_reset(conn, &user.org_id, &user.id, &Actor::Cli, None)
+    })
+    .map_err(|e: AppError| e.to_string())?;
+    eprintln!(
+        "A password-reset link for {}, valid for {} and once; their sessions have ended. Send it to them yourself:",
+        user.email,
+        link.purpose.validity_words()
+    );
+    println!("{}{}", args.public_url.origin().ascii_serialization(), link.path_and_query());
     Ok(())
 }
 
