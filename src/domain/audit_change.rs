@@ -210,6 +210,7 @@ fn field_label(field: &str) -> String {
         "expires_at" => "Expiry".to_owned(),
         "allow_query_key" => "Key in URL query".to_owned(),
         "key_id" => "Key id".to_owned(),
+        "two_factor" => "Two-factor authentication".to_owned(),
         other => {
             let spaced = other.replace('_', " ");
             let mut chars = spaced.chars();
@@ -228,6 +229,7 @@ fn value_words(field: &str, value: &Value) -> String {
         (_, Value::Null) => "none".to_owned(),
         ("enabled", Value::Bool(enabled)) => if *enabled { "enabled" } else { "disabled" }.to_owned(),
         ("allow_query_key", Value::Bool(allowed)) => if *allowed { "allowed" } else { "not allowed" }.to_owned(),
+        ("two_factor", Value::Bool(on)) => if *on { "on" } else { "off" }.to_owned(),
         (_, Value::Bool(yes)) => if *yes { "yes" } else { "no" }.to_owned(),
         ("name", Value::String(name)) => format!("\"{name}\""),
         ("role" | "required_role", Value::String(role)) => role
@@ -508,6 +510,31 @@ mod tests {
             ["Email: eve@acme.test"]
         );
         assert!(words(AuditAction::SignedIn, json!({})).is_empty());
+    }
+
+    #[test]
+    fn people_administration_reads_as_before_and_after() {
+        assert_eq!(
+            words(
+                AuditAction::UserRoleChanged,
+                json!({ "sessions_ended": 2, "before": { "role": "member" }, "after": { "role": "system-administrator" } })
+            ),
+            ["Sessions ended: 2", "Role: Member → System Administrator"]
+        );
+        assert_eq!(
+            words(
+                AuditAction::UserDisabled,
+                json!({ "before": { "status": "Active" }, "after": { "status": "Disabled" } })
+            ),
+            ["Status: Active → Disabled"]
+        );
+        assert_eq!(
+            words(
+                AuditAction::TwoFactorReset,
+                json!({ "before": { "two_factor": true }, "after": { "two_factor": false } })
+            ),
+            ["Two-factor authentication: on → off"]
+        );
     }
 
     #[test]

@@ -175,8 +175,8 @@ pub fn set_role(
     Ok(true)
 }
 
-/// Disables a user (their sessions and unused links end) or enables them
-/// again. Returns false, changing nothing, when they already are.
+/// Disables a user (their sessions end, their links are refused) or enables
+/// them again (links issued before stay dead). Returns false, changing nothing, when they already are.
 pub fn set_disabled(
     conn: &mut DbConnection,
     org_id: &str,
@@ -191,12 +191,13 @@ pub fn set_disabled(
     }
     let before = status_of(&user);
     let (action, disabled_at, sessions_ended) = if disable {
+        // Ends the sessions too; their links are refused while disabled.
         users::set_disabled(conn, &user.id, Some(store::now()))?;
-        user_links::delete_unused_for_user(conn, &user.id, None)?;
-        // set_disabled ended the sessions; none can have begun since.
         (AuditAction::UserDisabled, Some(store::now()), Some(0))
     } else {
         users::set_disabled(conn, &user.id, None)?;
+        // Links issued before they were disabled do not come back.
+        user_links::delete_unused_for_user(conn, &user.id, None)?;
         (AuditAction::UserEnabled, None, None)
     };
     let after = status_of(&User { disabled_at, ..user.clone() });

@@ -27,6 +27,7 @@ mod matrix;
 mod migrations;
 mod new_keys;
 mod openapi;
+mod people;
 mod reports;
 mod sessions;
 mod setup;
