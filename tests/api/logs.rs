@@ -485,6 +485,78 @@ async fn the_server_logs_no_secret_at_debug_level(backend: Backend) {
         .expect("request");
     assert_eq!(off.status().as_u16(), 303, "turned off");
 
+    // People administration: an invitation link and a password-reset link,
+    // each opened (the token in the query) and used (in the form body).
+    let users = url("/backoffice/settings/users");
+    let csrf = csrf_token(&browser, &users, &mut secrets).await;
+    let invited = post(
+        format!("{users}/invite"),
+        form(&csrf, &[("email", "grace@acme.test"), ("display_name", "Grace"), ("role", "member")]),
+    )
+    .await
+    .expect("request");
+    assert_eq!(invited.status().as_u16(), 200, "invited");
+    let page = invited.text().await.expect("body");
+    let link_token = |page: &str| -> String {
+        let token = page.split("?token=").nth(1).expect("a link");
+        token.chars().take_while(char::is_ascii_alphanumeric).collect()
+    };
+    let grace_id: String = page
+        .split("/backoffice/settings/users/")
+        .nth(1)
+        .expect("Done leads to the user")
+        .chars()
+        .take_while(|c| c.is_ascii_hexdigit() || *c == '-')
+        .collect();
+    let mut link_tokens = vec![link_token(&page)];
+    let grace_password = "grace's own passphrase";
+    secrets.add("an invited user's password", grace_password);
+    let stranger = Browser::new();
+    for (path, token) in [("/invitation", link_tokens[0].clone())] {
+        secrets.add("an invitation token", &token);
+        let opened = csrf_token(&stranger, &url(&format!("{path}?token={token}")), &mut secrets).await;
+        let fields = [
+            ("token", token.as_str()),
+            ("display_name", "Grace"),
+            ("password", grace_password),
+            ("password_confirmation", grace_password),
+        ];
+        let used = stranger
+            .client
+            .post(url(path))
+            .header("Origin", base.as_str())
+            .form(&form(&opened, &fields))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(used.status().as_u16(), 303, "invitation accepted");
+    }
+    let reset = post(format!("{users}/{grace_id}/password-reset"), form(&csrf, &[]))
+        .await
+        .expect("request");
+    assert_eq!(reset.status().as_u16(), 200, "a reset link");
+    let token = link_token(&reset.text().await.expect("body"));
+    secrets.add("a password-reset token", &token);
+    link_tokens.push(token.clone());
+    let new_password = "grace's newer passphrase";
+    secrets.add("a reset password", new_password);
+    let opened = csrf_token(&stranger, &url(&format!("/password-reset?token={token}")), &mut secrets).await;
+    let fields = [
+        ("token", token.as_str()),
+        ("password", new_password),
+        ("password_confirmation", new_password),
+    ];
+    let used = stranger
+        .client
+        .post(url("/password-reset"))
+        .header("Origin", base.as_str())
+        .form(&form(&opened, &fields))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(used.status().as_u16(), 303, "password reset");
+    stranger.remember_cookies(&base, &mut secrets);
+
     // Let the usage flusher run once, then stop gracefully.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     server.stop();
@@ -544,6 +616,12 @@ async fn the_server_logs_no_secret_at_debug_level(backend: Backend) {
     }
     if stderr.contains(setup_token.as_str()) {
         found.push("the setup token (log)".into());
+    }
+    assert!(stderr.contains("/password-reset?token=[redacted]"), "the link's request is logged, redacted");
+    for token in &link_tokens {
+        if stderr.contains(token.as_str()) || stdout.contains(token.as_str()) {
+            found.push("a one-time link's token".into());
+        }
     }
     println!(
         "log search: {} secrets × {} lines printed ({:.1} s)",

@@ -228,6 +228,46 @@ const EXPECTATIONS: &[Route] = &[
         422,
         Body::Form(&[("require_two_factor", "on")]),
     ),
+    // People administration. `{id}` is filled with a key's id, which names
+    // no user: a caller let through reaches the handler and gets its 404.
+    route("GET", "/backoffice/settings/users", SYSADMIN, 200, Body::Empty),
+    route("GET", "/backoffice/settings/users/invite", SYSADMIN, 200, Body::Empty),
+    route(
+        "POST",
+        "/backoffice/settings/users/invite",
+        SYSADMIN,
+        200,
+        Body::Form(&[("email", "invited{n}@acme.test"), ("display_name", "Invited {n}"), ("role", "member")]),
+    ),
+    route("GET", "/backoffice/settings/users/{id}", SYSADMIN, 404, Body::Empty),
+    route(
+        "POST",
+        "/backoffice/settings/users/{id}/role",
+        SYSADMIN,
+        404,
+        Body::Form(&[("role", "member")]),
+    ),
+    route("POST", "/backoffice/settings/users/{id}/disable", SYSADMIN, 404, Body::Empty),
+    route("POST", "/backoffice/settings/users/{id}/enable", SYSADMIN, 404, Body::Empty),
+    route(
+        "POST",
+        "/backoffice/settings/users/{id}/reset-two-factor",
+        SYSADMIN,
+        404,
+        Body::Empty,
+    ),
+    route(
+        "POST",
+        "/backoffice/settings/users/{id}/password-reset",
+        SYSADMIN,
+        404,
+        Body::Empty,
+    ),
+    // A link without a token (or an unknown one) is no link.
+    route("GET", "/invitation", PUBLIC, 404, Body::Empty),
+    route("POST", "/invitation", PUBLIC, 404, Body::Form(&[("token", "unknown")])),
+    route("GET", "/password-reset", PUBLIC, 404, Body::Empty),
+    route("POST", "/password-reset", PUBLIC, 404, Body::Form(&[("token", "unknown")])),
     route("GET", BASE, SYSADMIN, 200, Body::Empty),
     route("POST", BASE, SYSADMIN, 200, KEY_FORM),
     route(
