@@ -23,8 +23,8 @@ use crate::domain::secret::ServerSecret;
 use crate::domain::user::{DisplayName, Email, NewPassword};
 use crate::error::AppError;
 use crate::secret_file::{IfMissing, SecretSource};
-use crate::service::{accounts, people};
 use crate::service::keys::{self, NewKey};
+use crate::service::{accounts, people};
 use crate::startup::{Application, connect_database, migrate};
 use crate::store::DatabaseUrl;
 use crate::store::{self, DbConnection, organizations};
@@ -254,7 +254,10 @@ pub async fn reset_two_factor(args: ResetTwoFactorArgs, database: DatabaseArgs) 
 }
 
 /// The organization `--org` names, or the only one there is.
-fn org_or_only(conn: &mut DbConnection, slug: Option<&str>) -> Result<crate::store::organizations::Organization, String> {
+fn org_or_only(
+    conn: &mut DbConnection,
+    slug: Option<&str>,
+) -> Result<crate::store::organizations::Organization, String> {
     match slug {
         Some(slug) => organizations::find_by_slug(conn, slug)
             .map_err(|e| e.to_string())?
@@ -281,7 +284,10 @@ pub async fn list_users(args: ListUsersArgs, database: DatabaseArgs) -> CommandR
         "NAME", "EMAIL", "ROLE", "TWO-FACTOR", "LAST SIGN-IN"
     );
     for user in users {
-        let role = user.role.parse::<Role>().map_or(user.role.clone(), |role| role.label().to_owned());
+        let role = user
+            .role
+            .parse::<Role>()
+            .map_or(user.role.clone(), |role| role.label().to_owned());
         let last = user
             .last_sign_in_at
             .map_or_else(|| "never".to_owned(), crate::domain::time::for_people);
@@ -354,7 +360,11 @@ pub async fn reset_password(args: ResetPasswordArgs, database: DatabaseArgs) -> 
         user.email,
         link.purpose.validity_words()
     );
-    println!("{}{}", args.public_url.origin().ascii_serialization(), link.path_and_query());
+    println!(
+        "{}{}",
+        args.public_url.origin().ascii_serialization(),
+        link.path_and_query()
+    );
     Ok(())
 }
 

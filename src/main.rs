@@ -20,8 +20,12 @@ fn main() -> ExitCode {
                 commands::reset_two_factor(args, database).await
             }
             Some(Command::Users(UsersCommand::List(args))) => commands::list_users(args, database).await,
-            Some(Command::Users(UsersCommand::Disable(args))) => commands::set_user_disabled(args, true, database).await,
-            Some(Command::Users(UsersCommand::Enable(args))) => commands::set_user_disabled(args, false, database).await,
+            Some(Command::Users(UsersCommand::Disable(args))) => {
+                commands::set_user_disabled(args, true, database).await
+            }
+            Some(Command::Users(UsersCommand::Enable(args))) => {
+                commands::set_user_disabled(args, false, database).await
+            }
             Some(Command::Users(UsersCommand::SetRole(args))) => commands::set_user_role(args, database).await,
             Some(Command::Users(UsersCommand::ResetPassword(args))) => commands::reset_password(args, database).await,
             Some(Command::Orgs(OrgsCommand::Create(args))) => commands::create_org(args, database).await,

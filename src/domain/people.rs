@@ -164,11 +164,16 @@ mod tests {
 
     #[test]
     fn a_link_is_refused_once_used_disabled_or_expired() {
-        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).expect("instant").naive_utc();
+        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0)
+            .expect("instant")
+            .naive_utc();
         let later = now + TimeDelta::minutes(1);
         assert_eq!(LinkRefusal::judge(None, later, false, now), Ok(()));
         assert_eq!(LinkRefusal::judge(Some(now), later, false, now), Err(LinkRefusal::Used));
-        assert_eq!(LinkRefusal::judge(None, later, true, now), Err(LinkRefusal::UserDisabled));
+        assert_eq!(
+            LinkRefusal::judge(None, later, true, now),
+            Err(LinkRefusal::UserDisabled)
+        );
         assert_eq!(LinkRefusal::judge(None, now, false, now), Err(LinkRefusal::Expired));
         assert_eq!(LinkPurpose::Invitation.validity(), TimeDelta::hours(24));
         assert_eq!(LinkPurpose::PasswordReset.validity(), TimeDelta::hours(1));

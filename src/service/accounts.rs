@@ -126,7 +126,8 @@ pub fn email_taken(email: &Email) -> String {
 /// A new one-time token for a link (setup, invitation, password reset):
 /// 40 random letters and digits, about 238 bits.
 pub fn new_link_token() -> String {
-    crate::domain::user::NewPassword::generate().expose().to_owned() + crate::domain::user::NewPassword::generate().expose()
+    crate::domain::user::NewPassword::generate().expose().to_owned()
+        + crate::domain::user::NewPassword::generate().expose()
 }
 
 /// The stored form of a setup token: its SHA-256, so the table cannot be

@@ -46,7 +46,8 @@ pub fn find(conn: &mut DbConnection, org_id: &str, user_id: &str) -> Result<User
 
 /// A user of any organization by email, for the command line.
 pub fn find_by_email(conn: &mut DbConnection, email: &Email) -> Result<User, AppError> {
-    users::find_by_email(conn, email.as_str())?.ok_or_else(|| AppError::Validation(format!("no user with the email {email}")))
+    users::find_by_email(conn, email.as_str())?
+        .ok_or_else(|| AppError::Validation(format!("no user with the email {email}")))
 }
 
 fn target(user: &User) -> Target<'_> {
@@ -83,7 +84,10 @@ fn issue_link(conn: &mut DbConnection, user: &User, purpose: LinkPurpose) -> Res
 
 /// Invites a user: they exist at once (with a random password nobody
 /// knows), and the returned link lets them set their name and password.
-#[expect(clippy::too_many_arguments, reason = "each is a distinct validated part of the invitation")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "each is a distinct validated part of the invitation"
+)]
 pub fn invite(
     conn: &mut DbConnection,
     org: &Organization,
@@ -200,7 +204,10 @@ pub fn set_disabled(
         user_links::delete_unused_for_user(conn, &user.id, None)?;
         (AuditAction::UserEnabled, None, None)
     };
-    let after = status_of(&User { disabled_at, ..user.clone() });
+    let after = status_of(&User {
+        disabled_at,
+        ..user.clone()
+    });
     let mut details = serde_json::json!({
         "before": { "status": before.label() },
         "after": { "status": after.label() },
@@ -208,7 +215,15 @@ pub fn set_disabled(
     if sessions_ended.is_some() {
         details["sessions_ended"] = serde_json::json!(true);
     }
-    audit::record(conn, Some(org_id), actor, action, Some(&target(&user)), details, client_ip)?;
+    audit::record(
+        conn,
+        Some(org_id),
+        actor,
+        action,
+        Some(&target(&user)),
+        details,
+        client_ip,
+    )?;
     Ok(true)
 }
 

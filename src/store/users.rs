@@ -246,10 +246,14 @@ pub fn count_active_system_administrators(conn: &mut DbConnection, org_id: &str)
 }
 
 pub fn set_role(conn: &mut DbConnection, org_id: &str, user_id: &str, role: &str) -> QueryResult<()> {
-    diesel::update(users::table.filter(users::org_id.eq(org_id)).filter(users::id.eq(user_id)))
-        .set(users::role.eq(role))
-        .execute(conn)
-        .map(drop)
+    diesel::update(
+        users::table
+            .filter(users::org_id.eq(org_id))
+            .filter(users::id.eq(user_id)),
+    )
+    .set(users::role.eq(role))
+    .execute(conn)
+    .map(drop)
 }
 
 /// Accepting an invitation: their name and password, and no longer invited.

@@ -491,7 +491,14 @@ async fn the_server_logs_no_secret_at_debug_level(backend: Backend) {
     let csrf = csrf_token(&browser, &users, &mut secrets).await;
     let invited = post(
         format!("{users}/invite"),
-        form(&csrf, &[("email", "grace@acme.test"), ("display_name", "Grace"), ("role", "member")]),
+        form(
+            &csrf,
+            &[
+                ("email", "grace@acme.test"),
+                ("display_name", "Grace"),
+                ("role", "member"),
+            ],
+        ),
     )
     .await
     .expect("request");
@@ -617,7 +624,10 @@ async fn the_server_logs_no_secret_at_debug_level(backend: Backend) {
     if stderr.contains(setup_token.as_str()) {
         found.push("the setup token (log)".into());
     }
-    assert!(stderr.contains("/password-reset?token=[redacted]"), "the link's request is logged, redacted");
+    assert!(
+        stderr.contains("/password-reset?token=[redacted]"),
+        "the link's request is logged, redacted"
+    );
     for token in &link_tokens {
         if stderr.contains(token.as_str()) || stdout.contains(token.as_str()) {
             found.push("a one-time link's token".into());

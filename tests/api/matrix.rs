@@ -237,7 +237,11 @@ const EXPECTATIONS: &[Route] = &[
         "/backoffice/settings/users/invite",
         SYSADMIN,
         200,
-        Body::Form(&[("email", "invited{n}@acme.test"), ("display_name", "Invited {n}"), ("role", "member")]),
+        Body::Form(&[
+            ("email", "invited{n}@acme.test"),
+            ("display_name", "Invited {n}"),
+            ("role", "member"),
+        ]),
     ),
     route("GET", "/backoffice/settings/users/{id}", SYSADMIN, 404, Body::Empty),
     route(
@@ -247,8 +251,20 @@ const EXPECTATIONS: &[Route] = &[
         404,
         Body::Form(&[("role", "member")]),
     ),
-    route("POST", "/backoffice/settings/users/{id}/disable", SYSADMIN, 404, Body::Empty),
-    route("POST", "/backoffice/settings/users/{id}/enable", SYSADMIN, 404, Body::Empty),
+    route(
+        "POST",
+        "/backoffice/settings/users/{id}/disable",
+        SYSADMIN,
+        404,
+        Body::Empty,
+    ),
+    route(
+        "POST",
+        "/backoffice/settings/users/{id}/enable",
+        SYSADMIN,
+        404,
+        Body::Empty,
+    ),
     route(
         "POST",
         "/backoffice/settings/users/{id}/reset-two-factor",
@@ -267,7 +283,13 @@ const EXPECTATIONS: &[Route] = &[
     route("GET", "/invitation", PUBLIC, 404, Body::Empty),
     route("POST", "/invitation", PUBLIC, 404, Body::Form(&[("token", "unknown")])),
     route("GET", "/password-reset", PUBLIC, 404, Body::Empty),
-    route("POST", "/password-reset", PUBLIC, 404, Body::Form(&[("token", "unknown")])),
+    route(
+        "POST",
+        "/password-reset",
+        PUBLIC,
+        404,
+        Body::Form(&[("token", "unknown")]),
+    ),
     route("GET", BASE, SYSADMIN, 200, Body::Empty),
     route("POST", BASE, SYSADMIN, 200, KEY_FORM),
     route(

@@ -40,14 +40,24 @@ async fn post(app: &TestApp, client: &reqwest::Client, path: &str, fields: &[(&s
 
 async fn user_id(app: &TestApp, email: &str) -> String {
     let email = email.to_owned();
-    app.query(move |conn| Ok(users::table.filter(users::email.eq(email)).select(users::id).first(conn)?))
-        .await
+    app.query(move |conn| {
+        Ok(users::table
+            .filter(users::email.eq(email))
+            .select(users::id)
+            .first(conn)?)
+    })
+    .await
 }
 
 async fn role_of(app: &TestApp, email: &str) -> String {
     let email = email.to_owned();
-    app.query(move |conn| Ok(users::table.filter(users::email.eq(email)).select(users::role).first(conn)?))
-        .await
+    app.query(move |conn| {
+        Ok(users::table
+            .filter(users::email.eq(email))
+            .select(users::role)
+            .first(conn)?)
+    })
+    .await
 }
 
 async fn audit_details(app: &TestApp, org: &Organization, action: AuditAction) -> Vec<serde_json::Value> {
@@ -69,7 +79,10 @@ fn link_in(html: &str) -> String {
     let open = text.find('>').expect("textarea") + 1;
     let close = text.find("</textarea>").expect("end");
     let link = &text[open..close];
-    let path = link.find("/invitation").or_else(|| link.find("/password-reset")).expect("a link path");
+    let path = link
+        .find("/invitation")
+        .or_else(|| link.find("/password-reset"))
+        .expect("a link path");
     link[path..].to_owned()
 }
 
@@ -110,7 +123,13 @@ async fn use_link(app: &TestApp, link: &str, password: &str) -> reqwest::Respons
 }
 
 async fn status_of(client: &reqwest::Client, app: &TestApp, path: &str) -> u16 {
-    client.get(app.url(path)).send().await.expect("request").status().as_u16()
+    client
+        .get(app.url(path))
+        .send()
+        .await
+        .expect("request")
+        .status()
+        .as_u16()
 }
 
 async fn an_invitation_link_is_shown_once_and_sets_the_new_users_password_once(app: TestApp) {
@@ -173,7 +192,10 @@ async fn an_invitation_link_is_shown_once_and_sets_the_new_users_password_once(a
     assert_eq!(accepted.len(), 1);
     assert_eq!(
         ChangeWords::of(Some(AuditAction::InvitationAccepted), &accepted[0]).lines(),
-        ["Status: Invited → Active", "Display name: Grace Hopper → Grace B. Hopper"]
+        [
+            "Status: Invited → Active",
+            "Display name: Grace Hopper → Grace B. Hopper"
+        ]
     );
 }
 
@@ -187,7 +209,10 @@ async fn invitation_errors_are_shown_beside_their_fields_and_nothing_is_created(
     let taken = invite(&app, &admin, "member").await;
     assert_eq!(taken.status().as_u16(), 422);
     let html = taken.text().await.expect("body");
-    assert!(html.contains("id=\"email-error\"") && html.contains("already exists"), "{html}");
+    assert!(
+        html.contains("id=\"email-error\"") && html.contains("already exists"),
+        "{html}"
+    );
     let bad_email = invite(&app, "not-an-email", "member").await;
     assert_eq!(bad_email.status().as_u16(), 422);
     let (people, links): (i64, i64) = app
@@ -215,18 +240,35 @@ async fn changing_a_role_ends_the_users_sessions_on_every_instance(app: TestApp)
     let member = app.create_user(&org, Role::Member, "max@acme.test").await;
     let other = app.another_instance().await;
     let theirs = other.new_client();
-    assert_eq!(other.sign_in_with(&theirs, &member, PASSWORD).await.status().as_u16(), 303);
+    assert_eq!(
+        other.sign_in_with(&theirs, &member, PASSWORD).await.status().as_u16(),
+        303
+    );
     assert_eq!(status_of(&theirs, &other, "/backoffice").await, 200);
 
     let id = user_id(&app, &member).await;
-    let changed = post(&app, &app.client, &format!("{USERS}/{id}/role"), &[("role", "administrator")]).await;
+    let changed = post(
+        &app,
+        &app.client,
+        &format!("{USERS}/{id}/role"),
+        &[("role", "administrator")],
+    )
+    .await;
     assert_eq!(changed.status().as_u16(), 303);
-    assert_eq!(changed.headers()["location"], format!("{USERS}/{id}?done=role").as_str());
+    assert_eq!(
+        changed.headers()["location"],
+        format!("{USERS}/{id}?done=role").as_str()
+    );
     assert_eq!(role_of(&app, &member).await, "administrator");
     // Their next request, on the other instance, is the sign-in page.
     let next = theirs.get(other.url("/backoffice")).send().await.expect("request");
     assert_eq!(next.status().as_u16(), 303);
-    assert!(next.headers()["location"].to_str().expect("location").starts_with("/login"));
+    assert!(
+        next.headers()["location"]
+            .to_str()
+            .expect("location")
+            .starts_with("/login")
+    );
 
     let bad = post(&app, &app.client, &format!("{USERS}/{id}/role"), &[("role", "viewer")]).await;
     assert_eq!(bad.status().as_u16(), 422);
@@ -271,17 +313,28 @@ async fn a_disabled_user_cannot_sign_in_and_their_links_stop_working(app: TestAp
     assert!(list.text().await.expect("body").contains("Disabled"));
     let enabled = post(&app, &app.client, &format!("{USERS}/{id}/enable"), &[]).await;
     assert_eq!(enabled.status().as_u16(), 303);
-    assert_eq!(app.sign_in_with(&app.new_client(), &member, PASSWORD).await.status().as_u16(), 303);
+    assert_eq!(
+        app.sign_in_with(&app.new_client(), &member, PASSWORD)
+            .await
+            .status()
+            .as_u16(),
+        303
+    );
     // The link stays spent after enabling.
     assert_eq!(status_of(&app.new_client(), &app, &link).await, 404);
 
     let disabled = audit_details(&app, &org, AuditAction::UserDisabled).await;
     assert_eq!(
-        ChangeWords::of(Some(AuditAction::UserDisabled), &disabled[0]).lines().last(),
+        ChangeWords::of(Some(AuditAction::UserDisabled), &disabled[0])
+            .lines()
+            .last(),
         Some(&"Status: Active → Disabled".to_owned())
     );
     assert_eq!(audit_details(&app, &org, AuditAction::UserEnabled).await.len(), 1);
-    assert_eq!(audit_details(&app, &org, AuditAction::PasswordResetIssued).await.len(), 1);
+    assert_eq!(
+        audit_details(&app, &org, AuditAction::PasswordResetIssued).await.len(),
+        1
+    );
 }
 
 /// Ages every link by moving its expiry into the past, in the database.
@@ -305,7 +358,12 @@ async fn an_expired_invitation_is_refused_and_changes_nothing(app: TestApp) {
     assert_eq!(page.status().as_u16(), 410);
     assert!(page.text().await.expect("body").contains("has expired"));
     let invited_at: Option<chrono::NaiveDateTime> = app
-        .query(|conn| Ok(users::table.filter(users::email.eq("grace@acme.test")).select(users::invited_at).first(conn)?))
+        .query(|conn| {
+            Ok(users::table
+                .filter(users::email.eq("grace@acme.test"))
+                .select(users::invited_at)
+                .first(conn)?)
+        })
         .await;
     assert!(invited_at.is_some(), "still only invited");
 }
@@ -328,7 +386,12 @@ async fn a_password_reset_link_works_once_within_its_hour(app: TestApp) {
         .post_form(
             &client,
             "/password-reset",
-            &[("csrf_token", &csrf), ("token", &token_of(&second)), ("password", "short"), ("password_confirmation", "short")],
+            &[
+                ("csrf_token", &csrf),
+                ("token", &token_of(&second)),
+                ("password", "short"),
+                ("password_confirmation", "short"),
+            ],
         )
         .await;
     assert_eq!(short.status().as_u16(), 422);
@@ -338,9 +401,25 @@ async fn a_password_reset_link_works_once_within_its_hour(app: TestApp) {
 
     let used = use_link(&app, &second, NEW_PASSWORD).await;
     assert_eq!(used.status().as_u16(), 303);
-    assert_eq!(status_of(&theirs, &app, "/backoffice").await, 303, "their sessions ended");
-    assert_eq!(app.sign_in_with(&app.new_client(), &member, PASSWORD).await.status().as_u16(), 401);
-    assert_eq!(app.sign_in_with(&app.new_client(), &member, NEW_PASSWORD).await.status().as_u16(), 303);
+    assert_eq!(
+        status_of(&theirs, &app, "/backoffice").await,
+        303,
+        "their sessions ended"
+    );
+    assert_eq!(
+        app.sign_in_with(&app.new_client(), &member, PASSWORD)
+            .await
+            .status()
+            .as_u16(),
+        401
+    );
+    assert_eq!(
+        app.sign_in_with(&app.new_client(), &member, NEW_PASSWORD)
+            .await
+            .status()
+            .as_u16(),
+        303
+    );
     assert_eq!(status_of(&app.new_client(), &app, &second).await, 410);
     let used = audit_details(&app, &org, AuditAction::PasswordResetUsed).await;
     assert_eq!(used.len(), 1);
@@ -373,9 +452,19 @@ async fn the_last_system_administrator_cannot_be_demoted_or_disabled(app: TestAp
     assert!(demote.text().await.expect("body").contains("last System Administrator"));
     let disable = post(&app, &app.client, &format!("{USERS}/{id}/disable"), &[]).await;
     assert_eq!(disable.status().as_u16(), 422);
-    assert!(disable.text().await.expect("body").contains("last System Administrator"));
+    assert!(
+        disable
+            .text()
+            .await
+            .expect("body")
+            .contains("last System Administrator")
+    );
     assert_eq!(role_of(&app, &admin).await, "system-administrator");
-    assert_eq!(status_of(&app.client, &app, USERS).await, 200, "still signed in, still an administrator");
+    assert_eq!(
+        status_of(&app.client, &app, USERS).await,
+        200,
+        "still signed in, still an administrator"
+    );
     // An invited System Administrator does not count until they accept.
     invite(&app, "grace@acme.test", "system-administrator").await;
     let demote = post(&app, &app.client, &format!("{USERS}/{id}/role"), &[("role", "member")]).await;
@@ -385,7 +474,9 @@ async fn the_last_system_administrator_cannot_be_demoted_or_disabled(app: TestAp
 
 async fn two_system_administrators_demoting_each_other_at_once_leave_one(app: TestApp) {
     let (org, ada) = app.signed_in_as(Role::SystemAdministrator).await;
-    let grace = app.create_user(&org, Role::SystemAdministrator, "grace@acme.test").await;
+    let grace = app
+        .create_user(&org, Role::SystemAdministrator, "grace@acme.test")
+        .await;
     let graces = app.new_client();
     app.sign_in_with(&graces, &grace, PASSWORD).await;
     let (ada_id, grace_id) = (user_id(&app, &ada).await, user_id(&app, &grace).await);
@@ -406,7 +497,11 @@ async fn two_system_administrators_demoting_each_other_at_once_leave_one(app: Te
             .get("location")
             .is_some_and(|location| location.to_str().is_ok_and(|l| l.ends_with("?done=role")))
     };
-    assert_eq!(u8::from(won(&by_ada)) + u8::from(won(&by_grace)), 1, "exactly one demotion happened");
+    assert_eq!(
+        u8::from(won(&by_ada)) + u8::from(won(&by_grace)),
+        1,
+        "exactly one demotion happened"
+    );
     let org_id = org.id.clone();
     let admins: i64 = app
         .query(move |conn| {
@@ -453,7 +548,7 @@ async fn the_users_commands_list_disable_enable_set_roles_and_print_reset_links(
         crate::startup::keyward()
             .arg("users")
             .args(args)
-            .args(["--database-url", &db])
+            .args(["--database-url", db])
             .output()
             .expect("runs")
     };
@@ -461,7 +556,10 @@ async fn the_users_commands_list_disable_enable_set_roles_and_print_reset_links(
     assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
     let table = String::from_utf8_lossy(&listed.stdout);
     assert!(table.starts_with("NAME"), "{table}");
-    assert!(table.contains("max@acme.test") && table.contains("Member") && table.contains("Active"), "{table}");
+    assert!(
+        table.contains("max@acme.test") && table.contains("Member") && table.contains("Active"),
+        "{table}"
+    );
 
     assert!(run(&["disable", &member]).status.success());
     assert!(String::from_utf8_lossy(&run(&["list"]).stdout).contains("Disabled"));
@@ -473,7 +571,10 @@ async fn the_users_commands_list_disable_enable_set_roles_and_print_reset_links(
     let reset = run(&["reset-password", &member, "--public-url", "https://keys.acme.test"]);
     assert!(reset.status.success(), "{}", String::from_utf8_lossy(&reset.stderr));
     let link = String::from_utf8_lossy(&reset.stdout).trim().to_owned();
-    assert!(link.starts_with("https://keys.acme.test/password-reset?token="), "{link}");
+    assert!(
+        link.starts_with("https://keys.acme.test/password-reset?token="),
+        "{link}"
+    );
     let path = link.trim_start_matches("https://keys.acme.test");
     assert_eq!(use_link(&app, path, NEW_PASSWORD).await.status().as_u16(), 303);
 
@@ -481,7 +582,10 @@ async fn the_users_commands_list_disable_enable_set_roles_and_print_reset_links(
         (vec!["disable", admin.as_str()], "last System Administrator"),
         (vec!["set-role", admin.as_str(), "member"], "last System Administrator"),
         (vec!["set-role", member.as_str(), "viewer"], "unknown role"),
-        (vec!["disable", "nobody@acme.test"], "no user with the email nobody@acme.test"),
+        (
+            vec!["disable", "nobody@acme.test"],
+            "no user with the email nobody@acme.test",
+        ),
     ] {
         let refused = run(&args);
         assert!(!refused.status.success(), "{args:?}");

@@ -182,7 +182,8 @@ pub async fn use_link<const INVITATION: bool>(
     if form.password != form.password_confirmation {
         errors.password_confirmation = Some("The two passwords are not the same. Type the password again.".to_owned());
     }
-    let any_error = errors.display_name.is_some() || errors.password.is_some() || errors.password_confirmation.is_some();
+    let any_error =
+        errors.display_name.is_some() || errors.password.is_some() || errors.password_confirmation.is_some();
     let (Some(display_name), Some(password), false) = (display_name, password, any_error) else {
         let mut page = SetPasswordPage::new(layout, purpose, form.token, &user);
         page.display_name = form.display_name.chars().take(DisplayName::MAX_LEN).collect();
@@ -194,7 +195,9 @@ pub async fn use_link<const INVITATION: bool>(
     let token = form.token;
     let used = db
         .transaction(move |conn| match purpose {
-            LinkPurpose::Invitation => service::accept_invitation(conn, &token, &display_name, &password_hash, Some(ip)),
+            LinkPurpose::Invitation => {
+                service::accept_invitation(conn, &token, &display_name, &password_hash, Some(ip))
+            }
             LinkPurpose::PasswordReset => service::complete_password_reset(conn, &token, &password_hash, Some(ip)),
         })
         .await?;

@@ -45,9 +45,7 @@ pub fn route_table() -> RouteTable {
         .path("/{id}/reset-two-factor", (), |r| {
             r.on(Method::POST, reset_user_two_factor)
         })
-        .path("/{id}/password-reset", (), |r| {
-            r.on(Method::POST, issue_password_reset)
-        })
+        .path("/{id}/password-reset", (), |r| r.on(Method::POST, issue_password_reset))
 }
 
 /// A user as the table and their page show them.
@@ -284,7 +282,16 @@ pub async fn invite_user(
     let invited_email = email.clone();
     let invited = db
         .transaction(move |conn| {
-            service::invite(conn, &org, &invited_email, &display_name, role, &unusable, &actor, Some(ip))
+            service::invite(
+                conn,
+                &org,
+                &invited_email,
+                &display_name,
+                role,
+                &unusable,
+                &actor,
+                Some(ip),
+            )
         })
         .await
         .map_err(AppError::from);
@@ -359,7 +366,16 @@ pub async fn show_user(
     query: web::Query<DoneQuery>,
 ) -> Result<HttpResponse, AppError> {
     let done = done_message(query.done.as_deref());
-    user_page(&db, layout, &current, id.into_inner(), RoleErrors::default(), None, done).await
+    user_page(
+        &db,
+        layout,
+        &current,
+        id.into_inner(),
+        RoleErrors::default(),
+        None,
+        done,
+    )
+    .await
 }
 
 fn done(id: &str, code: &str) -> HttpResponse {
