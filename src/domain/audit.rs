@@ -125,6 +125,7 @@ audit_actions! {
     // People administration (issue 13 item 3).
     UserInvited => "user_invited", "User invited", Organization;
     InvitationAccepted => "invitation_accepted", "Invitation accepted", Organization;
+    InvitationRenewed => "invitation_renewed", "Invitation link renewed", Organization;
     UserRoleChanged => "user_role_changed", "Role changed", Organization;
     UserDisabled => "user_disabled", "User disabled", Organization;
     UserEnabled => "user_enabled", "User enabled", Organization;

@@ -92,7 +92,7 @@ impl LinkRefusal {
                 "This password-reset link has already been used. Each link works once: ask a System Administrator for a new one."
             }
             (LinkRefusal::Expired, LinkPurpose::Invitation) => {
-                "This invitation has expired: it worked for 24 hours. Ask a System Administrator to invite you again."
+                "This invitation has expired: it worked for 24 hours. Ask a System Administrator to send you a new invitation link."
             }
             (LinkRefusal::Expired, LinkPurpose::PasswordReset) => {
                 "This password-reset link has expired: it worked for 1 hour. Ask a System Administrator for a new one."

@@ -260,7 +260,7 @@ pub fn issue_password_reset(
         }
         UserStatus::Invited => {
             return Err(AppError::Validation(format!(
-                "{} has not accepted their invitation yet: invite them again instead.",
+                "{} has not accepted their invitation yet: send them a new invitation link instead.",
                 user.email
             )));
         }
@@ -277,6 +277,51 @@ pub fn issue_password_reset(
         serde_json::json!({
             "link_expires_at": link.expires_at.and_utc().to_rfc3339(),
             "sessions_ended": sessions_ended,
+        }),
+        client_ip,
+    )?;
+    Ok(link)
+}
+
+/// Sends an invited user a fresh invitation link (theirs expired or was
+/// lost): the previous unused one stops working. Refused for a disabled
+/// user and for one who has accepted already.
+pub fn renew_invitation(
+    conn: &mut DbConnection,
+    org_id: &str,
+    user_id: &str,
+    actor: &Actor,
+    client_ip: Option<IpAddr>,
+) -> Result<IssuedLink, AppError> {
+    let user = find(conn, org_id, user_id)?;
+    match status_of(&user) {
+        UserStatus::Disabled => {
+            return Err(AppError::Validation(format!(
+                "{} is disabled: enable them before sending a new invitation link.",
+                user.email
+            )));
+        }
+        UserStatus::Active => {
+            return Err(AppError::Validation(format!(
+                "{} has accepted their invitation already: issue a password-reset link if they cannot sign in.",
+                user.email
+            )));
+        }
+        UserStatus::Invited => {}
+    }
+    let purpose = LinkPurpose::Invitation;
+    let previous = user_links::find_unused_for_user(conn, &user.id, purpose.as_str())?;
+    let link = issue_link(conn, &user, purpose)?;
+    let at = |expires_at: NaiveDateTime| expires_at.and_utc().to_rfc3339();
+    audit::record(
+        conn,
+        Some(org_id),
+        actor,
+        AuditAction::InvitationRenewed,
+        Some(&target(&user)),
+        serde_json::json!({
+            "before": { "link_expires_at": previous.map(|link| at(link.expires_at)) },
+            "after": { "link_expires_at": at(link.expires_at) },
         }),
         client_ip,
     )?;

@@ -57,6 +57,19 @@ pub fn mark_used(conn: &mut DbConnection, token_digest: &str, at: NaiveDateTime)
     Ok(updated == 1)
 }
 
+/// The user's unused link of `purpose`, newest first (there is at most
+/// one: a new link replaces the last).
+pub fn find_unused_for_user(conn: &mut DbConnection, user_id: &str, purpose: &str) -> QueryResult<Option<UserLink>> {
+    user_links::table
+        .filter(user_links::user_id.eq(user_id))
+        .filter(user_links::purpose.eq(purpose))
+        .filter(user_links::used_at.is_null())
+        .order(user_links::created_at.desc())
+        .select(UserLink::as_select())
+        .first(conn)
+        .optional()
+}
+
 /// Forgets the user's unused links of `purpose` (all purposes with `None`):
 /// a new link replaces the last, and disabling a user ends theirs.
 pub fn delete_unused_for_user(conn: &mut DbConnection, user_id: &str, purpose: Option<&str>) -> QueryResult<usize> {

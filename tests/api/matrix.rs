@@ -279,6 +279,13 @@ const EXPECTATIONS: &[Route] = &[
         404,
         Body::Empty,
     ),
+    route(
+        "POST",
+        "/backoffice/settings/users/{id}/invitation",
+        SYSADMIN,
+        404,
+        Body::Empty,
+    ),
     // A link without a token (or an unknown one) is no link.
     route("GET", "/invitation", PUBLIC, 404, Body::Empty),
     route("POST", "/invitation", PUBLIC, 404, Body::Form(&[("token", "unknown")])),

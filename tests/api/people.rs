@@ -19,6 +19,7 @@ on_both_backends!(
     changing_a_role_ends_the_users_sessions_on_every_instance,
     a_disabled_user_cannot_sign_in_and_their_links_stop_working,
     an_expired_invitation_is_refused_and_changes_nothing,
+    an_invited_user_can_be_sent_a_new_invitation_link_that_replaces_the_old_one,
     a_password_reset_link_works_once_within_its_hour,
     resetting_two_factor_turns_it_off_and_ends_the_sessions,
     the_last_system_administrator_cannot_be_demoted_or_disabled,
@@ -368,6 +369,70 @@ async fn an_expired_invitation_is_refused_and_changes_nothing(app: TestApp) {
     assert!(invited_at.is_some(), "still only invited");
 }
 
+async fn an_invited_user_can_be_sent_a_new_invitation_link_that_replaces_the_old_one(app: TestApp) {
+    let (org, _) = app.signed_in_as(Role::SystemAdministrator).await;
+    let invited = invite(&app, "grace@acme.test", "member").await;
+    let first = link_in(&invited.text().await.expect("body"));
+    expire_links(&app).await;
+    let id = user_id(&app, "grace@acme.test").await;
+    let page = app.client.get(app.url(&format!("{USERS}/{id}"))).send().await.expect("request");
+    let html = page.text().await.expect("body");
+    assert!(html.contains("Send a new invitation link"), "{html}");
+    assert!(!html.contains("Issue password-reset link"), "not before they accept");
+
+    // Without the CSRF token: refused, and the old link is not replaced.
+    let forged = app
+        .post_form(&app.client, &format!("{USERS}/{id}/invitation"), &[])
+        .await;
+    assert_eq!(forged.status().as_u16(), 403);
+    let renewed = post(&app, &app.client, &format!("{USERS}/{id}/invitation"), &[]).await;
+    assert_eq!(renewed.status().as_u16(), 200);
+    assert_eq!(renewed.headers()["cache-control"], "no-store");
+    let html = renewed.text().await.expect("body");
+    assert!(html.contains("The previous link no longer works."), "{html}");
+    let second = link_in(&html);
+    assert_ne!(token_of(&first), token_of(&second));
+    // The old link is gone (only the new one's digest is kept).
+    assert_eq!(status_of(&app.new_client(), &app, &first).await, 404);
+    let links: i64 = app.query(|conn| Ok(user_links::table.count().get_result(conn)?)).await;
+    assert_eq!(links, 1);
+
+    let renewals = audit_details(&app, &org, AuditAction::InvitationRenewed).await;
+    assert_eq!(renewals.len(), 1);
+    let words = ChangeWords::of(Some(AuditAction::InvitationRenewed), &renewals[0]);
+    assert!(
+        words.lines().len() == 1 && words.lines()[0].starts_with("Link expires at: "),
+        "{words:?}"
+    );
+    assert!(renewals[0]["before"]["link_expires_at"].is_string(), "the expired link's end");
+
+    assert_eq!(use_link(&app, &second, NEW_PASSWORD).await.status().as_u16(), 303);
+    // Accepted: a new invitation link is refused (422) and changes nothing.
+    let again = post(&app, &app.client, &format!("{USERS}/{id}/invitation"), &[]).await;
+    assert_eq!(again.status().as_u16(), 422);
+    assert!(
+        again
+            .text()
+            .await
+            .expect("body")
+            .contains("has accepted their invitation already")
+    );
+    // A disabled invited user gets none either.
+    invite(&app, "hedy@acme.test", "member").await;
+    let hedy = user_id(&app, "hedy@acme.test").await;
+    post(&app, &app.client, &format!("{USERS}/{hedy}/disable"), &[]).await;
+    let disabled = post(&app, &app.client, &format!("{USERS}/{hedy}/invitation"), &[]).await;
+    assert_eq!(disabled.status().as_u16(), 422);
+    assert!(disabled.text().await.expect("body").contains("is disabled"));
+    // Enabled again, their old link stays dead, and a new one works.
+    post(&app, &app.client, &format!("{USERS}/{hedy}/enable"), &[]).await;
+    let renewed = post(&app, &app.client, &format!("{USERS}/{hedy}/invitation"), &[]).await;
+    assert_eq!(renewed.status().as_u16(), 200);
+    let link = link_in(&renewed.text().await.expect("body"));
+    assert_eq!(use_link(&app, &link, NEW_PASSWORD).await.status().as_u16(), 303);
+    assert_eq!(audit_details(&app, &org, AuditAction::InvitationRenewed).await.len(), 2);
+}
+
 async fn a_password_reset_link_works_once_within_its_hour(app: TestApp) {
     let (org, _) = app.signed_in_as(Role::SystemAdministrator).await;
     let member = app.create_user(&org, Role::Member, "max@acme.test").await;
@@ -528,6 +593,7 @@ async fn another_organizations_user_is_not_found(app: TestApp) {
         ("enable", vec![]),
         ("reset-two-factor", vec![]),
         ("password-reset", vec![]),
+        ("invitation", vec![]),
     ] {
         let answer = post(&app, &app.client, &format!("{USERS}/{id}/{action}"), &fields).await;
         assert_eq!(answer.status().as_u16(), 404, "{action}");

@@ -7,6 +7,8 @@
 
 pub mod links;
 
+use std::net::IpAddr;
+
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -17,6 +19,7 @@ use crate::auth::client_ip::ClientIp;
 use crate::auth::guard::CurrentUser;
 use crate::auth::password::PasswordHasher;
 use crate::domain::ValidationError;
+use crate::domain::audit::Actor;
 use crate::domain::people::{LinkPurpose, UserStatus};
 use crate::domain::role::Role;
 use crate::domain::time::for_people;
@@ -24,8 +27,8 @@ use crate::domain::user::{DisplayName, Email, NewPassword};
 use crate::error::AppError;
 use crate::routing::RouteTable;
 use crate::service::people::{self as service, IssuedLink};
-use crate::store::Db;
 use crate::store::users::User;
+use crate::store::{Db, DbConnection};
 
 /// Where the pages are mounted (the System Administrators' guard wraps them).
 pub const BASE: &str = "/backoffice/settings/users";
@@ -46,6 +49,7 @@ pub fn route_table() -> RouteTable {
             r.on(Method::POST, reset_user_two_factor)
         })
         .path("/{id}/password-reset", (), |r| r.on(Method::POST, issue_password_reset))
+        .path("/{id}/invitation", (), |r| r.on(Method::POST, renew_invitation))
 }
 
 /// A user as the table and their page show them.
@@ -210,7 +214,14 @@ struct LinkPage {
     user_id: String,
 }
 
-fn link_page(layout: Layout, base: &ApiBase, user: &User, link: &IssuedLink) -> Result<HttpResponse, AppError> {
+/// The page showing `link` once; `replaced` says the previous one stopped working.
+fn link_page(
+    layout: Layout,
+    base: &ApiBase,
+    user: &User,
+    link: &IssuedLink,
+    replaced: bool,
+) -> Result<HttpResponse, AppError> {
     let (heading, label, intro) = match link.purpose {
         LinkPurpose::Invitation => (
             "Invitation link",
@@ -228,6 +239,11 @@ fn link_page(layout: Layout, base: &ApiBase, user: &User, link: &IssuedLink) -> 
                 user.email
             ),
         ),
+    };
+    let intro = if replaced {
+        format!("{intro} The previous link no longer works.")
+    } else {
+        intro
     };
     let page = LinkPage {
         layout,
@@ -296,7 +312,7 @@ pub async fn invite_user(
         .await
         .map_err(AppError::from);
     match invited {
-        Ok((user, link)) => link_page(layout, &base, &user, &link),
+        Ok((user, link)) => link_page(layout, &base, &user, &link, false),
         Err(AppError::Conflict(_)) => again(
             layout,
             InviteErrors {
@@ -479,6 +495,35 @@ pub async fn reset_user_two_factor(
     Ok(done(&id, if reset { "two-factor" } else { "unchanged" }))
 }
 
+/// A service step that issues a one-time link for a user of the organization.
+type IssueLink = fn(&mut DbConnection, &str, &str, &Actor, Option<IpAddr>) -> Result<IssuedLink, AppError>;
+
+/// Issues a link with `issue` and shows it this once, or the user's page
+/// with why it was refused.
+async fn issued_link_page(
+    db: web::Data<Db>,
+    layout: Layout,
+    base: ApiBase,
+    current: CurrentUser,
+    ip: IpAddr,
+    id: String,
+    issue: IssueLink,
+    replaces: bool,
+) -> Result<HttpResponse, AppError> {
+    let (org_id, actor, user_id) = (current.org.id.clone(), current.actor(), id.clone());
+    let issued = db
+        .transaction(move |conn| {
+            let link = issue(conn, &org_id, &user_id, &actor, Some(ip))?;
+            Ok::<_, AppError>((service::find(conn, &org_id, &user_id)?, link))
+        })
+        .await
+        .map_err(AppError::from);
+    match issued {
+        Ok((user, link)) => link_page(layout, &base, &user, &link, replaces),
+        Err(error) => refused_or(Err(error), &db, layout, &current, id).await,
+    }
+}
+
 /// `POST /backoffice/settings/users/{id}/password-reset`: the link, shown this once.
 pub async fn issue_password_reset(
     db: web::Data<Db>,
@@ -488,17 +533,19 @@ pub async fn issue_password_reset(
     ClientIp(ip): ClientIp,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
-    let (org_id, actor, user_id) = (current.org.id.clone(), current.actor(), id.clone());
-    let issued = db
-        .transaction(move |conn| {
-            let link = service::issue_password_reset(conn, &org_id, &user_id, &actor, Some(ip))?;
-            Ok::<_, AppError>((service::find(conn, &org_id, &user_id)?, link))
-        })
-        .await
-        .map_err(AppError::from);
-    match issued {
-        Ok((user, link)) => link_page(layout, &base, &user, &link),
-        Err(error) => refused_or(Err(error), &db, layout, &current, id).await,
-    }
+    issued_link_page(db, layout, base, current, ip, id.into_inner(), service::issue_password_reset, false).await
+}
+
+/// `POST /backoffice/settings/users/{id}/invitation`: a new invitation link
+/// for someone who has not accepted yet (the previous one stops working),
+/// shown this once.
+pub async fn renew_invitation(
+    db: web::Data<Db>,
+    layout: Layout,
+    base: ApiBase,
+    current: CurrentUser,
+    ClientIp(ip): ClientIp,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    issued_link_page(db, layout, base, current, ip, id.into_inner(), service::renew_invitation, true).await
 }
