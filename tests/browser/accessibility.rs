@@ -26,6 +26,7 @@ crate::tests!(needs Part::Axe;
     the_key_list_and_its_dialogs_have_no_serious_axe_violations,
     the_key_page_usage_and_audit_log_have_no_serious_axe_violations);
 crate::tests!(needs Part::Axe; the_account_and_two_factor_pages_have_no_serious_axe_violations);
+crate::tests!(needs Part::Axe; the_users_pages_and_link_pages_have_no_serious_axe_violations);
 
 const BASE: &str = "/backoffice/settings/api-keys";
 
@@ -719,6 +720,116 @@ async fn the_account_and_two_factor_pages_have_no_serious_axe_violations() {
         sign_in(&driver, &app, &sue).await;
         sees(&driver, "requires two-factor authentication for System Administrators").await;
         axe.check(&driver, "two-factor setup, required").await;
+
+        axe.finish();
+    })
+    .await;
+}
+
+/// The Users page (people of every status), inviting, the one-time link,
+/// a user's page with and without a refusal, and the pages the links open:
+/// accepting an invitation, choosing a new password, a spent or expired link.
+async fn the_users_pages_and_link_pages_have_no_serious_axe_violations() {
+    use crate::people::{USERS, choose, expire_links, in_a_fresh_browser, open_user, shown_link};
+    use crate::two_factor::follow;
+    with_browser(|driver, app| async move {
+        let mut axe = Axe::load();
+        let org = app.create_org("Acme Aviation").await;
+        let sam = app.create_user(&org, Role::SystemAdministrator, "sam@acme.test").await;
+        for (role, email) in [
+            (Role::SystemAdministrator, "sue@acme.test"),
+            (Role::Administrator, "ada@acme.test"),
+            (Role::Member, "max@acme.test"),
+            (Role::Member, "mia@acme.test"),
+            (Role::Administrator, "dan@acme.test"),
+        ] {
+            app.create_user(&org, role, email).await;
+        }
+        crate::two_factor::enrolled_over_http(&app, "sue@acme.test").await;
+        sign_in(&driver, &app, &sam).await;
+        for name in ["mia", "dan"] {
+            open_user(&driver, &app, name).await;
+            click(&driver, "Disable user").await;
+            sees(&driver, "User disabled.").await;
+        }
+
+        follow(&driver, "Users").await;
+        follow(&driver, "Invite user").await;
+        heading(&driver, 1, "Invite user").await;
+        axe.check(&driver, "invite user").await;
+        type_into(&driver, "Email", "not an email").await;
+        click(&driver, "Create invitation link").await;
+        alert(&driver).await;
+        axe.check(&driver, "invite user with errors").await;
+        field(&driver, "Email").await.clear().await.expect("cleared");
+        type_into(&driver, "Email", "grace.hopper.with.a.long.address@navy.example.test").await;
+        type_into(&driver, "Name", "Grace Brewster Murray Hopper").await;
+        choose(&driver, "Role", "Administrator").await;
+        click(&driver, "Create invitation link").await;
+        heading(&driver, 1, "Invitation link").await;
+        axe.check(&driver, "invitation link").await;
+        let invitation = shown_link(&driver, &app, "Invitation link").await;
+        for email in ["kay@acme.test", "lin@acme.test"] {
+            driver.goto(app.url(&format!("{USERS}/invite"))).await.expect("the page opens");
+            type_into(&driver, "Email", email).await;
+            type_into(&driver, "Name", email.split('@').next().unwrap_or("x")).await;
+            click(&driver, "Create invitation link").await;
+            heading(&driver, 1, "Invitation link").await;
+        }
+
+        driver.goto(app.url(USERS)).await.expect("the Users page opens");
+        heading(&driver, 1, "Users").await;
+        sees(&driver, "Invited").await;
+        axe.check(&driver, "users, every status (cards at 375 px)").await;
+
+        open_user(&driver, &app, "sue").await;
+        axe.check(&driver, "a user's page, two-factor on").await;
+        choose(&driver, "Role", "Member").await;
+        click(&driver, "Change role").await;
+        sees(&driver, "Role changed.").await;
+        axe.check(&driver, "a user's page, the message after a change").await;
+        open_user(&driver, &app, "sam").await;
+        choose(&driver, "Role", "Member").await;
+        click(&driver, "Change role").await;
+        alert(&driver).await;
+        axe.check(&driver, "a user's page, role refused").await;
+        click(&driver, "Disable user").await;
+        alert(&driver).await;
+        axe.check(&driver, "a user's page, disabling refused").await;
+        open_user(&driver, &app, "mia").await;
+        axe.check(&driver, "a disabled user's page").await;
+        open_user(&driver, &app, "kay").await;
+        axe.check(&driver, "an invited user's page").await;
+        open_user(&driver, &app, "max").await;
+        click(&driver, "Issue password-reset link").await;
+        heading(&driver, 1, "Password-reset link").await;
+        axe.check(&driver, "password-reset link").await;
+        let reset = shown_link(&driver, &app, "Password-reset link").await;
+
+        in_a_fresh_browser(&driver, &app, &invitation).await;
+        heading(&driver, 1, "Accept invitation").await;
+        axe.check(&driver, "accept invitation").await;
+        type_into(&driver, "Password", "short").await;
+        click(&driver, "Accept invitation").await;
+        alert(&driver).await;
+        axe.check(&driver, "accept invitation with errors").await;
+
+        in_a_fresh_browser(&driver, &app, &reset).await;
+        heading(&driver, 1, "Choose a new password").await;
+        axe.check(&driver, "choose a new password").await;
+        type_into(&driver, "Password", PASSWORD).await;
+        type_into(&driver, "Confirm password", PASSWORD).await;
+        click(&driver, "Set new password").await;
+        sees(&driver, "Your password is set. Sign in with it.").await;
+        axe.check(&driver, "sign-in, password set").await;
+
+        in_a_fresh_browser(&driver, &app, &reset).await;
+        heading(&driver, 1, "This password-reset link cannot be used").await;
+        axe.check(&driver, "a used password-reset link").await;
+        expire_links(&app).await;
+        in_a_fresh_browser(&driver, &app, &invitation).await;
+        heading(&driver, 1, "This invitation cannot be used").await;
+        axe.check(&driver, "an expired invitation").await;
 
         axe.finish();
     })

@@ -20,6 +20,7 @@ mod key_filters;
 mod list_actions;
 mod new_keys;
 mod page_health;
+mod people;
 mod sign_in;
 mod two_factor;
 mod usage_chart;
