@@ -375,7 +375,12 @@ async fn an_invited_user_can_be_sent_a_new_invitation_link_that_replaces_the_old
     let first = link_in(&invited.text().await.expect("body"));
     expire_links(&app).await;
     let id = user_id(&app, "grace@acme.test").await;
-    let page = app.client.get(app.url(&format!("{USERS}/{id}"))).send().await.expect("request");
+    let page = app
+        .client
+        .get(app.url(&format!("{USERS}/{id}")))
+        .send()
+        .await
+        .expect("request");
     let html = page.text().await.expect("body");
     assert!(html.contains("Send a new invitation link"), "{html}");
     assert!(!html.contains("Issue password-reset link"), "not before they accept");
@@ -404,7 +409,10 @@ async fn an_invited_user_can_be_sent_a_new_invitation_link_that_replaces_the_old
         words.lines().len() == 1 && words.lines()[0].starts_with("Link expires at: "),
         "{words:?}"
     );
-    assert!(renewals[0]["before"]["link_expires_at"].is_string(), "the expired link's end");
+    assert!(
+        renewals[0]["before"]["link_expires_at"].is_string(),
+        "the expired link's end"
+    );
 
     assert_eq!(use_link(&app, &second, NEW_PASSWORD).await.status().as_u16(), 303);
     // Accepted: a new invitation link is refused (422) and changes nothing.

@@ -770,7 +770,10 @@ async fn the_users_pages_and_link_pages_have_no_serious_axe_violations() {
         axe.check(&driver, "invitation link").await;
         let invitation = shown_link(&driver, &app, "Invitation link").await;
         for email in ["kay@acme.test", "lin@acme.test"] {
-            driver.goto(app.url(&format!("{USERS}/invite"))).await.expect("the page opens");
+            driver
+                .goto(app.url(&format!("{USERS}/invite")))
+                .await
+                .expect("the page opens");
             type_into(&driver, "Email", email).await;
             type_into(&driver, "Name", email.split('@').next().unwrap_or("x")).await;
             click(&driver, "Create invitation link").await;

@@ -269,7 +269,9 @@ async fn disable_enable_reset(width: u32) {
         let notice = status(&driver).await.text().await.expect("the notice");
         assert!(notice.starts_with("Two-factor authentication reset."), "{notice}");
         let resets = driver
-            .find_all(By::XPath("//button[normalize-space(.)='Reset two-factor authentication']"))
+            .find_all(By::XPath(
+                "//button[normalize-space(.)='Reset two-factor authentication']",
+            ))
             .await
             .expect("the page can be searched");
         assert!(resets.is_empty(), "it is off now");
@@ -372,7 +374,10 @@ async fn new_invitation_link(width: u32) {
         let org = app.create_org("Acme Aviation").await;
         let sam = app.create_user(&org, Role::SystemAdministrator, "sam@acme.test").await;
         sign_in(&driver, &app, &sam).await;
-        driver.goto(app.url(&format!("{USERS}/invite"))).await.expect("the page opens");
+        driver
+            .goto(app.url(&format!("{USERS}/invite")))
+            .await
+            .expect("the page opens");
         type_into(&driver, "Email", "grace@acme.test").await;
         type_into(&driver, "Name", "Grace Hopper").await;
         click(&driver, "Create invitation link").await;

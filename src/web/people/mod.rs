@@ -508,7 +508,6 @@ async fn issued_link_page(
     ip: IpAddr,
     id: String,
     issue: IssueLink,
-    replaces: bool,
 ) -> Result<HttpResponse, AppError> {
     let (org_id, actor, user_id) = (current.org.id.clone(), current.actor(), id.clone());
     let issued = db
@@ -519,7 +518,12 @@ async fn issued_link_page(
         .await
         .map_err(AppError::from);
     match issued {
-        Ok((user, link)) => link_page(layout, &base, &user, &link, replaces),
+        Ok((user, link)) => {
+            // An invitation issued here is always a new one for someone
+            // invited before (the first comes from the invite form).
+            let replaces = link.purpose == LinkPurpose::Invitation;
+            link_page(layout, &base, &user, &link, replaces)
+        }
         Err(error) => refused_or(Err(error), &db, layout, &current, id).await,
     }
 }
@@ -533,7 +537,16 @@ pub async fn issue_password_reset(
     ClientIp(ip): ClientIp,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    issued_link_page(db, layout, base, current, ip, id.into_inner(), service::issue_password_reset, false).await
+    issued_link_page(
+        db,
+        layout,
+        base,
+        current,
+        ip,
+        id.into_inner(),
+        service::issue_password_reset,
+    )
+    .await
 }
 
 /// `POST /backoffice/settings/users/{id}/invitation`: a new invitation link
@@ -547,5 +560,14 @@ pub async fn renew_invitation(
     ClientIp(ip): ClientIp,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    issued_link_page(db, layout, base, current, ip, id.into_inner(), service::renew_invitation, true).await
+    issued_link_page(
+        db,
+        layout,
+        base,
+        current,
+        ip,
+        id.into_inner(),
+        service::renew_invitation,
+    )
+    .await
 }
