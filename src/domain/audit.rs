@@ -122,6 +122,8 @@ audit_actions! {
     RecoveryCodeUsed => "recovery_code_used", "Recovery code used", SignIns;
     TwoFactorCodeFailed => "two_factor_code_failed", "Authentication code refused", SignIns;
     TwoFactorRequirementChanged => "two_factor_requirement_changed", "Two-factor requirement changed", Organization;
+    IdentityConfirmed => "identity_confirmed", "Identity confirmed", SignIns;
+    IdentityConfirmationFailed => "identity_confirmation_failed", "Identity not confirmed", SignIns;
 }
 
 impl AuditAction {

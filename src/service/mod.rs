@@ -5,5 +5,6 @@
 pub mod accounts;
 pub mod key_list;
 pub mod keys;
+pub mod step_up;
 pub mod two_factor;
 pub mod usage_report;

@@ -12,6 +12,7 @@ pub mod htmx;
 pub mod login;
 pub mod security;
 pub mod setup;
+pub mod step_up;
 
 use actix_session::SessionMiddleware;
 use actix_session::config::{BrowserSession, TtlExtensionPolicy};
