@@ -259,8 +259,7 @@ impl UserSession {
     /// Whether the last strong check is within [`STEP_UP_WINDOW`] of `now`
     /// (server clock); a session without one is never recent.
     pub fn strong_check_is_recent(&self, now: NaiveDateTime) -> bool {
-        self.last_strong_check_at()
-            .is_some_and(|at| now - at < STEP_UP_WINDOW)
+        self.last_strong_check_at().is_some_and(|at| now - at < STEP_UP_WINDOW)
     }
 
     /// The value this signed-in session's CSRF tokens are bound to; `None`

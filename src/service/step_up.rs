@@ -73,7 +73,12 @@ pub enum Proof<'a> {
 
 /// Reserves the throttle slot of a password step-up, before the password
 /// is checked (so a parallel burst gets no more tries than sign-in does).
-pub fn reserve_password(conn: &mut DbConnection, user: &User, client_ip: IpAddr, now: NaiveDateTime) -> Result<Reservation, AppError> {
+pub fn reserve_password(
+    conn: &mut DbConnection,
+    user: &User,
+    client_ip: IpAddr,
+    now: NaiveDateTime,
+) -> Result<Reservation, AppError> {
     throttle::reserve(conn, &Email::parse(&user.email)?, client_ip, now)
 }
 
@@ -94,7 +99,10 @@ pub fn confirm(
             factor.kind().as_str(),
             two_factor::verify(conn, keys, user, factor, Purpose::StepUp, client_ip, now)?,
         ),
-        Proof::Password { matched: true, reservation } => {
+        Proof::Password {
+            matched: true,
+            reservation,
+        } => {
             throttle::record_success(conn, &Email::parse(&user.email)?, reservation)?;
             ("password", Ok(()))
         }

@@ -127,7 +127,12 @@ impl StepUp {
                 .dialog(action, asks_code, StatusCode::UNPROCESSABLE_ENTITY, Some(message))
                 .map(Some),
             Err(error @ AppError::TooManyRequests { .. }) => self
-                .dialog(action, asks_code, StatusCode::TOO_MANY_REQUESTS, Some(error.to_string()))
+                .dialog(
+                    action,
+                    asks_code,
+                    StatusCode::TOO_MANY_REQUESTS,
+                    Some(error.to_string()),
+                )
                 .map(Some),
             Err(error) => Err(error),
         }
@@ -144,9 +149,7 @@ impl StepUp {
     ) -> Result<(), AppError> {
         let db = data::<Db>(&self.req)?;
         let keys = data::<TwoFactorKeys>(&self.req)?;
-        let ClientIp(ip) = ClientIp::extract(&self.req)
-            .await
-            .map_err(AppError::unexpected)?;
+        let ClientIp(ip) = ClientIp::extract(&self.req).await.map_err(AppError::unexpected)?;
         let user = current.user.clone();
         if asks_code {
             // Malformed codes are refused here, without counting.
@@ -154,7 +157,15 @@ impl StepUp {
             let kind = factor.kind();
             let outcome = db
                 .transaction(move |conn| {
-                    service::confirm(conn, &keys, &user, Proof::SecondFactor(&factor), action, ip, store::now())
+                    service::confirm(
+                        conn,
+                        &keys,
+                        &user,
+                        Proof::SecondFactor(&factor),
+                        action,
+                        ip,
+                        store::now(),
+                    )
                 })
                 .await?;
             return outcome.map_err(|refused| AppError::Validation(refused.message(kind).to_owned()));

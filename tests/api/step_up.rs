@@ -74,14 +74,24 @@ fn hidden_fields(html: &str) -> Vec<(String, String)> {
         let name = rest[..name_end].to_owned();
         let value_at = rest.find("value=\"").expect("value") + 7;
         let value_end = rest[value_at..].find('"').expect("value end") + value_at;
-        fields.push((name, rest[value_at..value_end].replace("&#x2f;", "/").replace("&#47;", "/")));
+        fields.push((
+            name,
+            rest[value_at..value_end].replace("&#x2f;", "/").replace("&#47;", "/"),
+        ));
     }
     fields
 }
 
 /// Answers the step-up dialog `html` (its hidden fields, which hold the
 /// CSRF token) with `field` = `value`, at `path`.
-async fn answer(app: &TestApp, client: &reqwest::Client, path: &str, html: &str, field: &str, value: &str) -> reqwest::Response {
+async fn answer(
+    app: &TestApp,
+    client: &reqwest::Client,
+    path: &str,
+    html: &str,
+    field: &str,
+    value: &str,
+) -> reqwest::Response {
     let mut form = hidden_fields(html);
     form.push((field.to_owned(), value.to_owned()));
     client
@@ -93,7 +103,11 @@ async fn answer(app: &TestApp, client: &reqwest::Client, path: &str, html: &str,
         .expect("request")
 }
 
-const FULL_KEY: [(&str, &str); 3] = [("name", "Flight sync"), ("scope_mode", "full"), ("networks", "0.0.0.0/0")];
+const FULL_KEY: [(&str, &str); 3] = [
+    ("name", "Flight sync"),
+    ("scope_mode", "full"),
+    ("networks", "0.0.0.0/0"),
+];
 
 async fn asked(response: reqwest::Response) -> String {
     assert_eq!(response.status().as_u16(), 200, "the step-up dialog");
@@ -105,17 +119,30 @@ async fn asked(response: reqwest::Response) -> String {
 async fn an_aged_session_creating_a_full_access_key_is_asked_first_and_nothing_happens(app: TestApp) {
     let (org, _) = aged_admin(&app).await;
     let html = asked(post(&app, &app.client, BASE, &FULL_KEY).await).await;
-    assert!(html.contains("<label for=\"step-up-answer\">Password</label>"), "{html}");
-    assert!(html.contains(">Confirm</button>") && html.contains(">Cancel</button>"), "{html}");
+    assert!(
+        html.contains("<label for=\"step-up-answer\">Password</label>"),
+        "{html}"
+    );
+    assert!(
+        html.contains(">Confirm</button>") && html.contains(">Cancel</button>"),
+        "{html}"
+    );
     assert!(html.contains("Creating a key with Full access"), "{html}");
     // The original fields ride along, and the dialog posts back to the action.
     let fields = hidden_fields(&html);
     for (name, value) in FULL_KEY {
-        assert!(fields.contains(&(name.to_owned(), value.to_owned())), "{name} kept: {fields:?}");
+        assert!(
+            fields.contains(&(name.to_owned(), value.to_owned())),
+            "{name} kept: {fields:?}"
+        );
     }
     assert!(html.contains(&format!("action=\"{BASE}\"")), "{html}");
     assert!(!html.contains("ask_"), "no secret yet");
-    assert_eq!(events(&app, &org, "api_key_created").await.len(), 1, "only the fixture's key");
+    assert_eq!(
+        events(&app, &org, "api_key_created").await.len(),
+        1,
+        "only the fixture's key"
+    );
     assert!(events(&app, &org, "identity_confirmed").await.is_empty());
     // htmx gets the dialog aimed at the modal, whatever the form targeted.
     let csrf = app.csrf_token(&app.client, BASE).await;
@@ -134,8 +161,17 @@ async fn an_aged_session_creating_a_full_access_key_is_asked_first_and_nothing_h
     let fragment = body(htmx).await;
     assert!(fragment.contains(TITLE) && !fragment.contains("<html"), "{fragment}");
     // A read-only key is no dangerous action.
-    let read_only = post(&app, &app.client, BASE, &[("name", "Reader"), ("scope_mode", "read"), ("networks", "0.0.0.0/0")]).await;
-    assert!(body(read_only).await.contains("id=\"new-secret\""), "created without asking");
+    let read_only = post(
+        &app,
+        &app.client,
+        BASE,
+        &[("name", "Reader"), ("scope_mode", "read"), ("networks", "0.0.0.0/0")],
+    )
+    .await;
+    assert!(
+        body(read_only).await.contains("id=\"new-secret\""),
+        "created without asking"
+    );
 }
 
 async fn the_password_confirms_and_the_key_is_created_once_however_often_the_form_is_sent(app: TestApp) {
@@ -144,11 +180,18 @@ async fn the_password_confirms_and_the_key_is_created_once_however_often_the_for
     let confirmed = answer(&app, &app.client, BASE, &html, "step_up_password", PASSWORD).await;
     assert_eq!(confirmed.status().as_u16(), 200);
     let secret_page = body(confirmed).await;
-    assert!(secret_page.contains("id=\"new-secret\""), "the one-time secret follows: {secret_page}");
+    assert!(
+        secret_page.contains("id=\"new-secret\""),
+        "the one-time secret follows: {secret_page}"
+    );
     // The same step-up form again: the create form's one-time token holds.
     let again = body(answer(&app, &app.client, BASE, &html, "step_up_password", PASSWORD).await).await;
     assert!(!again.contains("id=\"new-secret\""), "no second secret: {again}");
-    assert_eq!(events(&app, &org, "api_key_created").await.len(), 2, "the fixture's and one more");
+    assert_eq!(
+        events(&app, &org, "api_key_created").await.len(),
+        2,
+        "the fixture's and one more"
+    );
     assert_eq!(
         events(&app, &org, "identity_confirmed").await,
         vec![serde_json::json!({ "for": "create_full_access_key", "factor": "password" })]
@@ -168,7 +211,10 @@ async fn a_wrong_password_is_refused_beside_the_field_audited_and_throttled(app:
         let wrong = answer(&app, &app.client, BASE, &html, "step_up_password", "not my password").await;
         assert_eq!(wrong.status().as_u16(), 422);
         let refused = body(wrong).await;
-        assert!(refused.contains("id=\"step-up-error\"") && refused.contains("That password is not right."), "{refused}");
+        assert!(
+            refused.contains("id=\"step-up-error\"") && refused.contains("That password is not right."),
+            "{refused}"
+        );
         assert!(refused.contains("aria-invalid=\"true\""));
     }
     assert_eq!(events(&app, &org, "identity_confirmation_failed").await.len(), 5);
@@ -183,7 +229,11 @@ async fn a_wrong_password_is_refused_beside_the_field_audited_and_throttled(app:
     // It is the sign-in throttle: signing in is paused too.
     let other = app.new_client();
     assert_eq!(app.sign_in_with(&other, ADMIN, PASSWORD).await.status().as_u16(), 429);
-    assert_eq!(events(&app, &org, "api_key_created").await.len(), 1, "nothing was created");
+    assert_eq!(
+        events(&app, &org, "api_key_created").await.len(),
+        1,
+        "nothing was created"
+    );
     assert!(events(&app, &org, "identity_confirmed").await.is_empty());
 }
 
@@ -193,13 +243,19 @@ async fn with_two_factor_the_code_confirms_and_a_password_does_not(app: TestApp)
     app.age_strong_checks(ADMIN).await;
     let revoke = format!("{BASE}/{id}/revoke");
     let html = asked(post(&app, &app.client, &revoke, &[("return_to", BASE)]).await).await;
-    assert!(html.contains("<label for=\"step-up-answer\">Authentication code</label>"), "{html}");
+    assert!(
+        html.contains("<label for=\"step-up-answer\">Authentication code</label>"),
+        "{html}"
+    );
     let password = answer(&app, &app.client, &revoke, &html, "step_up_code", PASSWORD).await;
     assert_eq!(password.status().as_u16(), 422, "a password is no code");
     let wrong = answer(&app, &app.client, &revoke, &html, "step_up_code", "000000").await;
     assert_eq!(wrong.status().as_u16(), 422);
     assert!(body(wrong).await.contains("That code is not right."));
-    assert_eq!(events(&app, &org, "two_factor_code_failed").await[0]["during"], "step_up");
+    assert_eq!(
+        events(&app, &org, "two_factor_code_failed").await[0]["during"],
+        "step_up"
+    );
     assert!(events(&app, &org, "api_key_revoked").await.is_empty());
     // Enrolling used this step's code; the next step's is accepted (skew).
     let code = code_at_offset(&enrolled.key, 1).await;
@@ -211,11 +267,27 @@ async fn with_two_factor_the_code_confirms_and_a_password_does_not(app: TestApp)
         vec![serde_json::json!({ "for": "revoke_key", "factor": "authentication_code" })]
     );
     // A recovery code works too.
-    let (second, _) = app.add_api_key(&org, TestKey { name: "Second", ..TestKey::default() }).await;
+    let (second, _) = app
+        .add_api_key(
+            &org,
+            TestKey {
+                name: "Second",
+                ..TestKey::default()
+            },
+        )
+        .await;
     app.age_strong_checks(ADMIN).await;
     let delete = format!("{BASE}/{second}/delete");
     let html = asked(post(&app, &app.client, &delete, &[]).await).await;
-    let done = answer(&app, &app.client, &delete, &html, "step_up_code", &enrolled.recovery_codes[0]).await;
+    let done = answer(
+        &app,
+        &app.client,
+        &delete,
+        &html,
+        "step_up_code",
+        &enrolled.recovery_codes[0],
+    )
+    .await;
     assert_eq!(done.status().as_u16(), 303, "deleted");
     assert_eq!(events(&app, &org, "api_key_deleted").await.len(), 1);
 }
@@ -248,7 +320,13 @@ async fn rotating_revoking_and_deleting_ask_and_another_organizations_key_is_not
     }
     let (_, foreign, _) = app.org_with_api_key("Other Org", TestKey::default()).await;
     for step in ["rotate", "revoke", "delete"] {
-        let response = post(&app, &app.client, &format!("{BASE}/{foreign}/{step}"), &[("grace", "now")]).await;
+        let response = post(
+            &app,
+            &app.client,
+            &format!("{BASE}/{foreign}/{step}"),
+            &[("grace", "now")],
+        )
+        .await;
         assert_eq!(response.status().as_u16(), 404, "{step}");
     }
 }
@@ -256,9 +334,17 @@ async fn rotating_revoking_and_deleting_ask_and_another_organizations_key_is_not
 async fn widening_a_key_to_full_access_asks_and_other_changes_never_do(app: TestApp) {
     let (org, id) = aged_admin(&app).await;
     let (reader, _) = app
-        .add_api_key(&org, TestKey { name: "Reader", scopes: &["read:*"], ..TestKey::default() })
+        .add_api_key(
+            &org,
+            TestKey {
+                name: "Reader",
+                scopes: &["read:*"],
+                ..TestKey::default()
+            },
+        )
         .await;
-    let edit = |name: &'static str, mode: &'static str| [("name", name), ("scope_mode", mode), ("networks", "0.0.0.0/0")];
+    let edit =
+        |name: &'static str, mode: &'static str| [("name", name), ("scope_mode", mode), ("networks", "0.0.0.0/0")];
     // Renaming a Full access key, narrowing it, disabling and enabling: never asked.
     let renamed = post(&app, &app.client, &format!("{BASE}/{id}"), &edit("Renamed", "full")).await;
     assert_eq!(renamed.status().as_u16(), 303, "renamed");
@@ -288,7 +374,11 @@ async fn turning_off_the_two_factor_requirement_asks_and_turning_it_on_does_not(
     assert_eq!(on.status().as_u16(), 303, "turned on without asking");
     let html = asked(post(&app, &app.client, SECURITY, &[]).await).await;
     assert!(html.contains("Turning off the two-factor requirement"), "{html}");
-    assert_eq!(events(&app, &org, "two_factor_requirement_changed").await.len(), 1, "still on");
+    assert_eq!(
+        events(&app, &org, "two_factor_requirement_changed").await.len(),
+        1,
+        "still on"
+    );
     let code = code_at_offset(&enrolled.key, 1).await;
     let off = answer(&app, &app.client, SECURITY, &html, "step_up_code", &code).await;
     assert_eq!(off.status().as_u16(), 303, "turned off");

@@ -26,6 +26,7 @@ crate::tests!(needs Part::Axe;
     the_key_list_and_its_dialogs_have_no_serious_axe_violations,
     the_key_page_usage_and_audit_log_have_no_serious_axe_violations);
 crate::tests!(needs Part::Axe; the_account_and_two_factor_pages_have_no_serious_axe_violations);
+crate::tests!(needs Part::Axe; the_step_up_dialog_and_page_have_no_serious_axe_violations);
 
 const BASE: &str = "/backoffice/settings/api-keys";
 
@@ -720,6 +721,36 @@ async fn the_account_and_two_factor_pages_have_no_serious_axe_violations() {
         sees(&driver, "requires two-factor authentication for System Administrators").await;
         axe.check(&driver, "two-factor setup, required").await;
 
+        axe.finish();
+    })
+    .await;
+}
+
+async fn the_step_up_dialog_and_page_have_no_serious_axe_violations() {
+    use crate::step_up::{TITLE, aged_admin, create_full_access_key};
+    with_browser(|driver, app| async move {
+        let mut axe = Axe::load();
+        let id = aged_admin(&driver, &app).await;
+        driver.goto(app.url(BASE)).await.expect("the list opens");
+        create_full_access_key(&driver, "Nightly export").await;
+        dialog(&driver, TITLE).await;
+        button_in(&driver, "//dialog", "Confirm")
+            .await
+            .click()
+            .await
+            .expect("click");
+        alert(&driver).await;
+        axe.check(&driver, "step-up dialog with an error").await;
+        crate::new_keys::without_javascript(&driver).await;
+        driver
+            .goto(app.url(&format!("{BASE}/{id}/revoke")))
+            .await
+            .expect("the confirmation opens");
+        click(&driver, "Revoke").await;
+        heading(&driver, 2, TITLE).await;
+        click(&driver, "Confirm").await;
+        alert(&driver).await;
+        axe.check(&driver, "step-up page with an error").await;
         axe.finish();
     })
     .await;

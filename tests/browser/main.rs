@@ -21,6 +21,7 @@ mod list_actions;
 mod new_keys;
 mod page_health;
 mod sign_in;
+mod step_up;
 mod two_factor;
 mod usage_chart;
 
