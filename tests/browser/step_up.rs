@@ -11,7 +11,7 @@ use crate::harness::{review_screenshot, sign_in, with_browser};
 use crate::new_keys::without_javascript;
 use crate::support::two_factor::code_at_offset;
 use crate::support::{PASSWORD, Part, TestApp, TestKey};
-use crate::two_factor::{click, complete_setup, follow, type_into};
+use crate::two_factor::{click, complete_setup, follow, type_into, value_of};
 
 crate::tests!(needs Part::Browser;
     creating_a_full_access_key_after_ten_minutes_asks_for_the_password_then_shows_the_secret,
@@ -47,6 +47,13 @@ pub async fn create_full_access_key(driver: &thirtyfour::WebDriver, name: &str) 
     type_into(driver, "Name", name).await;
     field(driver, "Full access").await.click().await.expect("choose");
     click(driver, "Any address").await;
+    // "Any address" re-renders the form through htmx: wait for it.
+    for _ in 0..100 {
+        if value_of(driver, "Allowed networks").await.contains("0.0.0.0/0") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     button_in(driver, "//dialog", "Create")
         .await
         .click()
