@@ -23,11 +23,18 @@ pub const ABSOLUTE_TIMEOUT: TimeDelta = TimeDelta::hours(12);
 /// How long after a right password the second factor may follow.
 pub const SECOND_FACTOR_TIMEOUT: TimeDelta = TimeDelta::minutes(5);
 
+/// How long a strong check (signing in, or confirming it's you) lets a
+/// session take dangerous actions without asking again: the one place the
+/// step-up window is set (`web::step_up`, README "Step-up").
+pub const STEP_UP_WINDOW: TimeDelta = TimeDelta::minutes(10);
+
 const USER_ID: &str = "user_id";
 const SIGNED_IN_AT: &str = "signed_in_at";
 /// When the user last proved who they are (a password, with their code if
-/// they have two-factor authentication): the step-up check reads it.
-const STRONG_CHECK_AT: &str = "strong_check_at";
+/// they have two-factor authentication): the step-up check reads it. Unix
+/// seconds on the server's clock, in the server-side state only. Public so
+/// the tests can age it in the `sessions` table, as ten minutes passing would.
+pub const STRONG_CHECK_AT: &str = "strong_check_at";
 /// Half signed in: the password was right and the second factor is asked
 /// for. Such a session has no `USER_ID`, so nothing behind the sign-in
 /// guard opens for it.
@@ -247,6 +254,12 @@ impl UserSession {
     pub fn last_strong_check_at(&self) -> Option<NaiveDateTime> {
         let at = self.0.get::<i64>(STRONG_CHECK_AT).ok().flatten()?;
         chrono::DateTime::from_timestamp(at, 0).map(|at| at.naive_utc())
+    }
+
+    /// Whether the last strong check is within [`STEP_UP_WINDOW`] of `now`
+    /// (server clock); a session without one is never recent.
+    pub fn strong_check_is_recent(&self, now: NaiveDateTime) -> bool {
+        self.last_strong_check_at().is_some_and(|at| now - at < STEP_UP_WINDOW)
     }
 
     /// The value this signed-in session's CSRF tokens are bound to; `None`

@@ -132,6 +132,8 @@ audit_actions! {
     TwoFactorReset => "two_factor_reset", "Two-factor reset", SignIns;
     PasswordResetIssued => "password_reset_issued", "Password reset issued", SignIns;
     PasswordResetUsed => "password_reset_used", "Password reset used", SignIns;
+    IdentityConfirmed => "identity_confirmed", "Identity confirmed", SignIns;
+    IdentityConfirmationFailed => "identity_confirmation_failed", "Identity not confirmed", SignIns;
 }
 
 impl AuditAction {

@@ -6,5 +6,6 @@ pub mod accounts;
 pub mod key_list;
 pub mod keys;
 pub mod people;
+pub mod step_up;
 pub mod two_factor;
 pub mod usage_report;

@@ -149,8 +149,9 @@ fn actor_of(user: &User) -> Actor {
     }
 }
 
-/// Records what `user` did to their own two-factor authentication.
-fn record_own(
+/// Records what `user` did to their own two-factor authentication (or, for
+/// `service::step_up`, to prove who they are).
+pub(crate) fn record_own(
     conn: &mut DbConnection,
     user: &User,
     action: AuditAction,
@@ -208,6 +209,8 @@ pub enum Purpose {
     SignIn,
     TurnOff,
     RegenerateRecoveryCodes,
+    /// Confirming it's you before a dangerous action (`service::step_up`).
+    StepUp,
 }
 
 impl Purpose {
@@ -216,6 +219,7 @@ impl Purpose {
             Self::SignIn => "sign_in",
             Self::TurnOff => "turn_off",
             Self::RegenerateRecoveryCodes => "regenerate_recovery_codes",
+            Self::StepUp => "step_up",
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod login;
 pub mod people;
 pub mod security;
 pub mod setup;
+pub mod step_up;
 
 use actix_session::SessionMiddleware;
 use actix_session::config::{BrowserSession, TtlExtensionPolicy};

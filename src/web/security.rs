@@ -11,8 +11,10 @@ use crate::auth::client_ip::ClientIp;
 use crate::auth::guard::CurrentUser;
 use crate::error::AppError;
 use crate::routing::RouteTable;
+use crate::service::step_up::DangerousAction;
 use crate::service::two_factor as service;
 use crate::store::Db;
+use crate::web::step_up::StepUpForm;
 
 /// Where the page is mounted (the System Administrators' guard wraps it).
 pub const BASE: &str = "/backoffice/settings/security";
@@ -71,9 +73,15 @@ pub async fn save_security_settings(
     layout: Layout,
     current: CurrentUser,
     ClientIp(ip): ClientIp,
-    form: web::Form<SecurityForm>,
+    StepUpForm { form, step_up }: StepUpForm<SecurityForm>,
 ) -> Result<HttpResponse, AppError> {
     let require = form.require_two_factor.is_some();
+    if current.org.require_totp
+        && !require
+        && let Some(ask) = step_up.require(DangerousAction::TurnOffTwoFactorRequirement).await?
+    {
+        return Ok(ask);
+    }
     let (org, user) = (current.org.clone(), current.user.clone());
     let saved = db
         .transaction(move |conn| service::set_requirement(conn, &org, &user, require, Some(ip)))

@@ -32,6 +32,7 @@ mod reports;
 mod sessions;
 mod setup;
 mod startup;
+mod step_up;
 mod two_factor;
 mod usage_flush;
 

@@ -27,6 +27,7 @@ crate::tests!(needs Part::Axe;
     the_key_page_usage_and_audit_log_have_no_serious_axe_violations);
 crate::tests!(needs Part::Axe; the_account_and_two_factor_pages_have_no_serious_axe_violations);
 crate::tests!(needs Part::Axe; the_users_pages_and_link_pages_have_no_serious_axe_violations);
+crate::tests!(needs Part::Axe; the_step_up_dialog_and_page_have_no_serious_axe_violations);
 
 const BASE: &str = "/backoffice/settings/api-keys";
 
@@ -834,6 +835,37 @@ async fn the_users_pages_and_link_pages_have_no_serious_axe_violations() {
         heading(&driver, 1, "This invitation cannot be used").await;
         axe.check(&driver, "an expired invitation").await;
 
+        axe.finish();
+    })
+    .await;
+}
+
+/// The step-up dialog (htmx) and page (no JavaScript), each with an error.
+async fn the_step_up_dialog_and_page_have_no_serious_axe_violations() {
+    use crate::step_up::{TITLE, aged_admin, create_full_access_key};
+    with_browser(|driver, app| async move {
+        let mut axe = Axe::load();
+        let id = aged_admin(&driver, &app).await;
+        driver.goto(app.url(BASE)).await.expect("the list opens");
+        create_full_access_key(&driver, "Nightly export").await;
+        dialog(&driver, TITLE).await;
+        button_in(&driver, "//dialog", "Confirm")
+            .await
+            .click()
+            .await
+            .expect("click");
+        alert(&driver).await;
+        axe.check(&driver, "step-up dialog with an error").await;
+        crate::new_keys::without_javascript(&driver).await;
+        driver
+            .goto(app.url(&format!("{BASE}/{id}/revoke")))
+            .await
+            .expect("the confirmation opens");
+        click(&driver, "Revoke").await;
+        heading(&driver, 2, TITLE).await;
+        click(&driver, "Confirm").await;
+        alert(&driver).await;
+        axe.check(&driver, "step-up page with an error").await;
         axe.finish();
     })
     .await;

@@ -22,6 +22,7 @@ mod new_keys;
 mod page_health;
 mod people;
 mod sign_in;
+mod step_up;
 mod two_factor;
 mod usage_chart;
 

@@ -12,6 +12,7 @@
 //! `on_both_backends!`.
 #![allow(dead_code, reason = "each test binary uses a different part of the harness")]
 
+pub mod step_up;
 pub mod two_factor;
 
 use std::net::SocketAddr;

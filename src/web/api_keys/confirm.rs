@@ -15,10 +15,11 @@ use crate::auth::guard::CurrentUser;
 use crate::domain::audit::Actor;
 use crate::error::AppError;
 use crate::service::keys::{self, KeyDetail, KeyService};
+use crate::service::step_up::DangerousAction;
 use crate::store::{Db, DbConnection};
 use crate::web::Layout;
-use crate::web::forms::HtmlForm;
 use crate::web::htmx::HxRequest;
+use crate::web::step_up::StepUpForm;
 
 /// A step that ends a key, with the words its confirmation uses.
 pub trait ConfirmedStep {
@@ -34,6 +35,9 @@ pub trait ConfirmedStep {
 
     /// What the message after it says.
     const DONE: Done;
+
+    /// What its step-up dialog says it is for.
+    const STEP_UP: DangerousAction;
 }
 
 /// A lifecycle step on key `id` of organization `org_id`.
@@ -54,6 +58,7 @@ impl ConfirmedStep for Revoke {
     }
     const APPLY: StepFn = keys::revoke;
     const DONE: Done = Done::Revoked;
+    const STEP_UP: DangerousAction = DangerousAction::RevokeKey;
 }
 
 pub struct Delete;
@@ -68,6 +73,7 @@ impl ConfirmedStep for Delete {
     }
     const APPLY: StepFn = keys::delete;
     const DONE: Done = Done::Deleted;
+    const STEP_UP: DangerousAction = DangerousAction::DeleteKey;
 }
 
 #[derive(Template)]
@@ -115,9 +121,15 @@ pub async fn confirmed<Step: ConfirmedStep>(
     current: CurrentUser,
     hx: HxRequest,
     id: web::Path<String>,
-    HtmlForm(form): HtmlForm<ReturnToForm>,
+    StepUpForm { form, step_up }: StepUpForm<ReturnToForm>,
 ) -> Result<HttpResponse, AppError> {
-    let (actor, org_id, id) = (current.actor(), current.org.id.clone(), id.into_inner());
+    let id = id.into_inner();
+    // Another organization's key is a 404 before anything is asked.
+    load(&key_service.db, &current, id.clone()).await?;
+    if let Some(ask) = step_up.require(Step::STEP_UP).await? {
+        return Ok(ask);
+    }
+    let (actor, org_id) = (current.actor(), current.org.id.clone());
     let detail = key_service
         .change(move |conn| (Step::APPLY)(conn, &org_id, &id, &actor, Some(ip)))
         .await?;

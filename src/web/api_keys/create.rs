@@ -13,11 +13,13 @@ use crate::auth::client_ip::ClientIp;
 use crate::auth::guard::CurrentUser;
 use crate::domain::form_token::FormToken;
 use crate::domain::permissions::Catalogue;
+use crate::domain::scope::ScopeSet;
 use crate::error::AppError;
 use crate::service::keys::{self, KeyService, NewKey, Submitted};
+use crate::service::step_up::DangerousAction;
 use crate::web::Layout;
-use crate::web::forms::HtmlForm;
 use crate::web::htmx::HxRequest;
+use crate::web::step_up::StepUpForm;
 
 /// `GET …/new`
 pub async fn new_api_key_form(
@@ -42,7 +44,7 @@ pub async fn create_api_key(
     base: ApiBase,
     current: CurrentUser,
     hx: HxRequest,
-    HtmlForm(form): HtmlForm<KeyForm>,
+    StepUpForm { form, step_up }: StepUpForm<KeyForm>,
 ) -> Result<HttpResponse, AppError> {
     if let Some(adjusted) = form.adjusted() {
         return KeyFormDialog::adjusted(layout, None, &adjusted, &catalogue, hx);
@@ -51,6 +53,11 @@ pub async fn create_api_key(
         Ok(parsed) => parsed,
         Err(errors) => return KeyFormDialog::again(layout, None, &form, errors, &catalogue, hx),
     };
+    if parsed.scopes.covers(&ScopeSet::full_access())
+        && let Some(ask) = step_up.require(DangerousAction::CreateFullAccessKey).await?
+    {
+        return Ok(ask);
+    }
     let new = NewKey {
         name: parsed.name,
         expiry: parsed.expiry,

@@ -10,12 +10,14 @@ use super::key_form::{self, KeyForm, KeyFormDialog, KeyFormErrors, KeyFormView};
 use crate::auth::client_ip::ClientIp;
 use crate::auth::guard::CurrentUser;
 use crate::domain::permissions::Catalogue;
+use crate::domain::scope::ScopeSet;
 use crate::error::AppError;
 use crate::service::keys::{self, KeyChanges, KeyService};
+use crate::service::step_up::DangerousAction;
 use crate::store::Db;
 use crate::web::Layout;
-use crate::web::forms::HtmlForm;
 use crate::web::htmx::HxRequest;
+use crate::web::step_up::StepUpForm;
 
 /// `GET …/{id}/edit`
 pub async fn edit_api_key_form(
@@ -53,7 +55,7 @@ pub async fn update_api_key(
     current: CurrentUser,
     hx: HxRequest,
     id: web::Path<String>,
-    HtmlForm(form): HtmlForm<KeyForm>,
+    StepUpForm { form, step_up }: StepUpForm<KeyForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let stored = load(&key_service.db, &current, id.clone()).await?;
@@ -65,6 +67,13 @@ pub async fn update_api_key(
         Ok(parsed) => parsed,
         Err(errors) => return again(errors),
     };
+    let full_access = ScopeSet::full_access();
+    if parsed.scopes.covers(&full_access)
+        && !stored.scopes.covers(&full_access)
+        && let Some(ask) = step_up.require(DangerousAction::WidenKeyToFullAccess).await?
+    {
+        return Ok(ask);
+    }
     let changes = KeyChanges {
         name: parsed.name,
         expiry: parsed.expiry,

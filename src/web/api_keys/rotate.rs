@@ -16,10 +16,11 @@ use crate::domain::api_key::{Expiry, KeyStatus};
 use crate::domain::form_token::FormToken;
 use crate::error::AppError;
 use crate::service::keys::{self, GracePeriod, KeyDetail, KeyService, Rotation, Submitted};
+use crate::service::step_up::DangerousAction;
 use crate::store::{self, Db};
 use crate::web::Layout;
-use crate::web::forms::HtmlForm;
 use crate::web::htmx::HxRequest;
+use crate::web::step_up::StepUpForm;
 
 #[derive(Template)]
 #[template(path = "api_keys/rotate.html", blocks = ["dialog"])]
@@ -117,9 +118,12 @@ pub async fn rotate_api_key(
     current: CurrentUser,
     hx: HxRequest,
     id: web::Path<String>,
-    HtmlForm(form): HtmlForm<RotateForm>,
+    StepUpForm { form, step_up }: StepUpForm<RotateForm>,
 ) -> Result<HttpResponse, AppError> {
     let detail = load(&key_service.db, &current, id.into_inner()).await?;
+    if let Some(ask) = step_up.require(DangerousAction::RotateKey).await? {
+        return Ok(ask);
+    }
     let token = FormToken::parse(&form.form_token);
     let back = ReturnTo::or_list(Some(&form.return_to));
     let again = |layout: Layout, error: String| {

@@ -14,6 +14,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use super::api_keys::dialog::ApiBase;
+use super::step_up::StepUpForm;
 use super::{Layout, render, see_other};
 use crate::auth::client_ip::ClientIp;
 use crate::auth::guard::CurrentUser;
@@ -27,6 +28,7 @@ use crate::domain::user::{DisplayName, Email, NewPassword};
 use crate::error::AppError;
 use crate::routing::RouteTable;
 use crate::service::people::{self as service, IssuedLink};
+use crate::service::step_up::DangerousAction;
 use crate::store::users::User;
 use crate::store::{Db, DbConnection};
 
@@ -428,18 +430,22 @@ pub async fn change_user_role(
     current: CurrentUser,
     ClientIp(ip): ClientIp,
     id: web::Path<String>,
-    form: web::Form<RoleForm>,
+    StepUpForm { form, step_up }: StepUpForm<RoleForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
+    // Not found first: another organization's id is a 404, whatever the
+    // form, and before anyone is asked to confirm it's them.
+    load_user(&db, &current, id.clone()).await?;
     let role = match parse_role(&form.role) {
         Ok(role) => role,
         Err(message) => {
-            // Not found first: another organization's id is a 404, whatever the form.
-            load_user(&db, &current, id.clone()).await?;
             let errors = RoleErrors { role: Some(message) };
             return user_page(&db, layout, &current, id, errors, None, None).await;
         }
     };
+    if let Some(ask) = step_up.require(DangerousAction::ChangeRole).await? {
+        return Ok(ask);
+    }
     let (org_id, actor, user_id) = (current.org.id.clone(), current.actor(), id.clone());
     let changed = db
         .transaction(move |conn| service::set_role(conn, &org_id, &user_id, role, &actor, Some(ip)))
