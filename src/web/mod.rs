@@ -9,6 +9,7 @@ pub mod health;
 pub mod home;
 pub mod htmx;
 pub mod login;
+pub mod metrics;
 pub mod setup;
 
 use actix_session::SessionMiddleware;
@@ -55,13 +56,13 @@ pub fn routes(cfg: &mut web::ServiceConfig, db: &Db, csrf: &CsrfSettings) {
             .wrap(sessions)
             .wrap(from_fn(error_pages::render_errors))
             .wrap(from_fn(|req, next| add_headers(&NO_STORE, req, next)))
-            .configure(|cfg| public_table().register(cfg))
+            .configure(|cfg| public_table().register("", cfg))
             // A scope without a default service answers an unknown path
             // with the app's bare, empty 404, not the enclosing scope's page.
             .service(
                 web::scope(BACKOFFICE)
                     .wrap(from_fn(guard::require_sign_in))
-                    .configure(|cfg| signed_in_table().register(cfg))
+                    .configure(|cfg| signed_in_table().register(BACKOFFICE, cfg))
                     .service(
                         web::scope(API_KEYS_UNDER_BACKOFFICE)
                             .wrap(from_fn(guard::require_system_administrator))

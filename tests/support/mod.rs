@@ -421,12 +421,20 @@ pub fn test_settings(url: DatabaseUrl) -> Settings {
         password_hash_concurrency: 2,
         catalogue: keyward::domain::permissions::Catalogue::default_catalogue(),
         key_cache_ttl: Duration::from_secs(300),
-        key_change_poll: Duration::from_millis(500),
+        key_changes: keyward::auth::cache::FollowSettings {
+            poll: Duration::from_millis(500),
+            listening_poll: Duration::from_secs(5),
+            first_retry: Duration::from_secs(1),
+        },
         key_cache_capacity: 10_000,
         invalid_key_budget: keyward::auth::miss_budget::MissBudgetSettings::default(),
         usage_flush_interval: Duration::from_millis(200),
         gateway_routes: keyward::domain::routes::RouteMap::default(),
         gateway_headers: keyward::api::check::GatewayHeaders::default(),
+        metrics_allow: vec![
+            "127.0.0.1/32".parse().expect("network"),
+            "::1/128".parse().expect("network"),
+        ],
     }
 }
 
