@@ -503,9 +503,15 @@ impl TestApp {
 
     /// A second instance of this deployment: same database, same secret.
     pub async fn another_instance(&self) -> TestApp {
+        self.another_instance_with(|_| {}).await
+    }
+
+    /// Like `another_instance`, with its settings adjusted first.
+    pub async fn another_instance_with(&self, adjust: impl FnOnce(&mut Settings)) -> TestApp {
         let url = self.db_url.clone();
         let mut settings = test_settings(url);
         settings.secret = self.secret.clone();
+        adjust(&mut settings);
         Self::start(self.backend, settings, TestDatabase::Shared).await
     }
 

@@ -73,8 +73,12 @@ impl KeyCache {
                 if complete {
                     let ids: HashSet<&str> = changes.iter().map(|(_, id, _)| id.as_str()).collect();
                     self.invalidate_keys(&ids);
+                    // Two reads at once (this instance's own and its
+                    // listener's) find the same changes; the one that moves
+                    // the mark past a change counts its lag.
+                    let previous = self.last_change.fetch_max(newest.max(latest), Ordering::SeqCst);
                     let now = crate::store::now();
-                    for (_, _, made_at) in &changes {
+                    for (_, _, made_at) in changes.iter().filter(|(number, _, _)| *number > previous) {
                         // A writer whose clock runs ahead would give a
                         // negative lag: counted as none.
                         let lag = (now - *made_at).to_std().unwrap_or_default();
@@ -87,8 +91,8 @@ impl KeyCache {
                         "key changes were pruned before this instance saw them; clearing the key cache"
                     );
                     self.invalidate_all();
+                    self.last_change.fetch_max(newest.max(latest), Ordering::SeqCst);
                 }
-                self.last_change.fetch_max(newest.max(latest), Ordering::SeqCst);
             }
             Err(error) => {
                 tracing::warn!(%error, "could not read the key change log; clearing the key cache");
