@@ -215,18 +215,13 @@ pub async fn authenticate(
     authenticate_in_org(authenticator, None, presented, source, client_ip, client_ip, need).await
 }
 
-/// Counts a key check's outcome: allowed, or the refusal's code (a check
-/// that could not finish, the database away, is not one).
-fn counted(
+/// Counts a refusal as a key check's outcome, and hands it on.
+fn refuse(
     authenticator: &Authenticator,
-    verdict: Result<Result<KeyPrincipal, KeyRejection>, AppError>,
+    rejection: KeyRejection,
 ) -> Result<Result<KeyPrincipal, KeyRejection>, AppError> {
-    if let Ok(outcome) = &verdict {
-        authenticator
-            .metrics
-            .count_key_check(outcome.as_ref().err().map_or("allowed", KeyRejection::code));
-    }
-    verdict
+    authenticator.metrics.count_key_check(rejection.code());
+    Ok(Err(rejection))
 }
 
 /// `authenticate`, for a key that must belong to the organization `org_id`
@@ -244,38 +239,23 @@ pub async fn authenticate_in_org(
     caller_ip: IpAddr,
     need: Need<'_>,
 ) -> Result<Result<KeyPrincipal, KeyRejection>, AppError> {
-    let verdict = check_in_org(authenticator, org_id, presented, source, client_ip, caller_ip, need).await;
-    counted(authenticator, verdict)
-}
-
-async fn check_in_org(
-    authenticator: &Authenticator,
-    org_id: Option<&str>,
-    presented: &str,
-    source: KeySource,
-    client_ip: IpAddr,
-    caller_ip: IpAddr,
-    need: Need<'_>,
-) -> Result<Result<KeyPrincipal, KeyRejection>, AppError> {
     let token = match ApiKeyToken::parse(presented) {
         Ok(token) => token,
-        Err(TokenError::Empty) => return Ok(Err(KeyRejection::MissingKey)),
-        Err(error) => return Ok(Err(KeyRejection::InvalidKey(error.to_string()))),
+        Err(TokenError::Empty) => return refuse(authenticator, KeyRejection::MissingKey),
+        Err(error) => return refuse(authenticator, KeyRejection::InvalidKey(error.to_string())),
     };
     let now = store::now();
     let record = match lookup_within_budget(authenticator, token.key_id().as_str(), caller_ip, now).await? {
         Ok(Some(record)) if record.matches(&token) && org_id.is_none_or(|org| org == record.org_id) => record,
-        Ok(_) => return Ok(Err(KeyRejection::InvalidKey("no such key".into()))),
-        Err(rejection) => return Ok(Err(rejection)),
+        Ok(_) => return refuse(authenticator, KeyRejection::InvalidKey("no such key".into())),
+        Err(rejection) => return refuse(authenticator, rejection),
     };
     let verdict = check(&record, source, client_ip, need, now);
-    authenticator.usage.record(
-        &record.api_key_id,
-        &record.org_id,
-        verdict.as_ref().err().map_or("allowed", KeyRejection::code),
-        client_ip,
-        now,
-    );
+    let outcome = verdict.as_ref().err().map_or("allowed", KeyRejection::code);
+    authenticator
+        .usage
+        .record(&record.api_key_id, &record.org_id, outcome, client_ip, now);
+    authenticator.metrics.count_key_check(outcome);
     Ok(verdict.map(|()| KeyPrincipal { record, client_ip }))
 }
 

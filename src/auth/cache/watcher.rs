@@ -143,6 +143,8 @@ impl KeyCache {
     }
 
     /// Reads the log every `every` until `until` (for ever when `None`).
+    /// Safe to drop at any await: a read whose answer is dropped changed
+    /// nothing.
     async fn poll(&self, db: &Db, every: Duration, until: Option<Instant>) {
         loop {
             self.catch_up(db, ChangeVia::Poll).await;
@@ -180,7 +182,14 @@ async fn follow_announcements(db: &Db, cache: &KeyCache, url: &DatabaseUrl, sett
     // when it goes (or cannot be opened at start), and once when it is back.
     let mut away_logged = false;
     loop {
-        match key_changes::listen(url, LISTENER_TIMEOUT).await {
+        // The timer goes on while the listener is being opened: connecting
+        // to a loaded server can take seconds, and the changes made
+        // meanwhile must not wait for it.
+        let attempt = tokio::select! {
+            attempt = key_changes::listen(url, LISTENER_TIMEOUT) => attempt,
+            () = cache.poll(db, settings.poll, None) => continue,
+        };
+        match attempt {
             Ok(listener) => {
                 // (It is set again below: the listener only returns lost.)
                 if away_logged {
