@@ -172,6 +172,7 @@ async fn several_instances_started_together_on_a_fresh_database_all_start() {
 }
 
 crate::tests!(needs Part::Postgres;
+    losing_the_listener_is_logged_once_whatever_the_retries_and_its_return_once,
     a_rolled_back_change_announces_nothing_and_a_committed_one_announces_its_number,
     changes_made_on_one_instance_are_in_force_on_another_at_its_next_request,
     losing_the_listener_falls_back_to_polling_until_it_is_back
@@ -495,4 +496,90 @@ async fn losing_the_listener_falls_back_to_polling_until_it_is_back() {
         pushed.text
     );
     assert_eq!(pushed.value("keyward_key_change_listener_losses_total"), 1.0);
+}
+
+/// Runs `sql` (a statement of the test's own making) on `app`'s database.
+async fn execute(app: &TestApp, sql: String) {
+    app.query(move |conn| Ok(diesel::sql_query(sql).execute(conn)?)).await;
+}
+
+/// Runs `sql` on the server's administrative database (what
+/// `KEYWARD_TEST_POSTGRES_URL` names): a database's own connections may not
+/// change whether it lets connections in.
+async fn execute_as_admin(sql: String) {
+    tokio::task::spawn_blocking(move || {
+        let url = std::env::var("KEYWARD_TEST_POSTGRES_URL").expect("declared: Part::Postgres");
+        let mut conn = diesel::PgConnection::establish(&url).expect("connect");
+        diesel::sql_query(sql).execute(&mut conn).expect("the statement runs");
+    })
+    .await
+    .expect("joined");
+}
+
+/// Waits until the server's log holds `line` (10 s at most).
+async fn until_logged(server: &crate::faults::ServerProcess, line: &str) {
+    let started = Instant::now();
+    while !server.log().contains(line) {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "never logged {line:?}:\n{}",
+            server.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn losing_the_listener_is_logged_once_whatever_the_retries_and_its_return_once() {
+    let Some(a) = TestApp::spawn(Backend::Postgres).await else {
+        return;
+    };
+    let server = crate::faults::ServerProcess::start_logging(&a, &[], "keyward=debug,warn").await;
+    let started = Instant::now();
+    while listener_pids(&a).await.len() < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the server never listened:\n{}",
+            server.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let database: String = a
+        .query(|conn| {
+            #[derive(diesel::QueryableByName)]
+            struct Name {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                name: String,
+            }
+            Ok(diesel::sql_query("SELECT current_database() AS name")
+                .get_result::<Name>(conn)?
+                .name)
+        })
+        .await;
+    // No new connection to this database is let in (the pools keep theirs),
+    // so the listener's retries fail until it is allowed again.
+    execute_as_admin(format!("ALTER DATABASE {database} ALLOW_CONNECTIONS false")).await;
+    execute(
+        &a,
+        format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND application_name = '{}'",
+            keyward::store::key_changes::LISTENER_APPLICATION_NAME
+        ),
+    )
+    .await;
+    let lost = "lost the connection that listens for key changes";
+    until_logged(&server, lost).await;
+    // Retries 1 s and 3 s after the loss, both refused.
+    tokio::time::sleep(Duration::from_millis(4_500)).await;
+    execute_as_admin(format!("ALTER DATABASE {database} ALLOW_CONNECTIONS true")).await;
+    let back = "listening for key changes again";
+    until_logged(&server, back).await;
+    let log = server.log();
+    assert_eq!(log.matches(lost).count(), 1, "{log}");
+    assert_eq!(log.matches("cannot listen for key changes").count(), 0, "{log}");
+    assert_eq!(log.matches(back).count(), 1, "{log}");
+    assert!(
+        log.matches("the key change listener is still away").count() >= 2,
+        "the refused retries are there, at debug: {log}"
+    );
 }
