@@ -66,8 +66,9 @@ pub async fn show_metrics(
 }
 
 /// Middleware counting each answered request under the pattern of the
-/// route it matched (`HttpRequest::match_name`: resources are named by
-/// their pattern) and its status. The route is found before the request is
+/// route it matched (`HttpRequest::match_name`, since resources are named
+/// by their pattern, unless the path is itself a listed pattern) and its
+/// status. The route is found before the request is
 /// handed on, since a refusal made by a middleware comes back as an error
 /// without the request.
 pub struct CountRequests(pub Metrics);
@@ -108,7 +109,7 @@ where
     actix_web::dev::forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        let row = self.metrics.route_row(req.match_name());
+        let row = self.metrics.route_row(req.path(), || req.match_name());
         Counted {
             inner: self.service.call(req),
             metrics: self.metrics.clone(),
