@@ -53,7 +53,7 @@ fn key_check(c: &mut Criterion) {
     let presented: Vec<String> = tokens.iter().map(|t| t.expose().to_owned()).collect();
     let ip: IpAddr = "10.0.0.1".parse().expect("ip");
 
-    let cache = KeyCache::new(100_000, Duration::from_secs(300));
+    let cache = KeyCache::new(100_000, Duration::from_secs(300), keyward::metrics::Metrics::default());
     for token in &tokens {
         let generation = cache.generation();
         let record = cache::load(&mut conn, &secret, token.key_id().as_str())

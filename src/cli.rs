@@ -103,9 +103,27 @@ pub struct ServeArgs {
     pub permissions: Option<PathBuf>,
 
     /// Milliseconds between this instance's looks for key changes made on
-    /// other instances; such a change is enforced here within about this time.
+    /// other instances when nothing announces them (SQLite, or PostgreSQL
+    /// while its listener is away); such a change is enforced here within
+    /// about this time.
     #[arg(long, env = "KEYWARD_KEY_REFRESH_MS", default_value_t = 500)]
     pub key_refresh_ms: u64,
+
+    /// Milliseconds between looks at the key change log on PostgreSQL while
+    /// changes are announced (LISTEN/NOTIFY): a safety net, since each
+    /// announced change is read at once.
+    #[arg(long, env = "KEYWARD_KEY_REFRESH_LISTENING_MS", default_value_t = 5000)]
+    pub key_refresh_listening_ms: u64,
+
+    /// Client addresses (CIDRs, comma-separated) that may read GET /metrics,
+    /// judged after --trusted-proxies; everyone else gets 404.
+    #[arg(
+        long,
+        env = "KEYWARD_METRICS_ALLOW",
+        value_delimiter = ',',
+        default_values = ["127.0.0.1/32", "::1/128"]
+    )]
+    pub metrics_allow: Vec<IpNet>,
 
     /// Seconds a cached key record is kept at most: a safety net, as
     /// changes reach the cache through the change log. 1 s re-reads each key

@@ -90,7 +90,11 @@ pub async fn serve(args: ServeArgs, database: DatabaseArgs) -> CommandResult {
         password_hash_concurrency: args.password_hash_concurrency,
         catalogue,
         key_cache_ttl: Duration::from_secs(args.key_cache_ttl_secs.max(1)),
-        key_change_poll: Duration::from_millis(args.key_refresh_ms.clamp(50, 60_000)),
+        key_changes: crate::auth::cache::FollowSettings {
+            poll: Duration::from_millis(args.key_refresh_ms.clamp(50, 60_000)),
+            listening_poll: Duration::from_millis(args.key_refresh_listening_ms.clamp(50, 3_600_000)),
+            first_retry: Duration::from_secs(1),
+        },
         key_cache_capacity: args.key_cache_capacity.max(1),
         invalid_key_budget: crate::auth::miss_budget::MissBudgetSettings {
             misses: args.invalid_key_budget,
@@ -99,6 +103,7 @@ pub async fn serve(args: ServeArgs, database: DatabaseArgs) -> CommandResult {
         usage_flush_interval: Duration::from_secs(args.usage_flush_secs.max(1)),
         gateway_routes,
         gateway_headers: args.gateway_headers,
+        metrics_allow: args.metrics_allow,
     };
     if !settings.gateway_routes.routes.is_empty() && settings.trusted_proxies.is_empty() {
         tracing::warn!(
@@ -164,7 +169,9 @@ fn base_url(bind: std::net::SocketAddr, port: u16) -> String {
 /// Opens the database and applies migrations, for the one-shot commands.
 async fn open(database: &DatabaseArgs) -> Result<DbConnection, String> {
     let settings = database_settings(database)?;
-    let pool = connect_database(&settings).await.map_err(|e| e.to_string())?;
+    let pool = connect_database(&settings, &crate::metrics::Metrics::default())
+        .await
+        .map_err(|e| e.to_string())?;
     migrate(&pool).await.map_err(|e| e.to_string())?;
     store::establish(&settings.url).map_err(|e| e.to_string())
 }
@@ -172,7 +179,9 @@ async fn open(database: &DatabaseArgs) -> Result<DbConnection, String> {
 /// `keyward migrate`
 pub async fn migrate_only(database: DatabaseArgs) -> CommandResult {
     let settings = database_settings(&database)?;
-    let pool = connect_database(&settings).await.map_err(|e| e.to_string())?;
+    let pool = connect_database(&settings, &crate::metrics::Metrics::default())
+        .await
+        .map_err(|e| e.to_string())?;
     let applied = migrate(&pool).await.map_err(|e| e.to_string())?;
     println!("{} migration(s) applied; the database is up to date.", applied.len());
     Ok(())

@@ -32,8 +32,8 @@ pub struct Settings {
     pub catalogue: crate::domain::permissions::Catalogue,
     /// Longest a cached key record is kept (a safety net: changes arrive sooner).
     pub key_cache_ttl: Duration,
-    /// How often each instance asks the database which keys changed.
-    pub key_change_poll: Duration,
+    /// How each instance learns of the key changes made on the others.
+    pub key_changes: crate::auth::cache::FollowSettings,
     pub key_cache_capacity: u64,
     /// Unknown API keys each client address may present before a 429.
     pub invalid_key_budget: crate::auth::miss_budget::MissBudgetSettings,
@@ -43,6 +43,9 @@ pub struct Settings {
     pub gateway_routes: crate::domain::routes::RouteMap,
     /// Which headers carry the original method and URI to the gateway check.
     pub gateway_headers: GatewayHeaders,
+    /// Client addresses (after `trusted_proxies`) that may read `/metrics`;
+    /// every other client gets the 404 of an unknown path.
+    pub metrics_allow: Vec<IpNet>,
 }
 
 #[derive(Debug, Clone)]

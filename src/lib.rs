@@ -9,6 +9,7 @@ pub mod commands;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod metrics;
 pub mod routing;
 pub mod secret_file;
 pub mod service;

@@ -84,21 +84,23 @@ impl<T> RouteTable<T> {
     }
 
     /// Each path as an actix resource, with its tag, for the caller to wrap
-    /// and register. A method the path does not answer is a 405 whose
-    /// `Allow` lists the ones it does (RFC 9110), in the face's own format.
-    pub fn into_resources(self) -> impl Iterator<Item = (T, Resource)> {
-        self.entries.into_iter().map(|entry| {
+    /// and register where `prefix` is mounted. A method the path does not
+    /// answer is a 405 whose `Allow` lists the ones it does (RFC 9110), in
+    /// the face's own format. Each resource is named by its whole pattern,
+    /// as `listing(prefix)` gives it: the request metrics count requests by
+    /// that name (`HttpRequest::match_name`, which borrows it).
+    pub fn into_resources(self, prefix: &str) -> impl Iterator<Item = (T, Resource)> {
+        self.entries.into_iter().map(move |entry| {
             let methods: Option<Vec<String>> = entry
                 .routes
                 .routes
                 .iter()
                 .map(|(method, _)| method.as_ref().map(ToString::to_string))
                 .collect();
-            let resource = entry
-                .routes
-                .routes
-                .into_iter()
-                .fold(web::resource(entry.path), |resource, (_, route)| resource.route(route));
+            let resource = entry.routes.routes.into_iter().fold(
+                web::resource(entry.path).name(&format!("{prefix}{}", entry.path)),
+                |resource, (_, route)| resource.route(route),
+            );
             let resource = match methods {
                 Some(methods) => {
                     let allow = methods.join(", ");
@@ -119,8 +121,9 @@ impl<T> RouteTable<T> {
 }
 
 impl RouteTable {
-    pub fn register(self, cfg: &mut web::ServiceConfig) {
-        for ((), resource) in self.into_resources() {
+    /// Registers every path, for a scope mounted at `prefix`.
+    pub fn register(self, prefix: &str, cfg: &mut web::ServiceConfig) {
+        for ((), resource) in self.into_resources(prefix) {
             cfg.service(resource);
         }
     }

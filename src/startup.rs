@@ -20,9 +20,11 @@ use crate::auth::password::PasswordHasher;
 use crate::auth::usage::{Flusher, UsageBuffer, spawn_flusher};
 use crate::config::{DatabaseSettings, Settings};
 use crate::error::AppError;
+use crate::metrics::Metrics;
 use crate::service::keys::KeyService;
 use crate::store::{self, Db, DbPool, form_submissions, key_changes, migrations, sessions, users};
 use crate::telemetry::RequestSpan;
+use crate::web::metrics::{CountRequests, MetricsAccess};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -45,13 +47,15 @@ pub enum StartupError {
 
 /// Opens the pool, retrying while the database is unreachable (it may still
 /// be starting), and logging each failure with the driver's own message.
-pub async fn connect_database(settings: &DatabaseSettings) -> Result<DbPool, StartupError> {
+/// The pool's waits and timeouts go to `metrics`.
+pub async fn connect_database(settings: &DatabaseSettings, metrics: &Metrics) -> Result<DbPool, StartupError> {
     let attempts = settings.connect_attempts.max(1);
     let mut last_error = String::new();
     for attempt in 1..=attempts {
         let url = settings.url.clone();
         let (size, timeout) = (settings.pool_size, settings.acquire_timeout);
-        let result = tokio::task::spawn_blocking(move || store::connect(&url, size, timeout))
+        let events = Box::new(metrics.pool_events());
+        let result = tokio::task::spawn_blocking(move || store::connect(&url, size, timeout, events))
             .await
             .map_err(|e| StartupError::Other(e.to_string()))?;
         match result {
@@ -107,7 +111,8 @@ impl Application {
     /// Connects, migrates, binds the listener (port 0 picks a free one) and
     /// prepares the server; `run_until_stopped` serves.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let pool = connect_database(&settings.database).await?;
+        let metrics = Metrics::new(route_labels());
+        let pool = connect_database(&settings.database, &metrics).await?;
         migrate(&pool).await?;
         let db = Db::new(pool);
         let passwords = tokio::task::spawn_blocking({
@@ -127,14 +132,25 @@ impl Application {
             .map_err(|e| StartupError::Other(e.to_string()))?
             .port();
 
-        let key_cache = KeyCache::new(settings.key_cache_capacity, settings.key_cache_ttl);
+        let key_cache = KeyCache::new(settings.key_cache_capacity, settings.key_cache_ttl, metrics.clone());
         key_cache
             .start_at_latest_change(&db)
             .await
             .map_err(|e| StartupError::Other(format!("cannot read the key change log: {e}")))?;
-        spawn_change_watcher(db.clone(), key_cache.clone(), settings.key_change_poll);
+        spawn_change_watcher(
+            db.clone(),
+            key_cache.clone(),
+            settings.database.url.clone(),
+            settings.key_changes,
+        );
         let usage = UsageBuffer::default();
-        let flusher = spawn_flusher(usage.clone(), db.clone(), settings.usage_flush_interval);
+        let flusher = spawn_flusher(
+            usage.clone(),
+            db.clone(),
+            settings.usage_flush_interval,
+            metrics.clone(),
+        );
+        spawn_metrics_upkeep(metrics.clone());
         // Each part its own `web::Data`, so a handler's signature says what
         // it touches.
         let passwords = web::Data::new(passwords);
@@ -152,7 +168,12 @@ impl Application {
             miss_budget: MissBudget::new(settings.invalid_key_budget),
             usage: usage.clone(),
             trusted_proxies: trusted_proxies.clone(),
+            metrics: metrics.clone(),
         });
+        let metrics_access = MetricsAccess {
+            allow: settings.metrics_allow.clone(),
+            trusted_proxies: trusted_proxies.clone(),
+        };
         let csrf = web::Data::new(CsrfSettings {
             secret: settings.secret.clone(),
             cookie_key: settings.secret.cookie_key(),
@@ -166,11 +187,13 @@ impl Application {
         let two_factor_keys = web::Data::new(crate::domain::two_factor::TwoFactorKeys::derive(&settings.secret));
         let db_data = web::Data::new(db.clone());
         let trusted_proxies = web::Data::new(trusted_proxies);
+        let metrics_data = web::Data::new(metrics.clone());
 
         spawn_housekeeping(db.clone());
 
         let mut server = HttpServer::new(move || {
             let (db, csrf) = (db_data.clone(), csrf.clone());
+            let metrics_access = metrics_access.clone();
             App::new()
                 .app_data(passwords.clone())
                 .app_data(catalogue.clone())
@@ -181,16 +204,26 @@ impl Application {
                 .app_data(csrf.clone())
                 .app_data(gateway.clone())
                 .app_data(two_factor_keys.clone())
+                .app_data(metrics_data.clone())
                 .wrap(from_fn(|req, next| {
                     crate::web::add_headers(&crate::web::SECURITY_HEADERS, req, next)
                 }))
                 .wrap(TracingLogger::<RequestSpan>::new())
+                .wrap(CountRequests(metrics_data.get_ref().clone()))
                 // The API first: routes are tried in order, and its requests
                 // should not pay for the static route's pattern match.
                 .configure(crate::api::routes)
-                .route("/healthz", web::get().to(crate::web::health::healthz))
-                .route("/readyz", web::get().to(crate::web::health::readyz))
-                .route("/static/{path:.*}", web::get().to(crate::web::assets::serve_static))
+                .service(named(HEALTHZ).route(web::get().to(crate::web::health::healthz)))
+                .service(named(READYZ).route(web::get().to(crate::web::health::readyz)))
+                .service(named(STATIC).route(web::get().to(crate::web::assets::serve_static)))
+                // For a client outside `--metrics-allow` the guard fails and
+                // the request goes on to the backoffice's 404, as any
+                // unknown path does.
+                .service(
+                    named(crate::web::metrics::PATH)
+                        .guard(actix_web::guard::fn_guard(move |ctx| metrics_access.admits(ctx)))
+                        .route(web::get().to(crate::web::metrics::show_metrics)),
+                )
                 .configure(|cfg| crate::web::routes(cfg, &db, &csrf))
         })
         .listen(listener)
@@ -232,6 +265,46 @@ impl Application {
     }
 }
 
+const HEALTHZ: &str = "/healthz";
+const READYZ: &str = "/readyz";
+const STATIC: &str = "/static/{path:.*}";
+
+/// A resource named by its pattern, as `RouteTable` names its own: the
+/// request metrics count by that name.
+fn named(path: &'static str) -> actix_web::Resource {
+    web::resource(path).name(path)
+}
+
+/// Every route pattern requests are counted under, in registration order.
+fn route_labels() -> Vec<String> {
+    let api = crate::api::route_listing().into_iter().map(|route| route.path);
+    let web = crate::web::route_listing().into_iter().map(|(_, route)| route.path);
+    api.chain(
+        [
+            crate::api::OPENAPI_PATH,
+            HEALTHZ,
+            READYZ,
+            STATIC,
+            crate::web::metrics::PATH,
+        ]
+        .map(String::from),
+    )
+    .chain(web)
+    .collect()
+}
+
+/// Folds the histograms' values into their buckets every few seconds, so
+/// that an instance nobody scrapes keeps a bounded memory.
+fn spawn_metrics_upkeep(metrics: Metrics) {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            interval.tick().await;
+            metrics.run_upkeep();
+        }
+    });
+}
+
 /// How long the key change log keeps an entry.
 const KEY_CHANGE_RETENTION: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
@@ -247,7 +320,7 @@ fn spawn_housekeeping(db: Db) {
                     let now = store::now();
                     let sessions = sessions::delete_expired(conn, now)?;
                     let failures = users::delete_sign_in_failures_before(conn, now - crate::auth::throttle::WINDOW)?;
-                    // Instances read the log twice a second; one that falls
+                    // Instances read the log every few seconds at the least; one that falls
                     // further behind than this drops its whole cache.
                     let changes = key_changes::delete_before(conn, now - KEY_CHANGE_RETENTION)?;
                     // A form reloaded a week later is a new request.

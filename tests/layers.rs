@@ -24,6 +24,9 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[(&str, u8)] = &[
     ("domain", 0),
     ("store", 1),
+    // The instance's counters: below everything that counts, above nothing
+    // but the domain (the rejection codes it registers).
+    ("metrics", 1),
     ("error", 2),
     ("auth", 3),
     ("service", 4),

@@ -115,7 +115,9 @@ pub async fn check_request(
         Some((action, resource)) => Need::Scope(action, resource.as_str()),
         None => Need::UnmappedRoute { method, uri: path },
     };
-    let (presented, source) = key_auth::presented_key_in(req.headers(), query).map_err(AppError::KeyRejected)?;
+    let (presented, source) = authenticator
+        .presented_key_in(req.headers(), query)
+        .map_err(AppError::KeyRejected)?;
     let ip = client_ip::of_request(&req, &authenticator.trusted_proxies);
     let principal = key_auth::authenticate(&authenticator, &presented, source, ip, need)
         .await?

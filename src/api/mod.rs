@@ -62,23 +62,33 @@ fn gateway_table() -> RouteTable {
     RouteTable::default().path("/auth/check", (), |r| r.any(check::check_request))
 }
 
+/// Where the API's version 1 is mounted.
+const V1: &str = "/api/v1";
+
+/// Where the OpenAPI document is served.
+pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
+
 /// Every route `routes` registers that needs a key (all but the OpenAPI
-/// document), read from the tables `routes` registers: the OpenAPI test
-/// checks the document against it.
+/// document, `OPENAPI_PATH`), read from the tables `routes` registers: the
+/// OpenAPI test checks the document against it.
 pub fn route_listing() -> Vec<Listed> {
-    let mut listing = v1_table().listing("/api/v1");
+    let mut listing = v1_table().listing(V1);
     listing.extend(gateway_table().listing(""));
     listing
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    let mut v1 = web::scope("/api/v1")
+    let mut v1 = web::scope(V1)
         .app_data(input::json_config())
         .app_data(input::query_config())
-        .route("/openapi.json", web::get().to(openapi::openapi_json));
-    for (need, resource) in v1_table().into_resources() {
+        .service(
+            web::resource("/openapi.json")
+                .name(OPENAPI_PATH)
+                .route(web::get().to(openapi::openapi_json)),
+        );
+    for (need, resource) in v1_table().into_resources(V1) {
         v1 = v1.service(resource.wrap(from_fn(move |req, next| key_auth::require(need, req, next))));
     }
     cfg.service(v1.default_service(web::to(crate::error::not_found)));
-    gateway_table().register(cfg);
+    gateway_table().register("", cfg);
 }

@@ -115,6 +115,19 @@ pub struct Authenticator {
     pub miss_budget: MissBudget,
     pub usage: UsageBuffer,
     pub trusted_proxies: TrustedProxies,
+    /// Where each check's outcome and each cache look-up are counted.
+    pub metrics: crate::metrics::Metrics,
+}
+
+impl Authenticator {
+    /// `presented_key_in`, with a refusal counted as a key check.
+    pub fn presented_key_in<'a>(
+        &self,
+        headers: &'a HeaderMap,
+        query: &str,
+    ) -> Result<(Cow<'a, str>, KeySource), KeyRejection> {
+        presented_key_in(headers, query).inspect_err(|rejection| self.metrics.count_key_check(rejection.code()))
+    }
 }
 
 /// A caller whose key passed every check.
@@ -124,15 +137,12 @@ pub struct KeyPrincipal {
     pub client_ip: IpAddr,
 }
 
-/// Looks a key id up at `now`, through the cache.
-pub async fn lookup(
+/// Reads a key id the cache did not have at `now`, and caches what it read.
+async fn read_through(
     authenticator: &Authenticator,
     key_id: &str,
     now: chrono::NaiveDateTime,
 ) -> Result<Option<Arc<KeyRecord>>, AppError> {
-    if let Some(hit) = authenticator.key_cache.get(key_id, now) {
-        return Ok(hit);
-    }
     // Noted before the read: a change that commits while it runs makes the
     // cache refuse what it read.
     let generation = authenticator.key_cache.generation();
@@ -161,7 +171,9 @@ async fn lookup_within_budget(
     client_ip: IpAddr,
     now: chrono::NaiveDateTime,
 ) -> Result<Result<Option<Arc<KeyRecord>>, KeyRejection>, AppError> {
-    if let Some(hit) = authenticator.key_cache.get(key_id, now) {
+    let cached = authenticator.key_cache.get(key_id, now);
+    authenticator.metrics.count_cache_lookup(cached.is_some());
+    if let Some(hit) = cached {
         return Ok(Ok(hit));
     }
     let reservation = if authenticator.miss_budget.knows(key_id) {
@@ -178,7 +190,7 @@ async fn lookup_within_budget(
             }
         }
     };
-    let record = lookup(authenticator, key_id, now).await;
+    let record = read_through(authenticator, key_id, now).await;
     if let Ok(found) = &record {
         authenticator.miss_budget.learn(key_id, found.is_some());
     }
@@ -203,6 +215,15 @@ pub async fn authenticate(
     authenticate_in_org(authenticator, None, presented, source, client_ip, client_ip, need).await
 }
 
+/// Counts a refusal as a key check's outcome, and hands it on.
+fn refuse(
+    authenticator: &Authenticator,
+    rejection: KeyRejection,
+) -> Result<Result<KeyPrincipal, KeyRejection>, AppError> {
+    authenticator.metrics.count_key_check(rejection.code());
+    Ok(Err(rejection))
+}
+
 /// `authenticate`, for a key that must belong to the organization `org_id`
 /// when one is given: another organization's key is `invalid_key`, and
 /// nothing about it is checked, revealed or recorded. `client_ip` is the address the key is
@@ -220,23 +241,21 @@ pub async fn authenticate_in_org(
 ) -> Result<Result<KeyPrincipal, KeyRejection>, AppError> {
     let token = match ApiKeyToken::parse(presented) {
         Ok(token) => token,
-        Err(TokenError::Empty) => return Ok(Err(KeyRejection::MissingKey)),
-        Err(error) => return Ok(Err(KeyRejection::InvalidKey(error.to_string()))),
+        Err(TokenError::Empty) => return refuse(authenticator, KeyRejection::MissingKey),
+        Err(error) => return refuse(authenticator, KeyRejection::InvalidKey(error.to_string())),
     };
     let now = store::now();
     let record = match lookup_within_budget(authenticator, token.key_id().as_str(), caller_ip, now).await? {
         Ok(Some(record)) if record.matches(&token) && org_id.is_none_or(|org| org == record.org_id) => record,
-        Ok(_) => return Ok(Err(KeyRejection::InvalidKey("no such key".into()))),
-        Err(rejection) => return Ok(Err(rejection)),
+        Ok(_) => return refuse(authenticator, KeyRejection::InvalidKey("no such key".into())),
+        Err(rejection) => return refuse(authenticator, rejection),
     };
     let verdict = check(&record, source, client_ip, need, now);
-    authenticator.usage.record(
-        &record.api_key_id,
-        &record.org_id,
-        verdict.as_ref().err().map_or("allowed", KeyRejection::code),
-        client_ip,
-        now,
-    );
+    let outcome = verdict.as_ref().err().map_or("allowed", KeyRejection::code);
+    authenticator
+        .usage
+        .record(&record.api_key_id, &record.org_id, outcome, client_ip, now);
+    authenticator.metrics.count_key_check(outcome);
     Ok(verdict.map(|()| KeyPrincipal { record, client_ip }))
 }
 
@@ -297,7 +316,9 @@ pub async fn require(
         .app_data::<actix_web::web::Data<Authenticator>>()
         .cloned()
         .ok_or_else(|| AppError::unexpected(anyhow::anyhow!("no authenticator")))?;
-    let (presented, source) = presented_key(req.request()).map_err(AppError::KeyRejected)?;
+    let (presented, source) = authenticator
+        .presented_key_in(req.headers(), req.query_string())
+        .map_err(AppError::KeyRejected)?;
     let ip = crate::auth::client_ip::of_request(req.request(), &authenticator.trusted_proxies);
     let principal = authenticate(&authenticator, &presented, source, ip, need)
         .await?

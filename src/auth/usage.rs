@@ -261,16 +261,23 @@ impl Flusher {
     }
 }
 
-/// Flushes every `every` until stopped.
-pub fn spawn_flusher(buffer: UsageBuffer, db: Db, every: Duration) -> Flusher {
+/// Flushes every `every` until stopped; each flush that had something to
+/// write is timed into `metrics`.
+pub fn spawn_flusher(buffer: UsageBuffer, db: Db, every: Duration, metrics: crate::metrics::Metrics) -> Flusher {
     let stop = Arc::new(tokio::sync::Notify::new());
     let stopped = stop.clone();
     let task = tokio::spawn(async move {
         // Waiting for the stop signal with a timeout is the pause between
         // flushes; a signal sent mid-flush is kept by `Notify` until then.
         while tokio::time::timeout(every, stopped.notified()).await.is_err() {
-            if let Err(error) = buffer.flush(&db).await {
-                tracing::warn!(%error, "usage flush failed; the counts are kept for the next attempt");
+            let started = std::time::Instant::now();
+            match buffer.flush(&db).await {
+                Ok(0) => {}
+                Ok(rows) => metrics.record_usage_flush(started.elapsed(), Some(rows)),
+                Err(error) => {
+                    metrics.record_usage_flush(started.elapsed(), None);
+                    tracing::warn!(%error, "usage flush failed; the counts are kept for the next attempt");
+                }
             }
         }
     });

@@ -32,6 +32,22 @@ pub enum KeyRejection {
 }
 
 impl KeyRejection {
+    /// Every code `code` gives, one per variant (the metrics register a
+    /// series for each before the first request).
+    pub const CODES: [&'static str; 11] = [
+        "missing_key",
+        "conflicting_keys",
+        "query_key_not_allowed",
+        "invalid_key",
+        "key_revoked",
+        "key_expired",
+        "key_disabled",
+        "ip_not_allowed",
+        "insufficient_scope",
+        "route_not_mapped",
+        "too_many_invalid_keys",
+    ];
+
     pub fn code(&self) -> &'static str {
         match self {
             Self::MissingKey => "missing_key",
@@ -136,6 +152,11 @@ mod tests {
         labels.sort_unstable();
         labels.dedup();
         assert_eq!(labels.len(), every.len(), "two refusals share a label: {labels:?}");
+        let mut codes: Vec<&str> = every.iter().map(KeyRejection::code).collect();
+        codes.sort_unstable();
+        let mut listed = KeyRejection::CODES.to_vec();
+        listed.sort_unstable();
+        assert_eq!(codes, listed, "KeyRejection::CODES lists every code once");
         assert_eq!(label_of_code("something_new"), None);
     }
 }

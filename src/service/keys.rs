@@ -45,7 +45,9 @@ impl KeyService {
         let result = self.db.transaction(work).await.map_err(AppError::from);
         // Also after a failure: a commit whose answer was lost may still
         // have happened, and reading the log costs one query.
-        self.key_cache.catch_up(&self.db).await;
+        self.key_cache
+            .catch_up(&self.db, crate::metrics::ChangeVia::Local)
+            .await;
         result
     }
 }

@@ -124,11 +124,13 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
 pub type DbPool = r2d2::Pool<DbConnectionManager>;
 
 /// Opens a pool; fails fast (bounded by `connect_timeout`) with the driver's
-/// own message when the database cannot be reached.
+/// own message when the database cannot be reached. `events` hears each
+/// check-out (with its wait) and each timeout.
 pub fn connect(
     url: &DatabaseUrl,
     max_size: u32,
     connect_timeout: Duration,
+    events: Box<dyn r2d2::HandleEvent>,
 ) -> Result<DbPool, Box<dyn std::error::Error + Send + Sync>> {
     if url.backend() == Backend::Sqlite {
         let mut conn = establish(url)?;
@@ -138,7 +140,8 @@ pub fn connect(
     let builder = r2d2::Pool::builder()
         .max_size(max_size)
         .connection_timeout(connect_timeout)
-        .error_handler(Box::new(r2d2::LoggingErrorHandler));
+        .error_handler(Box::new(r2d2::LoggingErrorHandler))
+        .event_handler(events);
     let builder = match url.backend() {
         Backend::Sqlite => builder.connection_customizer(Box::new(SqlitePragmas)),
         Backend::Postgres => builder,

@@ -10,6 +10,7 @@ pub mod health;
 pub mod home;
 pub mod htmx;
 pub mod login;
+pub mod metrics;
 pub mod people;
 pub mod security;
 pub mod setup;
@@ -59,7 +60,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, db: &Db, csrf: &CsrfSettings) {
             .wrap(sessions)
             .wrap(from_fn(error_pages::render_errors))
             .wrap(from_fn(|req, next| add_headers(&NO_STORE, req, next)))
-            .configure(|cfg| public_table().register(cfg))
+            .configure(|cfg| public_table().register("", cfg))
             // A scope without a default service answers an unknown path
             // with the app's bare, empty 404, not the enclosing scope's page.
             .service(
@@ -67,18 +68,18 @@ pub fn routes(cfg: &mut web::ServiceConfig, db: &Db, csrf: &CsrfSettings) {
                     // Inside the sign-in guard, which finds the user it reads.
                     .wrap(from_fn(account::require_two_factor_setup))
                     .wrap(from_fn(guard::require_sign_in))
-                    .configure(|cfg| signed_in_table().register(cfg))
+                    .configure(|cfg| signed_in_table().register(BACKOFFICE, cfg))
                     .service(
                         web::scope(SECURITY_UNDER_BACKOFFICE)
                             .wrap(from_fn(guard::require_system_administrator))
-                            .configure(|cfg| security::route_table().register(cfg))
+                            .configure(|cfg| security::route_table().register(security::BASE, cfg))
                             .default_service(web::to(crate::error::not_found)),
                     )
                     // People administration (issue 13 item 3).
                     .service(
                         web::scope(USERS_UNDER_BACKOFFICE)
                             .wrap(from_fn(guard::require_system_administrator))
-                            .configure(|cfg| people::route_table().register(cfg))
+                            .configure(|cfg| people::route_table().register(people::BASE, cfg))
                             .default_service(web::to(crate::error::not_found)),
                     )
                     .service(

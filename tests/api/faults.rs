@@ -27,7 +27,7 @@ on_both_backends!(a_server_killed_during_key_creations_keeps_every_confirmed_key
 /// A `keyward serve` process on the deployment's database and secret,
 /// killed with SIGKILL when dropped. Its log (warnings and errors) is kept
 /// in a file, for the assertions' messages.
-struct ServerProcess {
+pub(crate) struct ServerProcess {
     child: Child,
     port: u16,
     log: PathBuf,
@@ -35,7 +35,12 @@ struct ServerProcess {
 }
 
 impl ServerProcess {
-    async fn start(app: &TestApp, args: &[&str]) -> ServerProcess {
+    pub(crate) async fn start(app: &TestApp, args: &[&str]) -> ServerProcess {
+        Self::start_logging(app, args, "warn").await
+    }
+
+    /// `start`, logging at `level` (`KEYWARD_LOG`).
+    pub(crate) async fn start_logging(app: &TestApp, args: &[&str], level: &str) -> ServerProcess {
         let dir = tempfile::tempdir().expect("temp dir");
         let log = dir.path().join("server.log");
         let port = free_port();
@@ -45,6 +50,7 @@ impl ServerProcess {
             .args(["--insecure-cookies", "--workers", "2"])
             .args(args)
             .env("KEYWARD_SECRET", app.secret.to_base64())
+            .env("KEYWARD_LOG", level)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("log file"))
             .spawn()
@@ -74,7 +80,7 @@ impl ServerProcess {
         self.child.wait().expect("reaped");
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }

@@ -24,6 +24,7 @@ mod login;
 mod logs;
 mod management;
 mod matrix;
+mod metrics;
 mod migrations;
 mod new_keys;
 mod openapi;

@@ -424,12 +424,20 @@ pub fn test_settings(url: DatabaseUrl) -> Settings {
         password_hash_concurrency: 2,
         catalogue: keyward::domain::permissions::Catalogue::default_catalogue(),
         key_cache_ttl: Duration::from_secs(300),
-        key_change_poll: Duration::from_millis(500),
+        key_changes: keyward::auth::cache::FollowSettings {
+            poll: Duration::from_millis(500),
+            listening_poll: Duration::from_secs(5),
+            first_retry: Duration::from_secs(1),
+        },
         key_cache_capacity: 10_000,
         invalid_key_budget: keyward::auth::miss_budget::MissBudgetSettings::default(),
         usage_flush_interval: Duration::from_millis(200),
         gateway_routes: keyward::domain::routes::RouteMap::default(),
         gateway_headers: keyward::api::check::GatewayHeaders::default(),
+        metrics_allow: vec![
+            "127.0.0.1/32".parse().expect("network"),
+            "::1/128".parse().expect("network"),
+        ],
     }
 }
 
@@ -498,9 +506,15 @@ impl TestApp {
 
     /// A second instance of this deployment: same database, same secret.
     pub async fn another_instance(&self) -> TestApp {
+        self.another_instance_with(|_| {}).await
+    }
+
+    /// Like `another_instance`, with its settings adjusted first.
+    pub async fn another_instance_with(&self, adjust: impl FnOnce(&mut Settings)) -> TestApp {
         let url = self.db_url.clone();
         let mut settings = test_settings(url);
         settings.secret = self.secret.clone();
+        adjust(&mut settings);
         Self::start(self.backend, settings, TestDatabase::Shared).await
     }
 

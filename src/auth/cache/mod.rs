@@ -1,7 +1,9 @@
 //! The in-memory cache of key records on the hot path. Bounded. Every key
 //! change is numbered in the database's change log (`store::key_changes`);
-//! each instance reads the log after its own changes (before answering) and
-//! twice a second for the others' changes, and drops the changed keys only.
+//! each instance reads the log after its own changes (before answering), and
+//! for the others' changes when PostgreSQL announces one (`LISTEN`) or on a
+//! timer (SQLite, and PostgreSQL while the listener is away), and drops the
+//! changed keys only.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -14,7 +16,9 @@ mod record;
 mod watcher;
 
 pub use record::{KeyRecord, load};
-pub use watcher::spawn_change_watcher;
+pub use watcher::{FollowSettings, spawn_change_watcher};
+
+use crate::metrics::Metrics;
 
 /// Key records by key id, including "no such key" answers. quick_cache
 /// rather than moka: a read is a hash probe under a shard's read lock, with no
@@ -33,6 +37,8 @@ pub struct KeyCache {
     /// The number of the last entry of the change log this instance has
     /// acted on.
     last_change: Arc<AtomicI64>,
+    /// Where the changes' lag and the listener's state are counted.
+    metrics: Metrics,
 }
 
 #[derive(Clone)]
@@ -49,7 +55,7 @@ pub struct Generation(u64);
 impl KeyCache {
     /// `max_age` is a safety net: changes arrive through the change log
     /// (`catch_up`, after this instance's own changes and from the watcher).
-    pub fn new(capacity: u64, max_age: Duration) -> Self {
+    pub fn new(capacity: u64, max_age: Duration, metrics: Metrics) -> Self {
         Self {
             entries: Arc::new(quick_cache::sync::Cache::new(
                 usize::try_from(capacity).unwrap_or(usize::MAX),
@@ -57,7 +63,17 @@ impl KeyCache {
             max_age: TimeDelta::from_std(max_age).unwrap_or(TimeDelta::MAX),
             generation: Arc::new(AtomicU64::new(0)),
             last_change: Arc::new(AtomicI64::new(0)),
+            metrics,
         }
+    }
+
+    /// How many entries the cache holds (records and "no such key" answers).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
     }
 
     /// The cached answer for `key_id` at `now` (the request's clock, read
@@ -109,7 +125,7 @@ impl KeyCache {
     /// other key stays cached. Cached "no such key" answers stay too: no
     /// change makes a key id that was unknown known (new secrets get new,
     /// random key ids) and deleted keys stay unknown.
-    pub fn invalidate_keys(&self, api_key_ids: &HashSet<String>) {
+    pub fn invalidate_keys(&self, api_key_ids: &HashSet<&str>) {
         if api_key_ids.is_empty() {
             return;
         }
@@ -118,7 +134,7 @@ impl KeyCache {
             !lookup
                 .record
                 .as_ref()
-                .is_some_and(|r| api_key_ids.contains(&r.api_key_id))
+                .is_some_and(|r| api_key_ids.contains(r.api_key_id.as_str()))
         });
     }
 }
@@ -154,13 +170,13 @@ mod tests {
         }))
     }
 
-    fn changed(ids: &[&str]) -> HashSet<String> {
-        ids.iter().map(|id| (*id).to_owned()).collect()
+    fn changed<'a>(ids: &[&'a str]) -> HashSet<&'a str> {
+        ids.iter().copied().collect()
     }
 
     #[test]
     fn a_load_that_began_before_a_change_was_seen_is_not_kept() {
-        let cache = KeyCache::new(100, Duration::from_secs(300));
+        let cache = KeyCache::new(100, Duration::from_secs(300), Metrics::default());
         let now = crate::store::now();
         // A miss notes the generation, then reads the key (still enabled)…
         let began = cache.generation();
@@ -179,7 +195,7 @@ mod tests {
 
     #[test]
     fn a_load_that_began_before_the_cache_was_cleared_is_not_kept() {
-        let cache = KeyCache::new(100, Duration::from_secs(300));
+        let cache = KeyCache::new(100, Duration::from_secs(300), Metrics::default());
         let now = crate::store::now();
         let began = cache.generation();
         cache.invalidate_all();
@@ -189,7 +205,7 @@ mod tests {
 
     #[test]
     fn a_change_drops_only_the_changed_keys_entries() {
-        let cache = KeyCache::new(100, Duration::from_secs(300));
+        let cache = KeyCache::new(100, Duration::from_secs(300), Metrics::default());
         let now = crate::store::now();
         let began = cache.generation();
         assert!(cache.insert("secret-a1".into(), record("key-a", "org-a"), now, began));
@@ -219,7 +235,7 @@ mod tests {
 
     #[test]
     fn nothing_is_kept_past_the_safety_net_lifetime() {
-        let cache = KeyCache::new(100, Duration::from_secs(1));
+        let cache = KeyCache::new(100, Duration::from_secs(1), Metrics::default());
         let now = crate::store::now();
         assert!(cache.insert("secret-a".into(), record("key-a", "org-a"), now, cache.generation()));
         assert!(cache.get("secret-a", now + TimeDelta::milliseconds(999)).is_some());

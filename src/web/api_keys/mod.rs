@@ -67,5 +67,5 @@ pub fn route_table() -> RouteTable {
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    route_table().register(cfg);
+    route_table().register(BASE, cfg);
 }
