@@ -38,5 +38,6 @@ mod two_factor;
 mod usage_flush;
 
 fn main() -> std::process::ExitCode {
-    support::run_registered_tests()
+    // Four a core: see run_registered_tests.
+    support::run_registered_tests(4)
 }

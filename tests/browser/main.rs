@@ -27,5 +27,5 @@ mod two_factor;
 mod usage_chart;
 
 fn main() -> std::process::ExitCode {
-    support::run_registered_tests()
+    support::run_registered_tests(1)
 }

@@ -225,8 +225,15 @@ pub fn block_on(body: impl std::future::Future<Output = ()>) {
 
 /// The test binary's `main`: every registered test, each ignored (with a
 /// banner) or failed (under `KEYWARD_TEST_REQUIRE`) when its part is missing.
-pub fn run_registered_tests() -> std::process::ExitCode {
-    let args = libtest_mimic::Arguments::from_args();
+/// Unless `--test-threads` says otherwise, `threads_per_core` tests run at
+/// once per core: the HTTP tests mostly wait (for a fresh TOTP step, a
+/// change to arrive, a flush), so one thread a core leaves the cores idle.
+pub fn run_registered_tests(threads_per_core: usize) -> std::process::ExitCode {
+    let mut args = libtest_mimic::Arguments::from_args();
+    if args.test_threads.is_none() {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        args.test_threads = Some(cores * threads_per_core);
+    }
     let mut cases: Vec<&TestCase> = inventory::iter::<TestCase>.into_iter().collect();
     cases.sort_by_key(|case| case.path);
     let mut reported = Vec::new();
