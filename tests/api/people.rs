@@ -39,7 +39,7 @@ async fn post(app: &TestApp, client: &reqwest::Client, path: &str, fields: &[(&s
     app.post_form(client, path, &form).await
 }
 
-async fn user_id(app: &TestApp, email: &str) -> String {
+pub(crate) async fn user_id(app: &TestApp, email: &str) -> String {
     let email = email.to_owned();
     app.query(move |conn| {
         Ok(users::table

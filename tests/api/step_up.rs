@@ -9,6 +9,7 @@ use keyward::domain::role::Role;
 use keyward::store::organizations::Organization;
 
 use crate::on_both_backends;
+use crate::people::user_id;
 use crate::support::two_factor::code_at_offset;
 use crate::support::{PASSWORD, TestApp, TestKey};
 
@@ -424,17 +425,4 @@ async fn changing_a_users_role_asks_and_another_organizations_user_is_not_found(
     )
     .await;
     assert_eq!(elsewhere.status().as_u16(), 404);
-}
-
-async fn user_id(app: &TestApp, email: &str) -> String {
-    use diesel::prelude::*;
-    use keyward::store::schema::users;
-    let email = email.to_owned();
-    app.query(move |conn| {
-        Ok(users::table
-            .filter(users::email.eq(email))
-            .select(users::id)
-            .first(conn)?)
-    })
-    .await
 }
